@@ -1,0 +1,301 @@
+//! [`Codec`]: the sans-IO surface. Glue between the commands, the pending deque, the
+//! receive state machine and the inactivity timer; no parsing happens here.
+
+use std::time::Instant;
+
+use bytes::BytesMut;
+
+use crate::command::sealed::Encode;
+use crate::command::{Command, NoreplyCommand, Writer};
+use crate::error::{CommandError, ConnectionError, EncodeError};
+use crate::limits::Config;
+use crate::pending::{Expect, Pending, Span};
+use crate::receive::Receiver;
+use crate::response::Response;
+
+/// Identifies a sent command in its [`Completion`]. Tokens increase by one per
+/// command sent with a reply expected, in send order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Token(pub(crate) u64);
+
+impl Token {
+    /// The token's number (the count of commands sent before it).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A command's outcome: its reply, or why it has none.
+///
+/// Every command sent with [`Codec::send`] completes exactly once (unless
+/// [cancelled](Codec::cancel)), in send order.
+#[must_use = "a completion carries a command's result"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The token [`Codec::send`] returned for the command.
+    pub token: Token,
+    /// The reply, a server error line, or the connection failure.
+    pub result: Result<Response, CommandError>,
+}
+
+/// A memcached client protocol state machine: commands in, bytes out; bytes in,
+/// completions out. See the [crate documentation](crate) for the drive loop.
+///
+/// Methods fall in four groups:
+/// * sending: [`send`](Self::send), [`send_noreply`](Self::send_noreply),
+///   [`cancel`](Self::cancel);
+/// * receiving: [`decode`](Self::decode), drained until it returns `Ok(None)`;
+/// * time and the connection: [`poll_timeout`](Self::poll_timeout),
+///   [`handle_timeout`](Self::handle_timeout), [`handle_eof`](Self::handle_eof);
+/// * getters: [`pending`](Self::pending), [`error`](Self::error),
+///   [`min_buffer_len`](Self::min_buffer_len), [`bytes_examined`](Self::bytes_examined).
+#[derive(Debug)]
+pub struct Codec {
+    config: Config,
+    pending: Pending,
+    receiver: Receiver,
+    /// When the inactivity timer last (re)started: a send with nothing pending, or
+    /// bytes arriving. Only meaningful while commands are pending.
+    last_activity: Option<Instant>,
+    /// The read buffer's length when `decode` last returned, to notice new bytes.
+    buffered: usize,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Codec {
+    /// A codec with the default [`Config`].
+    pub fn new() -> Self {
+        Self::with_config(Config::DEFAULT)
+    }
+
+    /// A codec with these limits and timeout.
+    pub fn with_config(config: Config) -> Self {
+        Self {
+            config,
+            pending: Pending::default(),
+            receiver: Receiver::new(config.limits),
+            last_activity: None,
+            buffered: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn check_open(&self) -> Result<(), EncodeError> {
+        if let Some(error) = self.receiver.poisoned() {
+            return Err(EncodeError::Poisoned(error.clone()));
+        }
+        // quit/shutdown is always the newest entry: nothing can be sent after it.
+        let closing = self
+            .pending
+            .get(self.pending.len().wrapping_sub(1))
+            .is_some_and(|e| e.expect == Expect::Close);
+        if closing {
+            return Err(EncodeError::Closing);
+        }
+        Ok(())
+    }
+
+    /// Writes `command` (already planned) to `out`; returns where its key and opaque
+    /// went in the arena.
+    fn write<C: Encode + ?Sized>(
+        &mut self,
+        command: &C,
+        wire_len: usize,
+        out: &mut BytesMut,
+        noreply: bool,
+    ) -> (Span, Option<Span>) {
+        out.reserve(wire_len);
+        let keys = Span {
+            start: self.pending.arena.end(),
+            len: 0,
+        };
+        let mut writer = Writer {
+            out,
+            arena: &mut self.pending.arena,
+            noreply,
+            keys,
+            opaque: None,
+        };
+        command.write(&mut writer);
+        (writer.keys, writer.opaque)
+    }
+
+    /// Appends `command` to `out` and expects its reply.
+    ///
+    /// Checks every field first: on error nothing is written and nothing changes.
+    /// `now` starts the inactivity timer if nothing was pending.
+    ///
+    /// ```
+    /// use memcache_codec::{Codec, Get};
+    /// use bytes::BytesMut;
+    ///
+    /// let mut codec = Codec::new();
+    /// let mut out = BytesMut::new();
+    /// let token = codec.send(&Get::new("k"), &mut out, std::time::Instant::now())?;
+    /// assert_eq!(&out[..], b"get k\r\n");
+    /// assert_eq!(codec.pending(), 1);
+    /// assert!(codec.send(&Get::new("bad key"), &mut out, std::time::Instant::now()).is_err());
+    /// assert_eq!((&out[..], codec.pending()), (&b"get k\r\n"[..], 1));
+    /// # let _ = token;
+    /// # Ok::<(), memcache_codec::EncodeError>(())
+    /// ```
+    pub fn send<C: Command + ?Sized>(
+        &mut self,
+        command: &C,
+        out: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Token, EncodeError> {
+        self.check_open()?;
+        let limit = self.config.limits.max_pending;
+        if self.pending.len() >= limit {
+            return Err(EncodeError::TooManyPending { limit });
+        }
+        let plan = command.plan(&self.config.limits)?;
+        if let Expect::Meta { codes, .. } = plan.expect {
+            if self.pending.conflicts_with_quiet_run(plan.tag, codes) {
+                return Err(EncodeError::AmbiguousQuiet);
+            }
+        }
+        let (keys, opaque) = self.write(command, plan.wire_len, out, false);
+        if self.pending.is_empty() {
+            self.last_activity = Some(now);
+        }
+        Ok(Token(self.pending.push(
+            plan.expect,
+            keys,
+            opaque,
+            plan.tag,
+        )))
+    }
+
+    /// Appends `command` with `noreply`: memcached normally sends nothing back, so
+    /// nothing is pending and no token is returned.
+    ///
+    /// memcached 1.6.18 still answers some malformed noreply commands (a wrong token
+    /// count gives `ERROR`; RESPONSES.md §6), and newer servers *may* send errors. The
+    /// codec refuses malformed commands before writing them, and treats an error line
+    /// that arrives after noreply commands as unattributable: it poisons rather than
+    /// pair it with the wrong command. Safe pattern: after a noreply batch, send a
+    /// fence (`mn`, or `version` for old servers) and wait for its reply before
+    /// relying on the batch.
+    pub fn send_noreply<C: NoreplyCommand + ?Sized>(
+        &mut self,
+        command: &C,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        self.check_open()?;
+        let plan = command.plan(&self.config.limits)?;
+        let arena_end = self.pending.arena.end();
+        let _ = self.write(command, plan.wire_len, out, true);
+        // No entry will check this command's reply: drop what it remembered.
+        self.pending.arena.truncate(arena_end);
+        self.pending.note_noreply();
+        Ok(())
+    }
+
+    /// Decodes what `buf` holds (the bytes read from the server, appended in order):
+    /// the next completion, or `Ok(None)` when more bytes are needed. Call it until it
+    /// returns `Ok(None)` after every read.
+    ///
+    /// Consumed bytes are removed from the front of `buf`; values come out as
+    /// zero-copy [`Bytes`](bytes::Bytes) split off it. A partial line or data block
+    /// stays in `buf`, and the next call resumes where this one stopped, without
+    /// searching the same bytes again. Pass the same buffer every time and only
+    /// append to it.
+    ///
+    /// `now` restarts the inactivity timer when `buf` holds bytes it had not seen.
+    ///
+    /// Once the codec is poisoned (bad server bytes, timeout, end of stream), each
+    /// call returns one pending command completing with that error, then `Err` with
+    /// the same error forever.
+    pub fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Option<Completion>, ConnectionError> {
+        if buf.len() > self.buffered {
+            self.last_activity = Some(now);
+        }
+        let result = self.receiver.decode(buf, &mut self.pending);
+        self.buffered = buf.len();
+        result
+    }
+
+    /// The caller read end of stream. Every pending command completes with
+    /// [`ConnectionError::Closed`], except a pending `quit` or `shutdown`, which
+    /// completes with [`Response::Closed`]. Decode what was read before calling this.
+    pub fn handle_eof(&mut self) {
+        self.receiver.poison(ConnectionError::Closed);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next: the
+    /// inactivity deadline, if commands are pending and a timeout is configured.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.pending.is_empty() || self.receiver.poisoned().is_some() {
+            return None;
+        }
+        self.last_activity?
+            .checked_add(self.config.inactivity_timeout?)
+    }
+
+    /// The caller's clock reached `now`. If it is at or past the deadline, every
+    /// pending command will complete with [`ConnectionError::Timeout`] and the codec
+    /// is poisoned. Calling early, or again, changes nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.receiver.poison(ConnectionError::Timeout);
+        }
+    }
+
+    /// Gives up on a pending command: it will not complete. Its reply is still read
+    /// (memcached answers in order) and dropped. Returns false if `token` is not
+    /// pending (already completed, cancelled, or never sent).
+    pub fn cancel(&mut self, token: Token) -> bool {
+        self.pending.cancel(token.0)
+    }
+
+    /// Commands waiting for a reply, cancelled ones included.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The error the codec is poisoned with, if it is.
+    pub fn error(&self) -> Option<&ConnectionError> {
+        self.receiver.poisoned()
+    }
+
+    /// While a data block is being received, the buffer length at which it will be
+    /// complete: an adapter can reserve that much once instead of growing the buffer
+    /// read by read.
+    pub fn min_buffer_len(&self) -> Option<usize> {
+        self.receiver.wanted()
+    }
+
+    /// Bytes searched for line ends, plus data-block terminators checked, since the
+    /// codec was made. Data blocks are never searched, and no byte is searched twice.
+    pub fn bytes_examined(&self) -> u64 {
+        self.receiver.examined()
+    }
+}
+
+/// Failures the codec completes commands with are [`CommandError`]s; this is a
+/// shorthand for matching on a completion's fatal error.
+impl Completion {
+    /// The connection error this command failed with, if it failed because the
+    /// connection did.
+    pub fn connection_error(&self) -> Option<&ConnectionError> {
+        match &self.result {
+            Err(CommandError::Connection(e)) => Some(e),
+            _ => None,
+        }
+    }
+}

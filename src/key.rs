@@ -1,0 +1,205 @@
+//! Key and token validation, and the base64 used by meta keys.
+//!
+//! memcached splits request lines on spaces and ends them at `\n` (and at NUL, since
+//! it reads them as C strings), so a key or token holding one of those bytes would
+//! inject a second command. The server itself accepts TAB and a lone `\r` in keys;
+//! proxies and other servers may not, so the client rule is stricter: no byte
+//! `<= 0x20` and no `0x7f`.
+
+use crate::error::KeyError;
+
+/// The longest key memcached accepts.
+pub const MAX_KEY_LEN: usize = 250;
+
+/// True for the bytes that may not appear in a key or token.
+#[inline]
+fn forbidden(b: u8) -> bool {
+    b <= b' ' || b == 0x7f
+}
+
+/// Checks a byte string against the token rule: not empty, at most `max` bytes, no
+/// byte `<= 0x20`, no `0x7f`.
+pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), KeyError> {
+    if token.is_empty() {
+        return Err(KeyError::Empty);
+    }
+    if token.len() > max {
+        return Err(KeyError::TooLong { len: token.len() });
+    }
+    // One pass without an early exit vectorises; the position is only looked up on failure.
+    if token.iter().fold(false, |bad, &b| bad | forbidden(b)) {
+        let offset = token.iter().position(|&b| forbidden(b)).unwrap_or(0);
+        return Err(KeyError::ForbiddenByte {
+            byte: token[offset],
+            offset,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a memcached key: 1 to 250 bytes, no byte `<= 0x20`, no `0x7f`.
+///
+/// ```
+/// use memcache_codec::{check_key, KeyError};
+/// assert!(check_key(b"user:42").is_ok());
+/// assert_eq!(check_key(b"a b"), Err(KeyError::ForbiddenByte { byte: b' ', offset: 1 }));
+/// assert_eq!(check_key(&[b'k'; 251]), Err(KeyError::TooLong { len: 251 }));
+/// ```
+pub fn check_key(key: &[u8]) -> Result<(), KeyError> {
+    check_token(key, MAX_KEY_LEN)
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Length of the padded base64 encoding of `n` bytes.
+pub(crate) const fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Appends the padded standard base64 encoding of `input` (memcached's alphabet).
+pub(crate) fn base64_encode(input: &[u8], out: &mut impl Extend<u8>) {
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let sextet = |shift: u32| ALPHABET[((n >> shift) & 63) as usize];
+        let quad = [
+            sextet(18),
+            sextet(12),
+            if chunk.len() > 1 { sextet(6) } else { b'=' },
+            if chunk.len() > 2 { sextet(0) } else { b'=' },
+        ];
+        out.extend(quad);
+    }
+}
+
+fn base64_value(c: u8) -> Option<u32> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    } as u32)
+}
+
+/// Decodes padded standard base64 into `out` (a stack buffer of at least
+/// `input.len() / 4 * 3` bytes); returns the decoded length, or `None` if `input` is
+/// not canonical padded base64 or does not fit.
+pub(crate) fn base64_decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    if input.len() % 4 != 0 {
+        return None;
+    }
+    let mut len = 0;
+    let quads = input.len() / 4;
+    for (i, quad) in input.chunks_exact(4).enumerate() {
+        let pad = if i + 1 == quads {
+            quad.iter().rev().take_while(|&&c| c == b'=').count()
+        } else {
+            0
+        };
+        if pad > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | base64_value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        let take = 3 - pad;
+        out.get_mut(len..len + take)?
+            .copy_from_slice(&bytes[..take]);
+        len += take;
+    }
+    Some(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_rules() {
+        let cases: &[(&[u8], Result<(), KeyError>)] = &[
+            (b"k", Ok(())),
+            (b"", Err(KeyError::Empty)),
+            (
+                b"a b",
+                Err(KeyError::ForbiddenByte {
+                    byte: b' ',
+                    offset: 1,
+                }),
+            ),
+            (
+                b"a\rb",
+                Err(KeyError::ForbiddenByte {
+                    byte: b'\r',
+                    offset: 1,
+                }),
+            ),
+            (
+                b"a\n",
+                Err(KeyError::ForbiddenByte {
+                    byte: b'\n',
+                    offset: 1,
+                }),
+            ),
+            (b"\0", Err(KeyError::ForbiddenByte { byte: 0, offset: 0 })),
+            (
+                b"x\x7f",
+                Err(KeyError::ForbiddenByte {
+                    byte: 0x7f,
+                    offset: 1,
+                }),
+            ),
+            (
+                b"tab\t",
+                Err(KeyError::ForbiddenByte {
+                    byte: b'\t',
+                    offset: 3,
+                }),
+            ),
+            (&[b'k'; 250], Ok(())),
+            (&[b'k'; 251], Err(KeyError::TooLong { len: 251 })),
+            ("ключ".as_bytes(), Ok(())),
+        ];
+        for (key, want) in cases {
+            assert_eq!(
+                check_key(key),
+                *want,
+                "{:?}",
+                key.escape_ascii().to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\x00\xff\r\n ", "AP8NCiA="),
+        ];
+        for (raw, enc) in cases {
+            let mut out = Vec::new();
+            base64_encode(raw, &mut out);
+            assert_eq!(out, enc.as_bytes());
+            assert_eq!(base64_len(raw.len()), enc.len());
+            let mut back = [0u8; 16];
+            let n = base64_decode(enc.as_bytes(), &mut back).unwrap();
+            assert_eq!(&back[..n], *raw);
+        }
+        let mut back = [0u8; 16];
+        assert_eq!(base64_decode(b"Zg=", &mut back), None);
+        assert_eq!(base64_decode(b"Z===", &mut back), None);
+        assert_eq!(base64_decode(b"Z!==", &mut back), None);
+    }
+}

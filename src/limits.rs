@@ -1,0 +1,119 @@
+//! Caps on everything the server (or the caller) can make the codec hold, and the
+//! inactivity timeout.
+
+use std::time::Duration;
+
+/// Caps on what the server's bytes can make the codec (and the caller's read buffer) hold.
+///
+/// Every cap has its own error, and is checked *before* the memory is committed: a
+/// `VALUE` line announcing 1 TiB fails on the header, not after buffering it.
+///
+/// Memory the codec holds stays within these caps plus the caller's last read: one
+/// partial line (≤ `max_line_len`), one data block (≤ `max_value_len`), and the values
+/// or stats lines of the reply being assembled (≤ `max_values_per_reply` or
+/// `max_stat_lines` entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest reply line, without its `\r\n`. Default 8192: memcached's own lines are
+    /// under 600 bytes (a `VALUE` header with a 250-byte key, a meta header with every
+    /// return flag), stats values are short.
+    pub max_line_len: usize,
+    /// Longest data block (`VALUE`/`VA` payload). Default 128 MiB: memcached's item
+    /// limit is 1 MiB by default but `-I` raises it up to 1 GiB, so a fixed 1 MiB would
+    /// break real deployments. Raise it to match a server run with a larger `-I`.
+    pub max_value_len: usize,
+    /// Most `VALUE` items in one multi-key reply (and so most keys in one multi-key
+    /// retrieval, which is checked when encoding). Default 16384.
+    pub max_values_per_reply: usize,
+    /// Most `STAT`/`ITEM`/`PREFIX` lines in one stats reply. Default 100000
+    /// (`stats cachedump <class> 0` lists a whole slab class).
+    pub max_stat_lines: usize,
+    /// Most commands waiting for a reply. Default 65536.
+    pub max_pending: usize,
+}
+
+impl Limits {
+    /// The defaults, as a constant.
+    pub const DEFAULT: Self = Self {
+        max_line_len: 8192,
+        max_value_len: 128 * 1024 * 1024,
+        max_values_per_reply: 16384,
+        max_stat_lines: 100_000,
+        max_pending: 65536,
+    };
+
+    /// Sets [`max_line_len`](Self::max_line_len).
+    pub const fn max_line_len(mut self, n: usize) -> Self {
+        self.max_line_len = n;
+        self
+    }
+
+    /// Sets [`max_value_len`](Self::max_value_len).
+    pub const fn max_value_len(mut self, n: usize) -> Self {
+        self.max_value_len = n;
+        self
+    }
+
+    /// Sets [`max_values_per_reply`](Self::max_values_per_reply).
+    pub const fn max_values_per_reply(mut self, n: usize) -> Self {
+        self.max_values_per_reply = n;
+        self
+    }
+
+    /// Sets [`max_stat_lines`](Self::max_stat_lines).
+    pub const fn max_stat_lines(mut self, n: usize) -> Self {
+        self.max_stat_lines = n;
+        self
+    }
+
+    /// Sets [`max_pending`](Self::max_pending).
+    pub const fn max_pending(mut self, n: usize) -> Self {
+        self.max_pending = n;
+        self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Everything a [`Codec`](crate::Codec) is configured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The caps.
+    pub limits: Limits,
+    /// Twisted's `timeOut`: while commands are pending, the longest silence from the
+    /// server before the connection is declared dead. `None` disables it.
+    /// Default 60 seconds, as in Twisted's `MemCacheProtocol`.
+    pub inactivity_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// The defaults, as a constant.
+    pub const DEFAULT: Self = Self {
+        limits: Limits::DEFAULT,
+        inactivity_timeout: Some(Duration::from_secs(60)),
+    };
+
+    /// Sets [`limits`](Self::limits).
+    pub const fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets [`inactivity_timeout`](Self::inactivity_timeout).
+    pub const fn inactivity_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.inactivity_timeout = timeout;
+        self
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}

@@ -1,0 +1,946 @@
+//! The receive state machine: every transition of the decoder lives in this module.
+//!
+//! ```text
+//!                 bytes with no '\n' yet: remember how far we searched, NeedMore
+//!                ┌──────────┐
+//!                │          ▼
+//!          ┌─────┴──────────────────┐   VALUE / VA header   ┌────────────────────────────┐
+//!   ──────►│ Line { scanned }       │──────────────────────►│ Block { header, data_len } │
+//!          │                        │◄──────────────────────│ waits for header + data    │
+//!          │ one complete line:     │  data + "\r\n" split  │ + 2 bytes; never scans     │
+//!          │ parse it for the owner │  off as `Bytes`       │ the data                   │
+//!          └─────┬──────────────────┘                       └─────────────┬──────────────┘
+//!                │ reply complete: Completion (token, result)             │
+//!                │ reply continues: append to the reply being assembled   │
+//!                │                                                        │
+//!                │ bad byte, cap exceeded, wrong reply,                   │ bad terminator,
+//!                │ timeout, end of stream                                 │ value too large
+//!                ▼                                                        ▼
+//!          ┌────────────────────────────────────────────────────────────────┐
+//!          │ Poisoned(error): each pending command completes once with the  │
+//!          │ error, in order; then every call returns the error             │
+//!          └────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! The *owner* of a line is the head of the pending deque, except when the head is a
+//! quiet meta command: memcached may have left its reply out, so the line belongs to
+//! the first pending command it fits (by code, opaque and key echo); the quiet
+//! commands before it complete with their inferred outcome. A line that fits none,
+//! or an error line that more than one command could have caused, poisons the codec.
+//!
+//! Invariants, checked with `debug_assert!`:
+//! * `Line { scanned }`: `scanned <= buf.len()` and `buf[..scanned]` holds no `\n`;
+//!   each byte is searched once, so a line fed one byte at a time costs O(n).
+//! * `Block`: the header line is still at the front of the buffer; the state only
+//!   checks the buffer length until `header_len + data_len + 2` bytes are there.
+//! * A reply being assembled (`Assembly` other than `None`) always belongs to the head.
+
+mod parse;
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::codec::{Completion, Token};
+use crate::error::{
+    CommandError, ConnectionError, DecodeError, ServerError, ServerErrorKind, Snippet,
+};
+use crate::key::base64_decode;
+use crate::limits::Limits;
+use crate::pending::{Arena, Entry, Expect, MetaKind, Pending, Span, StatsShape, code};
+use crate::response::{
+    CacheDumpItem, Item, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat, Ttl,
+    Value,
+};
+use parse::{MetaHeader, ValueHeader};
+
+/// Where the decoder is in the byte stream.
+#[derive(Debug)]
+enum State {
+    /// Waiting for a complete line; `buf[..scanned]` was already searched.
+    Line { scanned: usize },
+    /// A header announced a data block; waiting for all of it.
+    Block(Block),
+    /// Terminal.
+    Poisoned(ConnectionError),
+}
+
+#[derive(Debug)]
+struct Block {
+    /// The header line, with its `\r\n`, still at the front of the buffer.
+    header_len: usize,
+    data_len: usize,
+    kind: BlockKind,
+}
+
+#[derive(Debug)]
+enum BlockKind {
+    /// A classic `VALUE`.
+    Value {
+        key: Range<usize>,
+        flags: u32,
+        cas: Option<u64>,
+    },
+    /// A meta `VA`.
+    Meta(MetaHeader),
+}
+
+/// The part of a multi-line reply received so far. Always the head's.
+#[derive(Debug, Default)]
+enum Assembly {
+    #[default]
+    None,
+    /// Single-key retrieval: its one `VALUE`, once read.
+    Single(Option<Value>),
+    /// Multi-key retrieval; `cursor` walks the requested keys (arena offsets) so each
+    /// `VALUE` is checked in request order.
+    Multi {
+        items: Vec<Item>,
+        cursor: usize,
+        end: usize,
+    },
+    Stats(Vec<Stat>),
+    CacheDump(Vec<CacheDumpItem>),
+    DetailDump(Vec<PrefixStats>),
+}
+
+/// What one line means, with ranges into the line.
+#[derive(Debug)]
+enum Parsed {
+    /// A single-line reply that keeps no bytes.
+    Status(Response),
+    Error(ServerErrorKind, Range<usize>),
+    Version(Range<usize>),
+    Value(ValueHeader),
+    End,
+    Stat(Range<usize>, Range<usize>),
+    Item(Range<usize>, u64, u64),
+    Prefix(Range<usize>, [u64; 4]),
+    Meta(MetaHeader),
+    MetaDebug(Range<usize>, Range<usize>),
+}
+
+#[allow(clippy::large_enum_variant)] // transient: moved once, never stored
+enum Step {
+    NeedMore,
+    Progress,
+    Emit(Completion),
+}
+
+/// The receive half of the codec.
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    state: State,
+    reply: Assembly,
+    /// Completions already decided (quiet commands resolved by a later reply, a
+    /// refused data command before the poison) waiting to be handed out, in order.
+    ready: VecDeque<Completion>,
+    limits: Limits,
+    /// Bytes searched for line ends plus data terminators checked: a diagnostic that
+    /// proves bytes are not scanned twice.
+    examined: u64,
+}
+
+impl Receiver {
+    pub(crate) fn new(limits: Limits) -> Self {
+        Self {
+            state: State::Line { scanned: 0 },
+            reply: Assembly::None,
+            ready: VecDeque::new(),
+            limits,
+            examined: 0,
+        }
+    }
+
+    pub(crate) fn examined(&self) -> u64 {
+        self.examined
+    }
+
+    pub(crate) fn poisoned(&self) -> Option<&ConnectionError> {
+        match &self.state {
+            State::Poisoned(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The buffer length the current step waits for, when it is known (a data block).
+    pub(crate) fn wanted(&self) -> Option<usize> {
+        match &self.state {
+            State::Block(b) => Some(b.header_len + b.data_len + 2),
+            _ => None,
+        }
+    }
+
+    /// Makes `error` the codec's terminal state. Completions already decided stay
+    /// ahead of the failures.
+    pub(crate) fn poison(&mut self, error: ConnectionError) {
+        if !matches!(self.state, State::Poisoned(_)) {
+            self.state = State::Poisoned(error);
+            self.reply = Assembly::None;
+        }
+    }
+
+    /// Returns the next completion, `Ok(None)` when more bytes are needed, or the
+    /// poison error once every pending command has been failed.
+    pub(crate) fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        pending: &mut Pending,
+    ) -> Result<Option<Completion>, ConnectionError> {
+        loop {
+            if let Some(done) = self.ready.pop_front() {
+                return Ok(Some(done));
+            }
+            let step = match self.state {
+                State::Poisoned(_) => return self.drain(pending),
+                State::Line { .. } => self.step_line(buf, pending),
+                State::Block(_) => self.step_block(buf, pending),
+            };
+            match step {
+                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::Progress) => {}
+                Ok(Step::Emit(done)) if self.ready.is_empty() => return Ok(Some(done)),
+                Ok(Step::Emit(done)) => self.ready.push_back(done),
+                Err(e) => self.poison(e.into()),
+            }
+        }
+    }
+
+    fn drain(&mut self, pending: &mut Pending) -> Result<Option<Completion>, ConnectionError> {
+        let State::Poisoned(error) = &self.state else {
+            unreachable!("drain is only called when poisoned");
+        };
+        while let Some(entry) = pending.pop() {
+            if entry.cancelled {
+                continue;
+            }
+            let result = if *error == ConnectionError::Closed && entry.expect == Expect::Close {
+                Ok(Response::Closed)
+            } else {
+                Err(CommandError::Connection(error.clone()))
+            };
+            return Ok(Some(Completion {
+                token: Token(entry.token),
+                result,
+            }));
+        }
+        Err(error.clone())
+    }
+
+    fn step_line(
+        &mut self,
+        buf: &mut BytesMut,
+        pending: &mut Pending,
+    ) -> Result<Step, DecodeError> {
+        let State::Line { scanned } = &mut self.state else {
+            unreachable!("step_line is only called in the Line state");
+        };
+        if pending.is_empty() {
+            return match buf.is_empty() {
+                true => Ok(Step::NeedMore),
+                false => Err(DecodeError::Unsolicited {
+                    line: Snippet::of(&buf[..]),
+                }),
+            };
+        }
+        // A caller that consumed buffered bytes behind our back gets a fresh search.
+        let from = (*scanned).min(buf.len());
+        let window = buf.len().min(self.limits.max_line_len.saturating_add(2));
+        let found = buf
+            .get(from..window)
+            .and_then(|unsearched| memchr::memchr(b'\n', unsearched));
+        let Some(i) = found else {
+            self.examined += window.saturating_sub(from) as u64;
+            if window >= self.limits.max_line_len.saturating_add(2) {
+                return Err(DecodeError::LineTooLong {
+                    limit: self.limits.max_line_len,
+                });
+            }
+            *scanned = window.max(from);
+            debug_assert!(*scanned <= buf.len());
+            return Ok(Step::NeedMore);
+        };
+        self.examined += i as u64 + 1;
+        *scanned = 0;
+        let newline = from + i;
+        if newline == 0 || buf[newline - 1] != b'\r' {
+            return Err(DecodeError::BareNewline);
+        }
+        self.on_line(buf, newline - 1, newline + 1, pending)
+    }
+
+    /// Handles one complete line of `line_len` bytes (`consumed` with its `\r\n`).
+    fn on_line(
+        &mut self,
+        buf: &mut BytesMut,
+        line_len: usize,
+        consumed: usize,
+        pending: &mut Pending,
+    ) -> Result<Step, DecodeError> {
+        let line = &buf[..line_len];
+        let in_reply = !matches!(self.reply, Assembly::None);
+        let Some(head) = pending.front() else {
+            return Err(DecodeError::Unsolicited {
+                line: Snippet::of(line),
+            });
+        };
+        let (owner, parsed) = if !in_reply && head.expect.is_quiet() {
+            find_owner(line, pending)?
+        } else {
+            (0, parse_line(head.expect, in_reply, line)?)
+        };
+        let Some(entry) = pending.get(owner) else {
+            unreachable!("find_owner returns a pending index");
+        };
+        match &parsed {
+            Parsed::Error(kind, message) if entry.after_noreply => {
+                return Err(DecodeError::AmbiguousError {
+                    error: ServerError {
+                        kind: *kind,
+                        message: Bytes::copy_from_slice(&line[message.clone()]),
+                    },
+                });
+            }
+            Parsed::Meta(header) => check_meta(entry, header, line, &pending.arena)?,
+            Parsed::MetaDebug(key, _) => {
+                check_debug_key(entry, &line[key.clone()], &pending.arena)?
+            }
+            _ => {}
+        }
+        // The line is valid and belongs to `owner`: quiet commands before it were silent.
+        for _ in 0..owner {
+            if let Some(silent) = pending.pop().filter(|e| !e.cancelled) {
+                self.ready.push_back(Completion {
+                    token: Token(silent.token),
+                    result: Ok(inferred(silent.expect)),
+                });
+            }
+        }
+        self.apply(buf, line_len, consumed, parsed, pending)
+    }
+
+    /// Carries out what a parsed line means for the head command.
+    fn apply(
+        &mut self,
+        buf: &mut BytesMut,
+        line_len: usize,
+        consumed: usize,
+        parsed: Parsed,
+        pending: &mut Pending,
+    ) -> Result<Step, DecodeError> {
+        let Some(head) = pending.front() else {
+            unreachable!("apply runs for a pending owner");
+        };
+        let expect = head.expect;
+        match parsed {
+            Parsed::Status(response) => {
+                buf.advance(consumed);
+                Ok(self.complete(pending, Ok(response)))
+            }
+            Parsed::Error(kind, message) => {
+                let line = buf.split_to(consumed).freeze();
+                let error = ServerError {
+                    kind,
+                    message: line.slice(message),
+                };
+                self.reply = Assembly::None;
+                let step = self.complete(pending, Err(CommandError::Server(error.clone())));
+                if expect.carries_data()
+                    && matches!(kind, ServerErrorKind::Error | ServerErrorKind::ClientError)
+                {
+                    // memcached may now run the data block as commands (RESPONSES.md §2.3).
+                    if let Step::Emit(done) = step {
+                        self.ready.push_back(done);
+                    }
+                    return Err(DecodeError::UnreadDataBlock { error });
+                }
+                Ok(step)
+            }
+            Parsed::Version(range) => {
+                let line = buf.split_to(consumed).freeze();
+                Ok(self.complete(pending, Ok(Response::Version(line.slice(range)))))
+            }
+            Parsed::Value(header) => self.start_value(buf, consumed, header, head, &pending.arena),
+            Parsed::End => {
+                buf.advance(consumed);
+                let response = match (std::mem::take(&mut self.reply), expect) {
+                    (Assembly::Single(Some(value)), _) => Response::Hit(value),
+                    (Assembly::Multi { items, .. }, _) => Response::Values(items),
+                    (Assembly::Stats(lines), _) => Response::Stats(lines),
+                    (Assembly::CacheDump(lines), _) => Response::CacheDump(lines),
+                    (Assembly::DetailDump(lines), _) => Response::DetailDump(lines),
+                    (_, Expect::Multi { .. }) => Response::Values(Vec::new()),
+                    (_, Expect::Stats(StatsShape::Item)) => Response::CacheDump(Vec::new()),
+                    (_, Expect::Stats(StatsShape::Prefix)) => Response::DetailDump(Vec::new()),
+                    (_, Expect::Stats(_)) => Response::Stats(Vec::new()),
+                    _ => Response::Miss,
+                };
+                Ok(self.complete(pending, Ok(response)))
+            }
+            Parsed::Stat(name, value) => {
+                self.count_stat_line()?;
+                let line = buf.split_to(consumed).freeze();
+                let stat = Stat {
+                    name: line.slice(name),
+                    value: line.slice(value),
+                };
+                match &mut self.reply {
+                    Assembly::Stats(lines) => lines.push(stat),
+                    reply => *reply = Assembly::Stats(vec![stat]),
+                }
+                Ok(Step::Progress)
+            }
+            Parsed::Item(key, size, expiry) => {
+                self.count_stat_line()?;
+                let line = buf.split_to(consumed).freeze();
+                let item = CacheDumpItem {
+                    key: line.slice(key),
+                    size,
+                    expiry,
+                };
+                match &mut self.reply {
+                    Assembly::CacheDump(lines) => lines.push(item),
+                    reply => *reply = Assembly::CacheDump(vec![item]),
+                }
+                Ok(Step::Progress)
+            }
+            Parsed::Prefix(prefix, [get, hit, set, del]) => {
+                self.count_stat_line()?;
+                let line = buf.split_to(consumed).freeze();
+                let stats = PrefixStats {
+                    prefix: line.slice(prefix),
+                    get,
+                    hit,
+                    set,
+                    del,
+                };
+                match &mut self.reply {
+                    Assembly::DetailDump(lines) => lines.push(stats),
+                    reply => *reply = Assembly::DetailDump(vec![stats]),
+                }
+                Ok(Step::Progress)
+            }
+            Parsed::Meta(header) if header.code == code::VA => {
+                self.start_block(consumed, header.size, BlockKind::Meta(header))
+            }
+            Parsed::Meta(header) => {
+                let line = if header.flags.is_empty() {
+                    buf.advance(consumed);
+                    Bytes::new()
+                } else {
+                    buf.split_to(consumed).freeze()
+                };
+                let response = if header.code == code::MN {
+                    Response::Noop
+                } else {
+                    Response::Meta(meta_response(&header, &line, None))
+                };
+                Ok(self.complete(pending, Ok(response)))
+            }
+            Parsed::MetaDebug(key, fields) => {
+                let line = buf.split_to(consumed).freeze();
+                let debug = MetaDebug {
+                    key: line.slice(key),
+                    fields: line.slice(fields),
+                };
+                debug_assert!(line_len <= consumed);
+                Ok(self.complete(pending, Ok(Response::MetaDebug(debug))))
+            }
+        }
+    }
+
+    fn count_stat_line(&self) -> Result<(), DecodeError> {
+        let held = match &self.reply {
+            Assembly::Stats(v) => v.len(),
+            Assembly::CacheDump(v) => v.len(),
+            Assembly::DetailDump(v) => v.len(),
+            _ => 0,
+        };
+        if held >= self.limits.max_stat_lines {
+            return Err(DecodeError::TooManyStatLines {
+                limit: self.limits.max_stat_lines,
+            });
+        }
+        Ok(())
+    }
+
+    /// A `VALUE` header: check its key against the request, then wait for its data.
+    fn start_value(
+        &mut self,
+        buf: &BytesMut,
+        consumed: usize,
+        header: ValueHeader,
+        head: &Entry,
+        arena: &Arena,
+    ) -> Result<Step, DecodeError> {
+        let key = &buf[header.key.clone()];
+        let unexpected = || DecodeError::UnexpectedKey {
+            key: Snippet::of(key),
+        };
+        match (&mut self.reply, head.expect) {
+            (Assembly::None, Expect::Single { .. }) if key == arena.get(head.keys) => {
+                self.reply = Assembly::Single(None);
+            }
+            (Assembly::None, Expect::Multi { .. }) => {
+                let mut cursor = head.keys.start;
+                if !take_key(arena, &mut cursor, head.keys.end(), key) {
+                    return Err(unexpected());
+                }
+                self.reply = Assembly::Multi {
+                    items: Vec::new(),
+                    cursor,
+                    end: head.keys.end(),
+                };
+            }
+            (Assembly::Multi { items, cursor, end }, _) => {
+                if items.len() >= self.limits.max_values_per_reply {
+                    return Err(DecodeError::TooManyValues {
+                        limit: self.limits.max_values_per_reply,
+                    });
+                }
+                if !take_key(arena, cursor, *end, key) {
+                    return Err(unexpected());
+                }
+            }
+            _ => return Err(unexpected()),
+        }
+        let kind = BlockKind::Value {
+            key: header.key,
+            flags: header.flags,
+            cas: header.cas,
+        };
+        self.start_block(consumed, header.len, kind)
+    }
+
+    fn start_block(
+        &mut self,
+        header_len: usize,
+        len: u64,
+        kind: BlockKind,
+    ) -> Result<Step, DecodeError> {
+        let data_len = usize::try_from(len)
+            .ok()
+            .filter(|&n| n <= self.limits.max_value_len)
+            .ok_or(DecodeError::ValueTooLarge {
+                len,
+                limit: self.limits.max_value_len,
+            })?;
+        self.state = State::Block(Block {
+            header_len,
+            data_len,
+            kind,
+        });
+        Ok(Step::Progress)
+    }
+
+    fn step_block(
+        &mut self,
+        buf: &mut BytesMut,
+        pending: &mut Pending,
+    ) -> Result<Step, DecodeError> {
+        let State::Block(block) = &self.state else {
+            unreachable!("step_block is only called in the Block state");
+        };
+        let data_end = block.header_len + block.data_len;
+        if buf.len() < data_end + 2 {
+            return Ok(Step::NeedMore);
+        }
+        self.examined += 2;
+        if buf[data_end..data_end + 2] != *b"\r\n" {
+            return Err(DecodeError::BadDataTerminator);
+        }
+        let State::Block(block) = std::mem::replace(&mut self.state, State::Line { scanned: 0 })
+        else {
+            unreachable!("checked above");
+        };
+        let Block {
+            header_len,
+            data_len,
+            kind,
+        } = block;
+        match kind {
+            BlockKind::Value { key, flags, cas } => match &mut self.reply {
+                Assembly::Single(slot) => {
+                    buf.advance(header_len);
+                    let data = buf.split_to(data_len).freeze();
+                    buf.advance(2);
+                    *slot = Some(Value { flags, cas, data });
+                    Ok(Step::Progress)
+                }
+                Assembly::Multi { items, .. } => {
+                    // One split for header, data and terminator; key and data are views of it.
+                    let mut whole = buf.split_to(data_end + 2).freeze();
+                    let data = whole.slice(header_len..data_end);
+                    whole.truncate(key.end);
+                    whole.advance(key.start);
+                    items.push(Item {
+                        key: whole,
+                        value: Value { flags, cas, data },
+                    });
+                    Ok(Step::Progress)
+                }
+                _ => unreachable!("a VALUE block always has a retrieval reply in progress"),
+            },
+            BlockKind::Meta(header) => {
+                let line = if header.flags.is_empty() {
+                    buf.advance(header_len);
+                    Bytes::new()
+                } else {
+                    buf.split_to(header_len).freeze()
+                };
+                let data = buf.split_to(data_len).freeze();
+                buf.advance(2);
+                let response = meta_response(&header, &line, Some(data));
+                Ok(self.complete(pending, Ok(Response::Meta(response))))
+            }
+        }
+    }
+
+    /// Completes the head command with `result` (nothing is emitted if the caller
+    /// cancelled it) and returns to reading lines.
+    fn complete(&mut self, pending: &mut Pending, result: Result<Response, CommandError>) -> Step {
+        self.reply = Assembly::None;
+        match pending.pop() {
+            Some(entry) if !entry.cancelled => Step::Emit(Completion {
+                token: Token(entry.token),
+                result,
+            }),
+            _ => Step::Progress,
+        }
+    }
+}
+
+/// Advances `cursor` over the length-prefixed requested keys up to and including
+/// `key`; false if `key` is not among the remaining ones.
+fn take_key(arena: &Arena, cursor: &mut usize, end: usize, key: &[u8]) -> bool {
+    while *cursor < end {
+        let len = usize::from(
+            arena.get(Span {
+                start: *cursor,
+                len: 1,
+            })[0],
+        );
+        let requested = arena.get(Span {
+            start: *cursor + 1,
+            len,
+        });
+        *cursor += 1 + len;
+        if requested == key {
+            return true;
+        }
+    }
+    false
+}
+
+/// What a quiet command's silence means: `mg` missed, the others succeeded.
+fn inferred(expect: Expect) -> Response {
+    let status = match expect {
+        Expect::Meta {
+            kind: MetaKind::Get,
+            ..
+        } => MetaStatus::Miss,
+        _ => MetaStatus::Success,
+    };
+    Response::Meta(MetaResponse {
+        status,
+        inferred: true,
+        ..MetaResponse::default()
+    })
+}
+
+fn meta_response(header: &MetaHeader, line: &Bytes, value: Option<Bytes>) -> MetaResponse {
+    MetaResponse {
+        status: match header.code {
+            code::VA => MetaStatus::Value,
+            code::EN => MetaStatus::Miss,
+            code::NF => MetaStatus::NotFound,
+            code::NS => MetaStatus::NotStored,
+            code::EX => MetaStatus::Exists,
+            _ => MetaStatus::Success,
+        },
+        inferred: false,
+        value,
+        cas: header.cas,
+        client_flags: header.client_flags,
+        ttl: header.ttl.map(|t| t.map_or(Ttl::Never, Ttl::Seconds)),
+        size: header.item_size,
+        hit_before: header.hit_before,
+        last_access: header.last_access,
+        key_is_base64: header.key_is_base64,
+        won: header.won,
+        stale: header.stale,
+        win_sent: header.win_sent,
+        raw_flags: if header.flags.is_empty() {
+            Bytes::new()
+        } else {
+            line.slice(header.flags.clone())
+        },
+    }
+}
+
+/// Finds the pending command a line answers when the head is quiet (and so may
+/// never be answered): the first command the line fits, skipping quiet ones it does
+/// not fit. Everything before the returned index was silent.
+fn find_owner(line: &[u8], pending: &Pending) -> Result<(usize, Parsed), DecodeError> {
+    if let Some((kind, message)) = parse::error_line(line) {
+        if pending.len() > 1 {
+            // Errors are sent even in quiet mode: this could be the head's, or a later
+            // command's after the head stayed silent.
+            return Err(DecodeError::AmbiguousError {
+                error: ServerError {
+                    kind,
+                    message: Bytes::copy_from_slice(&line[message]),
+                },
+            });
+        }
+        return Ok((0, Parsed::Error(kind, message)));
+    }
+    let header = match parse::meta_code(line) {
+        Some(c) if c != code::ME => Some(parse::meta_header(line, c)?),
+        _ => None,
+    };
+    for (index, entry) in pending.iter().enumerate() {
+        if !entry.expect.is_quiet() {
+            return Ok((index, parse_line(entry.expect, false, line)?));
+        }
+        if let Some(header) = &header {
+            if check_meta(entry, header, line, &pending.arena).is_ok() {
+                return Ok((index, Parsed::Meta(header.clone())));
+            }
+        }
+    }
+    Err(DecodeError::UnexpectedReply {
+        expected: "a reply to one of the pending quiet meta commands",
+        line: Snippet::of(line),
+    })
+}
+
+/// Checks that a meta reply fits `entry`: a code it can receive, and the opaque and
+/// key it echoes are the ones it sent.
+fn check_meta(
+    entry: &Entry,
+    header: &MetaHeader,
+    line: &[u8],
+    arena: &Arena,
+) -> Result<(), DecodeError> {
+    let Expect::Meta {
+        codes, return_key, ..
+    } = entry.expect
+    else {
+        return Err(unexpected(entry.expect, line));
+    };
+    if header.code & codes == 0 {
+        return Err(unexpected(entry.expect, line));
+    }
+    if header.is_bare_miss() {
+        // Servers before memcached#880 send a miss without the opaque or key: it pairs
+        // by position.
+        return Ok(());
+    }
+    let opaque_ok = match (entry.opaque, &header.opaque) {
+        (None, None) => true,
+        (Some(sent), Some(echoed)) => arena.get(sent) == &line[echoed.clone()],
+        _ => false,
+    };
+    if !opaque_ok {
+        return Err(DecodeError::OpaqueMismatch);
+    }
+    let key_ok = match (return_key, &header.key) {
+        (false, None) => true,
+        (true, Some(echoed)) => echoed_key_matches(
+            arena.get(entry.keys),
+            &line[echoed.clone()],
+            header.key_is_base64,
+        ),
+        _ => false,
+    };
+    if !key_ok {
+        return Err(DecodeError::KeyMismatch);
+    }
+    Ok(())
+}
+
+/// memcached echoes a key in base64 (with `b`) if the item was stored with a base64
+/// key, whatever the request used; compare raw bytes.
+fn echoed_key_matches(raw: &[u8], echoed: &[u8], echoed_is_base64: bool) -> bool {
+    if !echoed_is_base64 {
+        return raw == echoed;
+    }
+    let mut decoded = [0u8; 192];
+    base64_decode(echoed, &mut decoded).is_some_and(|n| &decoded[..n] == raw)
+}
+
+/// `ME <key> ...` prints the key as sent (base64 with `b`).
+fn check_debug_key(entry: &Entry, printed: &[u8], arena: &Arena) -> Result<(), DecodeError> {
+    let raw = arena.get(entry.keys);
+    if printed == raw || echoed_key_matches(raw, printed, true) {
+        Ok(())
+    } else {
+        Err(DecodeError::KeyMismatch)
+    }
+}
+
+fn unexpected(expect: Expect, line: &[u8]) -> DecodeError {
+    DecodeError::UnexpectedReply {
+        expected: describe(expect),
+        line: Snippet::of(line),
+    }
+}
+
+fn describe(expect: Expect) -> &'static str {
+    match expect {
+        Expect::Single { .. } | Expect::Multi { .. } => "VALUE or END",
+        Expect::Storage => "STORED, NOT_STORED, EXISTS or NOT_FOUND",
+        Expect::Delete => "DELETED or NOT_FOUND",
+        Expect::Touch => "TOUCHED or NOT_FOUND",
+        Expect::Arith => "a number or NOT_FOUND",
+        Expect::Stats(StatsShape::Stat) => "STAT or END",
+        Expect::Stats(StatsShape::Item) => "ITEM or END",
+        Expect::Stats(StatsShape::Prefix) => "PREFIX or END",
+        Expect::Stats(StatsShape::Reset) => "RESET",
+        Expect::Stats(StatsShape::Ok) | Expect::Ok => "OK",
+        Expect::Version => "VERSION",
+        Expect::Memlimit => "OK or MEMLIMIT_*",
+        Expect::Close => "end of stream",
+        Expect::Meta {
+            kind: MetaKind::Get,
+            ..
+        } => "VA, HD or EN",
+        Expect::Meta {
+            kind: MetaKind::Set,
+            ..
+        } => "HD, NS, EX or NF",
+        Expect::Meta {
+            kind: MetaKind::Delete,
+            ..
+        } => "HD, NF or EX",
+        Expect::Meta {
+            kind: MetaKind::Arithmetic,
+            ..
+        } => "VA, HD, NF, NS or EX",
+        Expect::Meta {
+            kind: MetaKind::Noop,
+            ..
+        } => "MN",
+        Expect::Meta {
+            kind: MetaKind::Debug,
+            ..
+        } => "ME or EN",
+    }
+}
+
+/// Parses a line as a reply to a command expecting `expect`; `in_reply` if earlier
+/// lines of the same reply were read. Error lines are accepted anywhere.
+fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, DecodeError> {
+    let parsed = match expect {
+        Expect::Single { cas } | Expect::Multi { cas } => match line {
+            b"END" => Some(Parsed::End),
+            _ if line.starts_with(b"VALUE ") => {
+                Some(Parsed::Value(parse::value_header(line, cas)?))
+            }
+            _ => None,
+        },
+        Expect::Storage => match line {
+            b"STORED" => Some(Parsed::Status(Response::Stored)),
+            b"NOT_STORED" => Some(Parsed::Status(Response::NotStored)),
+            b"EXISTS" => Some(Parsed::Status(Response::Exists)),
+            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
+            _ => None,
+        },
+        Expect::Delete => match line {
+            b"DELETED" => Some(Parsed::Status(Response::Deleted)),
+            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
+            _ => None,
+        },
+        Expect::Touch => match line {
+            b"TOUCHED" => Some(Parsed::Status(Response::Touched)),
+            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
+            _ => None,
+        },
+        Expect::Arith => match line {
+            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
+            [b'0'..=b'9', ..] => Some(Parsed::Status(Response::Counter(
+                parse::parse_u64(line).ok_or(DecodeError::BadNumber { field: "counter" })?,
+            ))),
+            _ => None,
+        },
+        Expect::Stats(shape) => match (shape, line) {
+            (StatsShape::Stat | StatsShape::Item | StatsShape::Prefix, b"END") => Some(Parsed::End),
+            (StatsShape::Stat, _) if line.starts_with(b"STAT ") => {
+                let (name, value) = parse::stat_line(line)?;
+                Some(Parsed::Stat(name, value))
+            }
+            (StatsShape::Item, _) if line.starts_with(b"ITEM ") => {
+                let (key, size, expiry) = parse::item_line(line)?;
+                Some(Parsed::Item(key, size, expiry))
+            }
+            (StatsShape::Prefix, _) if line.starts_with(b"PREFIX ") => {
+                let (prefix, counts) = parse::prefix_line(line)?;
+                Some(Parsed::Prefix(prefix, counts))
+            }
+            (StatsShape::Reset, b"RESET") => Some(Parsed::Status(Response::Reset)),
+            (StatsShape::Ok, b"OK") => Some(Parsed::Status(Response::Ok)),
+            _ => None,
+        },
+        Expect::Version if line.starts_with(b"VERSION ") => Some(Parsed::Version(8..line.len())),
+        Expect::Ok if line == b"OK" => Some(Parsed::Status(Response::Ok)),
+        Expect::Memlimit => match line {
+            b"OK" => Some(Parsed::Status(Response::Ok)),
+            _ => [
+                (
+                    &b"MEMLIMIT_TOO_SMALL"[..],
+                    ServerErrorKind::MemlimitTooSmall,
+                ),
+                (
+                    b"MEMLIMIT_ADJUST_FAILED",
+                    ServerErrorKind::MemlimitAdjustFailed,
+                ),
+            ]
+            .into_iter()
+            .find_map(|(word, kind)| {
+                let rest = line.strip_prefix(word)?;
+                match rest.first() {
+                    None => Some(Parsed::Error(kind, line.len()..line.len())),
+                    Some(b' ') => Some(Parsed::Error(kind, word.len() + 1..line.len())),
+                    Some(_) => None,
+                }
+            }),
+        },
+        Expect::Meta {
+            kind: MetaKind::Debug,
+            ..
+        } => match line {
+            b"EN" => Some(Parsed::Status(Response::Miss)),
+            _ if line.starts_with(b"ME ") => {
+                let (key, fields) = parse::meta_debug_line(line)?;
+                Some(Parsed::MetaDebug(key, fields))
+            }
+            _ => None,
+        },
+        Expect::Meta { .. } => match parse::meta_code(line) {
+            Some(c) if c != code::ME => Some(Parsed::Meta(parse::meta_header(line, c)?)),
+            _ => None,
+        },
+        Expect::Version | Expect::Ok | Expect::Close => None,
+    };
+    // Single-line replies cannot continue a multi-line one.
+    let parsed = parsed.filter(|p| {
+        !in_reply
+            || matches!(
+                p,
+                Parsed::End
+                    | Parsed::Value(_)
+                    | Parsed::Stat(..)
+                    | Parsed::Item(..)
+                    | Parsed::Prefix(..)
+            )
+    });
+    match parsed {
+        Some(p) => Ok(p),
+        None => match parse::error_line(line) {
+            Some((kind, message)) => Ok(Parsed::Error(kind, message)),
+            None => Err(unexpected(expect, line)),
+        },
+    }
+}

@@ -1,0 +1,480 @@
+//! Pure parsers for one reply line (without its `\r\n`). They return byte ranges into
+//! the line instead of `Bytes`, so the state machine splits the line off the buffer
+//! only when a reply keeps some of it.
+//!
+//! Each parser quotes the grammar it implements from `protocol.txt` (and
+//! RESPONSES.md where the real server differs).
+
+use std::ops::Range;
+
+use crate::error::{DecodeError, ServerErrorKind, Snippet};
+use crate::pending::code;
+
+/// Decimal digits to a `u64`: 1 to 20 digits, no sign, no overflow.
+#[inline]
+pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(n)
+}
+
+#[inline]
+fn parse_u32(digits: &[u8]) -> Option<u32> {
+    parse_u64(digits)?.try_into().ok()
+}
+
+fn number<T>(value: Option<T>, field: &'static str) -> Result<T, DecodeError> {
+    value.ok_or(DecodeError::BadNumber { field })
+}
+
+fn malformed(what: &'static str, line: &[u8]) -> DecodeError {
+    DecodeError::Malformed {
+        what,
+        line: Snippet::of(line),
+    }
+}
+
+/// Splits `line[from..]` on single spaces, yielding ranges into `line`.
+struct Tokens<'l> {
+    line: &'l [u8],
+    pos: usize,
+}
+
+impl<'l> Tokens<'l> {
+    fn new(line: &'l [u8], from: usize) -> Self {
+        Self { line, pos: from }
+    }
+
+    /// The next token's range; `None` at the end. An empty token (two spaces, or a
+    /// trailing space) is returned as an empty range for the caller to refuse.
+    fn next_range(&mut self) -> Option<Range<usize>> {
+        if self.pos > self.line.len() {
+            return None;
+        }
+        let start = self.pos;
+        let end = memchr::memchr(b' ', &self.line[start..]).map_or(self.line.len(), |i| start + i);
+        self.pos = end + 1;
+        Some(start..end)
+    }
+
+    fn next_token(&mut self) -> Option<&'l [u8]> {
+        self.next_range().map(|r| &self.line[r])
+    }
+
+    /// Everything after the current position (for values that may hold spaces).
+    fn rest(&self) -> Range<usize> {
+        self.pos.min(self.line.len())..self.line.len()
+    }
+}
+
+/// An error line, recognised by its first word.
+///
+/// ```text
+/// error-line = "ERROR" [ (SP / ":") <msg> ] CRLF
+///            / "CLIENT_ERROR" SP <msg> CRLF
+///            / "SERVER_ERROR" SP <msg> CRLF
+/// ```
+/// (RESPONSES.md §2; 1.6.18 also sends `ERROR: shutdown not enabled` and newer servers
+/// `SERVER_ERROR: ...`, so a colon is accepted after every word.)
+pub(crate) fn error_line(line: &[u8]) -> Option<(ServerErrorKind, Range<usize>)> {
+    let (kind, word_len) = match line.first()? {
+        b'E' if line.starts_with(b"ERROR") => (ServerErrorKind::Error, 5),
+        b'C' if line.starts_with(b"CLIENT_ERROR") => (ServerErrorKind::ClientError, 12),
+        b'S' if line.starts_with(b"SERVER_ERROR") => (ServerErrorKind::ServerError, 12),
+        _ => return None,
+    };
+    let message = match line.get(word_len) {
+        None => word_len..word_len,
+        Some(b' ') => word_len + 1..line.len(),
+        Some(b':') => {
+            let start = if line.get(word_len + 1) == Some(&b' ') {
+                word_len + 2
+            } else {
+                word_len + 1
+            };
+            start..line.len()
+        }
+        Some(_) => return None,
+    };
+    Some((kind, message))
+}
+
+/// A `VALUE` header.
+///
+/// ```text
+/// VALUE <key> <flags> <bytes> [<cas unique>]\r\n
+/// ```
+/// The cas field is present exactly for `gets` and `gats`.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueHeader {
+    pub(crate) key: Range<usize>,
+    pub(crate) flags: u32,
+    pub(crate) len: u64,
+    pub(crate) cas: Option<u64>,
+}
+
+pub(crate) fn value_header(line: &[u8], with_cas: bool) -> Result<ValueHeader, DecodeError> {
+    let mut tokens = Tokens::new(line, 6);
+    let key = tokens.next_range().filter(|r| !r.is_empty());
+    let flags = tokens.next_token();
+    let len = tokens.next_token();
+    let cas = tokens.next_token();
+    let (Some(key), Some(flags), Some(len)) = (key, flags, len) else {
+        return Err(malformed("VALUE", line));
+    };
+    if cas.is_some() != with_cas || tokens.next_range().is_some() {
+        return Err(malformed("VALUE", line));
+    }
+    Ok(ValueHeader {
+        key,
+        flags: number(parse_u32(flags), "VALUE flags")?,
+        len: number(parse_u64(len), "VALUE bytes")?,
+        cas: match cas {
+            Some(c) => Some(number(parse_u64(c), "VALUE cas")?),
+            None => None,
+        },
+    })
+}
+
+/// A `STAT <name> <value>` line; the value is the rest of the line (it may hold
+/// spaces, RESPONSES.md §5.8).
+pub(crate) fn stat_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), DecodeError> {
+    let mut tokens = Tokens::new(line, 5);
+    match tokens.next_range() {
+        Some(name) if !name.is_empty() => Ok((name, tokens.rest())),
+        _ => Err(malformed("STAT", line)),
+    }
+}
+
+/// A `stats cachedump` line: `ITEM <key> [<bytes> b; <expiry> s]`.
+pub(crate) fn item_line(line: &[u8]) -> Result<(Range<usize>, u64, u64), DecodeError> {
+    let bad = || malformed("ITEM", line);
+    let mut tokens = Tokens::new(line, 5);
+    let key = tokens
+        .next_range()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(bad)?;
+    let size = tokens.next_token().and_then(|t| t.strip_prefix(b"["));
+    let b = tokens.next_token();
+    let expiry = tokens.next_token();
+    let s = tokens.next_token();
+    match (size, b, expiry, s, tokens.next_range()) {
+        (Some(size), Some(b"b;"), Some(expiry), Some(b"s]"), None) => Ok((
+            key,
+            number(parse_u64(size), "ITEM size")?,
+            number(parse_u64(expiry), "ITEM expiry")?,
+        )),
+        _ => Err(bad()),
+    }
+}
+
+/// A `stats detail dump` line: `PREFIX <prefix> get <n> hit <n> set <n> del <n>`.
+pub(crate) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), DecodeError> {
+    let mut tokens = Tokens::new(line, 7);
+    let prefix = tokens
+        .next_range()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| malformed("PREFIX", line))?;
+    let mut counts = [0u64; 4];
+    for (name, slot) in ["get", "hit", "set", "del"].iter().zip(&mut counts) {
+        if tokens.next_token() != Some(name.as_bytes()) {
+            return Err(malformed("PREFIX", line));
+        }
+        *slot = number(tokens.next_token().and_then(parse_u64), "PREFIX count")?;
+    }
+    if tokens.next_range().is_some() {
+        return Err(malformed("PREFIX", line));
+    }
+    Ok((prefix, counts))
+}
+
+/// A meta reply header, with every return flag this crate knows parsed.
+///
+/// ```text
+/// <RC> [<size>] <flag>*\r\n     RC = VA (with size) / HD / EN / NF / NS / EX / MN
+/// ```
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MetaHeader {
+    /// One of the `code::*` bits.
+    pub(crate) code: u8,
+    /// `VA`'s data length.
+    pub(crate) size: u64,
+    /// The return flags, as one range (empty if none).
+    pub(crate) flags: Range<usize>,
+    pub(crate) opaque: Option<Range<usize>>,
+    pub(crate) key: Option<Range<usize>>,
+    pub(crate) key_is_base64: bool,
+    pub(crate) cas: Option<u64>,
+    pub(crate) client_flags: Option<u32>,
+    /// `t`: `None` if absent, `Some(None)` for `-1`.
+    pub(crate) ttl: Option<Option<u32>>,
+    pub(crate) item_size: Option<u64>,
+    pub(crate) hit_before: Option<bool>,
+    pub(crate) last_access: Option<u64>,
+    pub(crate) won: bool,
+    pub(crate) stale: bool,
+    pub(crate) win_sent: bool,
+}
+
+impl MetaHeader {
+    /// A bare `EN` with no flags: what servers before memcached#880 send for a miss,
+    /// without the opaque or key echo.
+    pub(crate) fn is_bare_miss(&self) -> bool {
+        self.code == code::EN && self.flags.is_empty()
+    }
+}
+
+/// Reads the return code of a meta line, if it is one.
+pub(crate) fn meta_code(line: &[u8]) -> Option<u8> {
+    if line.len() > 2 && line[2] != b' ' {
+        return None;
+    }
+    Some(match line.get(..2)? {
+        b"VA" => code::VA,
+        b"HD" => code::HD,
+        b"EN" => code::EN,
+        b"NF" => code::NF,
+        b"NS" => code::NS,
+        b"EX" => code::EX,
+        b"MN" => code::MN,
+        b"ME" => code::ME,
+        _ => return None,
+    })
+}
+
+/// Parses a meta reply line whose code is not `ME`. Unknown return flags are kept
+/// (servers add flags); known ones must be well-formed.
+pub(crate) fn meta_header(line: &[u8], code_bit: u8) -> Result<MetaHeader, DecodeError> {
+    let mut header = MetaHeader {
+        code: code_bit,
+        ..MetaHeader::default()
+    };
+    let mut tokens = Tokens::new(line, 3);
+    if code_bit == code::VA {
+        header.size = number(tokens.next_token().and_then(parse_u64), "VA size")?;
+    }
+    let flags_start = tokens.pos.min(line.len());
+    while let Some(range) = tokens.next_range() {
+        if range.is_empty() {
+            return Err(malformed("meta", line));
+        }
+        let letter = line[range.start];
+        let token = &line[range.start + 1..range.end];
+        let token_range = range.start + 1..range.end;
+        match letter {
+            b'c' => header.cas = Some(number(parse_u64(token), "meta c")?),
+            b'f' => header.client_flags = Some(number(parse_u32(token), "meta f")?),
+            b't' => {
+                header.ttl = Some(if token == b"-1" {
+                    None
+                } else {
+                    Some(number(parse_u32(token), "meta t")?)
+                })
+            }
+            b's' => header.item_size = Some(number(parse_u64(token), "meta s")?),
+            b'h' => {
+                header.hit_before = Some(match token {
+                    b"0" => false,
+                    b"1" => true,
+                    _ => return Err(DecodeError::BadNumber { field: "meta h" }),
+                })
+            }
+            b'l' => header.last_access = Some(number(parse_u64(token), "meta l")?),
+            b'k' if !token.is_empty() => header.key = Some(token_range),
+            b'O' => header.opaque = Some(token_range),
+            b'b' if token.is_empty() => header.key_is_base64 = true,
+            b'W' if token.is_empty() => header.won = true,
+            b'X' if token.is_empty() => header.stale = true,
+            b'Z' if token.is_empty() => header.win_sent = true,
+            b'k' | b'b' | b'W' | b'X' | b'Z' => return Err(malformed("meta", line)),
+            // An unknown flag is kept in `raw_flags`, not an error.
+            _ => {}
+        }
+    }
+    header.flags = flags_start..line.len();
+    if code_bit == code::MN && !header.flags.is_empty() {
+        return Err(malformed("MN", line));
+    }
+    Ok(header)
+}
+
+/// `ME <key> <k>=<v>*`: the key and the field list.
+pub(crate) fn meta_debug_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), DecodeError> {
+    let mut tokens = Tokens::new(line, 3);
+    match tokens.next_range() {
+        Some(key) if !key.is_empty() => Ok((key, tokens.rest())),
+        _ => Err(malformed("ME", line)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"007", Some(7)),
+            (b"18446744073709551615", Some(u64::MAX)),
+            (b"18446744073709551616", None),
+            (b"99999999999999999999", None),
+            (b"000000000000000000001", None),
+            (b"", None),
+            (b"-1", None),
+            (b"+1", None),
+            (b"1 ", None),
+            (b"1a", None),
+        ];
+        for (digits, want) in cases {
+            assert_eq!(
+                parse_u64(digits),
+                *want,
+                "{:?}",
+                digits.escape_ascii().to_string()
+            );
+        }
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+    }
+
+    #[test]
+    fn error_lines() {
+        type Case<'a> = (&'a [u8], Option<(ServerErrorKind, &'a [u8])>);
+        let cases: &[Case<'_>] = &[
+            (b"ERROR", Some((ServerErrorKind::Error, b""))),
+            (
+                b"ERROR Too many open connections",
+                Some((ServerErrorKind::Error, b"Too many open connections")),
+            ),
+            (
+                b"ERROR: shutdown not enabled",
+                Some((ServerErrorKind::Error, b"shutdown not enabled")),
+            ),
+            (
+                b"CLIENT_ERROR bad data chunk",
+                Some((ServerErrorKind::ClientError, b"bad data chunk")),
+            ),
+            (
+                b"SERVER_ERROR: shutdown not enabled",
+                Some((ServerErrorKind::ServerError, b"shutdown not enabled")),
+            ),
+            (
+                b"SERVER_ERROR object too large for cache",
+                Some((ServerErrorKind::ServerError, b"object too large for cache")),
+            ),
+            (b"ERRORS", None),
+            (b"END", None),
+            (b"", None),
+            (b"CLIENT_ERRORx", None),
+        ];
+        for (line, want) in cases {
+            let got = error_line(line).map(|(k, r)| (k, &line[r]));
+            assert_eq!(got, *want, "{:?}", line.escape_ascii().to_string());
+        }
+    }
+
+    #[test]
+    fn value_headers() {
+        let h = value_header(b"VALUE k 42 5", false).unwrap();
+        assert_eq!((h.key, h.flags, h.len, h.cas), (6..7, 42, 5, None));
+        let h = value_header(b"VALUE key 0 3 18446744073709551615", true).unwrap();
+        assert_eq!(h.cas, Some(u64::MAX));
+        let bad: &[(&[u8], bool)] = &[
+            (b"VALUE k 0 5 1", false),
+            (b"VALUE k 0 5", true),
+            (b"VALUE k 0", false),
+            (b"VALUE  0 5", false),
+            (b"VALUE k 0 5 ", false),
+            (b"VALUE k 0  5", false),
+            (b"VALUE k 4294967296 5", false),
+            (b"VALUE k 0 x", false),
+            (b"VALUE k 0 5 18446744073709551616", true),
+        ];
+        for (line, cas) in bad {
+            assert!(
+                value_header(line, *cas).is_err(),
+                "{:?}",
+                line.escape_ascii().to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn stats_lines() {
+        let line = b"STAT version 1.6.18 with spaces";
+        let (name, value) = stat_line(line).unwrap();
+        assert_eq!(
+            (&line[name], &line[value]),
+            (&b"version"[..], &b"1.6.18 with spaces"[..])
+        );
+        let line = b"STAT empty";
+        let (name, value) = stat_line(line).unwrap();
+        assert_eq!((&line[name], &line[value]), (&b"empty"[..], &b""[..]));
+        assert!(stat_line(b"STAT ").is_err());
+
+        let line = b"ITEM foo [5 b; 0 s]";
+        let (key, size, exp) = item_line(line).unwrap();
+        assert_eq!((&line[key], size, exp), (&b"foo"[..], 5, 0));
+        assert!(item_line(b"ITEM foo [5 b; 0 s] x").is_err());
+        assert!(item_line(b"ITEM foo 5 b; 0 s]").is_err());
+
+        let line = b"PREFIX user get 3 hit 2 set 1 del 0";
+        let (prefix, counts) = prefix_line(line).unwrap();
+        assert_eq!((&line[prefix], counts), (&b"user"[..], [3, 2, 1, 0]));
+        assert!(prefix_line(b"PREFIX user get 3 hit 2 set 1").is_err());
+        assert!(prefix_line(b"PREFIX user hit 3 get 2 set 1 del 0").is_err());
+    }
+
+    #[test]
+    fn meta_headers() {
+        let line = b"VA 5 s5 f9 ks_mg O12345 c53 t-1 b W X Z h1 l7 Q9";
+        let h = meta_header(line, meta_code(line).unwrap()).unwrap();
+        assert_eq!(h.code, code::VA);
+        assert_eq!(h.size, 5);
+        assert_eq!(h.item_size, Some(5));
+        assert_eq!(h.client_flags, Some(9));
+        assert_eq!(&line[h.key.clone().unwrap()], b"s_mg");
+        assert_eq!(&line[h.opaque.clone().unwrap()], b"12345");
+        assert_eq!(h.cas, Some(53));
+        assert_eq!(h.ttl, Some(None));
+        assert!(h.key_is_base64 && h.won && h.stale && h.win_sent);
+        assert_eq!((h.hit_before, h.last_access), (Some(true), Some(7)));
+        assert_eq!(&line[h.flags.clone()], &line[5..]);
+
+        let h = meta_header(b"HD t300", code::HD).unwrap();
+        assert_eq!(h.ttl, Some(Some(300)));
+        assert!(meta_header(b"EN", code::EN).unwrap().is_bare_miss());
+        assert!(!meta_header(b"EN O1", code::EN).unwrap().is_bare_miss());
+        for bad in [
+            &b"HD c"[..],
+            b"HD f4294967296",
+            b"HD t-2",
+            b"HD h2",
+            b"HD  c1",
+            b"HD c1 ",
+            b"HD k",
+            b"HD Wx",
+        ] {
+            assert!(
+                meta_header(bad, code::HD).is_err(),
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
+        }
+        assert!(meta_header(b"VA x", code::VA).is_err());
+        assert!(meta_header(b"MN x", code::MN).is_err());
+        assert_eq!(meta_code(b"HDX"), None);
+        assert_eq!(meta_code(b"H"), None);
+        assert_eq!(meta_code(b"MN"), Some(code::MN));
+    }
+}

@@ -1,0 +1,308 @@
+//! Typed replies. Every byte string is a zero-copy [`Bytes`] split off the caller's
+//! read buffer.
+//!
+//! Which [`Response`] variants a command can complete with is listed on the command.
+//! Error lines are not responses: they arrive as
+//! [`CommandError::Server`](crate::CommandError::Server).
+
+use bytes::Bytes;
+
+/// One stored item, as a single-key retrieval returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Value {
+    /// The client flags stored with the item.
+    pub flags: u32,
+    /// The cas unique: present exactly for `gets` and `gats`.
+    pub cas: Option<u64>,
+    /// The value, byte for byte.
+    pub data: Bytes,
+}
+
+/// One `VALUE` of a multi-key retrieval: the key it was sent under, and the item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// The key, as the server sent it.
+    pub key: Bytes,
+    /// The item.
+    pub value: Value,
+}
+
+/// One `STAT <name> <value>` line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Stat {
+    /// The name (`pid`, `items:1:number`, `22:addr`, ...).
+    pub name: Bytes,
+    /// The rest of the line after the name and one space; may hold spaces, may be empty.
+    pub value: Bytes,
+}
+
+/// One `ITEM <key> [<bytes> b; <expiry> s]` line of `stats cachedump`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheDumpItem {
+    /// The item's key.
+    pub key: Bytes,
+    /// The value's size in bytes.
+    pub size: u64,
+    /// Expiry as a unix time, or 0 for none.
+    pub expiry: u64,
+}
+
+/// One `PREFIX <prefix> get <n> hit <n> set <n> del <n>` line of `stats detail dump`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PrefixStats {
+    /// The key prefix.
+    pub prefix: Bytes,
+    /// Gets for keys with this prefix.
+    pub get: u64,
+    /// Hits among them.
+    pub hit: u64,
+    /// Sets.
+    pub set: u64,
+    /// Deletes.
+    pub del: u64,
+}
+
+/// A successful reply, typed by the command it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Response {
+    /// Single-key `get`/`gets`/`gat`/`gats`: the item.
+    Hit(Value),
+    /// Single-key retrieval or `me`: no such item. (Not a failure: a miss is a result.)
+    Miss,
+    /// Multi-key retrieval: the hits in the order the server sent them, which is
+    /// request order, with misses left out and a key asked for twice returned twice.
+    Values(Vec<Item>),
+    /// Storage command: `STORED`.
+    Stored,
+    /// Storage command: `NOT_STORED` (add on an existing key, replace/append/prepend on a missing one).
+    NotStored,
+    /// `cas`: `EXISTS`, the item changed since the cas unique was read.
+    Exists,
+    /// `NOT_FOUND`: `cas`, `delete`, `touch`, `incr`/`decr` on a missing key.
+    NotFound,
+    /// `delete`: `DELETED`.
+    Deleted,
+    /// `touch`: `TOUCHED`.
+    Touched,
+    /// `incr`/`decr`: the new value.
+    Counter(u64),
+    /// `OK`: `flush_all`, `verbosity`, `cache_memlimit`, `stats detail on|off`.
+    Ok,
+    /// `version`: the version string (`1.6.18`).
+    Version(Bytes),
+    /// `stats` and its `STAT`-line subcommands, in wire order.
+    Stats(Vec<Stat>),
+    /// `stats cachedump`.
+    CacheDump(Vec<CacheDumpItem>),
+    /// `stats detail dump`.
+    DetailDump(Vec<PrefixStats>),
+    /// `stats reset`: `RESET`.
+    Reset,
+    /// `quit` or `shutdown`: the server closed the connection, as asked.
+    Closed,
+    /// A meta command's reply (`mg`, `ms`, `md`, `ma`).
+    Meta(MetaResponse),
+    /// `me`: the item's metadata.
+    MetaDebug(MetaDebug),
+    /// `mn`: `MN`.
+    Noop,
+}
+
+impl Response {
+    /// The item of a single-key retrieval hit.
+    pub fn into_value(self) -> Option<Value> {
+        match self {
+            Self::Hit(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The items of a multi-key retrieval.
+    pub fn into_values(self) -> Option<Vec<Item>> {
+        match self {
+            Self::Values(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The meta reply of `mg`/`ms`/`md`/`ma`.
+    pub fn into_meta(self) -> Option<MetaResponse> {
+        match self {
+            Self::Meta(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// The return code of a meta reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum MetaStatus {
+    /// `VA <size>`: success with a value (`mg` hit with `v`, `ma` with `v`).
+    Value,
+    /// `HD`: success without a value (`mg` hit, `ms` stored, `md` deleted, `ma` applied).
+    #[default]
+    Success,
+    /// `EN`: `mg` miss.
+    Miss,
+    /// `NF`: not found (`md`, `ma`, `ms` with cas).
+    NotFound,
+    /// `NS`: not stored (`ms` add/replace/append/prepend refused, `ma` create failed).
+    NotStored,
+    /// `EX`: cas mismatch.
+    Exists,
+}
+
+impl MetaStatus {
+    /// The two-letter code on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Value => "VA",
+            Self::Success => "HD",
+            Self::Miss => "EN",
+            Self::NotFound => "NF",
+            Self::NotStored => "NS",
+            Self::Exists => "EX",
+        }
+    }
+}
+
+/// A remaining time-to-live, as the `t` return flag reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ttl {
+    /// `t-1`: the item never expires.
+    Never,
+    /// Seconds left.
+    Seconds(u32),
+}
+
+/// The reply to `mg`, `ms`, `md` or `ma`: the code, the value, and the returned flags,
+/// parsed into typed fields.
+///
+/// The echoed key (`k`) and opaque (`O`) were checked against the command; they are
+/// read with [`MetaResponse::key`] and [`MetaResponse::opaque`]. Return flags this crate
+/// does not know are kept: [`MetaResponse::flag`] finds any flag by its letter in
+/// [`MetaResponse::raw_flags`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetaResponse {
+    /// The return code; for a quiet command the server stayed silent about, the code
+    /// that silence stands for (see [`MetaResponse::inferred`]).
+    pub status: MetaStatus,
+    /// True if the server sent nothing for this quiet command and the status was
+    /// inferred from quiet mode (`mg q` miss, `ms`/`md`/`ma q` success).
+    pub inferred: bool,
+    /// The data block of a `VA` reply.
+    pub value: Option<Bytes>,
+    /// `c`: cas unique.
+    pub cas: Option<u64>,
+    /// `f`: client flags.
+    pub client_flags: Option<u32>,
+    /// `t`: remaining TTL.
+    pub ttl: Option<Ttl>,
+    /// `s`: item size.
+    pub size: Option<u64>,
+    /// `h`: whether the item had been fetched before.
+    pub hit_before: Option<bool>,
+    /// `l`: seconds since last access.
+    pub last_access: Option<u64>,
+    /// `b` returned beside `k`: the key is base64.
+    pub key_is_base64: bool,
+    /// `W`: this client won the right to recache the item.
+    pub won: bool,
+    /// `X`: the item is stale.
+    pub stale: bool,
+    /// `Z`: another client already received the win flag.
+    pub win_sent: bool,
+    /// All return flag tokens after the code (and size), exactly as sent.
+    pub raw_flags: Bytes,
+}
+
+impl MetaResponse {
+    /// The token of the return flag `letter` (`b'c'`, `b'O'`, or one this crate does
+    /// not know), without its letter; `None` if the server did not return it.
+    pub fn flag(&self, letter: u8) -> Option<&[u8]> {
+        self.raw_flags
+            .split(|&b| b == b' ')
+            .find(|t| t.first() == Some(&letter))
+            .map(|t| &t[1..])
+    }
+
+    /// `k`: the key, as the server printed it (base64 if [`MetaResponse::key_is_base64`]).
+    pub fn key(&self) -> Option<&[u8]> {
+        self.flag(b'k')
+    }
+
+    /// `O`: the opaque, echoed.
+    pub fn opaque(&self) -> Option<&[u8]> {
+        self.flag(b'O')
+    }
+}
+
+/// The reply to `me`: `ME <key> <k>=<v>*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaDebug {
+    /// The key (base64 if the request used `b`).
+    pub key: Bytes,
+    /// The `k=v` pairs, space-separated, as sent.
+    pub fields: Bytes,
+}
+
+impl MetaDebug {
+    /// The value of field `name` (`exp`, `la`, `cas`, `fetch`, `cls`, `size`, or any other).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.pairs()
+            .find(|(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| v)
+    }
+
+    /// Every `k=v` pair in wire order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields
+            .split(|&b| b == b' ')
+            .filter(|t| !t.is_empty())
+            .map(|t| match t.iter().position(|&b| b == b'=') {
+                Some(i) => (&t[..i], &t[i + 1..]),
+                None => (t, &t[t.len()..]),
+            })
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        std::str::from_utf8(self.get(name)?).ok()?.parse().ok()
+    }
+
+    /// `exp`: expiry as printed. memcached 1.6.18 prints the *negated* remaining
+    /// seconds (`-100` for 100 s left); `-1` means never. Later versions print it positive.
+    pub fn exp(&self) -> Option<i64> {
+        self.number("exp")
+    }
+
+    /// `la`: seconds since last access.
+    pub fn last_access(&self) -> Option<u64> {
+        self.number("la")
+    }
+
+    /// `cas`: the cas unique.
+    pub fn cas(&self) -> Option<u64> {
+        self.number("cas")
+    }
+
+    /// `fetch`: whether the item was fetched before.
+    pub fn fetched(&self) -> Option<bool> {
+        match self.get("fetch")? {
+            b"yes" => Some(true),
+            b"no" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// `cls`: the slab class.
+    pub fn slab_class(&self) -> Option<u32> {
+        self.number("cls")
+    }
+
+    /// `size`: the item's total size in bytes.
+    pub fn size(&self) -> Option<u64> {
+        self.number("size")
+    }
+}
