@@ -121,11 +121,12 @@ pub enum EncodeError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    /// Bytes arrived while no command was waiting for a reply.
-    #[error("bytes arrived with no command pending: {line:?}")]
+    /// Bytes arrived while no command was waiting for a reply. Reported at the first
+    /// such byte, whatever follows it.
+    #[error("byte {byte:#04x} arrived with no command pending")]
     Unsolicited {
-        /// The start of the offending line.
-        line: Snippet,
+        /// The first unsolicited byte.
+        byte: u8,
     },
     /// A reply line that the command at the head of the deque cannot receive.
     #[error("expected {expected}, got {line:?}")]
@@ -273,13 +274,22 @@ impl ServerErrorKind {
 
 /// An error line memcached sent in reply to one command.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Error)]
-#[error("{} {}", kind.as_str(), String::from_utf8_lossy(message))]
 pub struct ServerError {
     /// Which error word the line started with.
     pub kind: ServerErrorKind,
     /// The text after the word (and after one separating space or colon), possibly
     /// empty. Treat it as opaque: it changes between memcached versions.
     pub message: Bytes,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.as_str())?;
+        if !self.message.is_empty() {
+            write!(f, " {}", self.message.escape_ascii())?;
+        }
+        Ok(())
+    }
 }
 
 /// The first bytes of an offending line, kept in an error for diagnostics.

@@ -239,9 +239,7 @@ impl Receiver {
         if pending.is_empty() {
             return match buf.is_empty() {
                 true => Ok(Step::NeedMore),
-                false => Err(DecodeError::Unsolicited {
-                    line: Snippet::of(&buf[..]),
-                }),
+                false => Err(DecodeError::Unsolicited { byte: buf[0] }),
             };
         }
         // A caller that consumed buffered bytes behind our back gets a fresh search.
@@ -281,9 +279,7 @@ impl Receiver {
         let line = &buf[..line_len];
         let in_reply = !matches!(self.reply, Assembly::None);
         let Some(head) = pending.front() else {
-            return Err(DecodeError::Unsolicited {
-                line: Snippet::of(line),
-            });
+            unreachable!("step_line returns before a line when nothing is pending");
         };
         let (owner, parsed) = if !in_reply && head.expect.is_quiet() {
             find_owner(line, pending)?
