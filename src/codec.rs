@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use crate::command::sealed::Encode;
-use crate::command::{Command, NoreplyCommand, Writer};
+use crate::command::{Command, MetaGet, MetaNoop, NoreplyCommand, Writer};
 use crate::error::{CommandError, ConnectionError, EncodeError};
 use crate::limits::Config;
 use crate::pending::{Expect, Pending, Span};
@@ -155,10 +155,29 @@ impl Codec {
         now: Instant,
     ) -> Result<Token, EncodeError> {
         self.check_open()?;
+        self.check_room(1)?;
+        let was_idle = self.pending.is_empty();
+        let token = self.push(command, out)?;
+        if was_idle {
+            self.last_activity = Some(now);
+        }
+        Ok(token)
+    }
+
+    fn check_room(&self, commands: usize) -> Result<(), EncodeError> {
         let limit = self.config.limits.max_pending;
-        if self.pending.len() >= limit {
+        if self.pending.len().saturating_add(commands) > limit {
             return Err(EncodeError::TooManyPending { limit });
         }
+        Ok(())
+    }
+
+    /// Plans, checks against the quiet run, writes and enqueues one command.
+    fn push<C: Command + ?Sized>(
+        &mut self,
+        command: &C,
+        out: &mut BytesMut,
+    ) -> Result<Token, EncodeError> {
         let plan = command.plan(&self.config.limits)?;
         if let Expect::Meta { codes, .. } = plan.expect {
             if self.pending.conflicts_with_quiet_run(plan.tag, codes) {
@@ -166,15 +185,70 @@ impl Codec {
             }
         }
         let (keys, opaque) = self.write(command, plan.wire_len, out, false);
-        if self.pending.is_empty() {
-            self.last_activity = Some(now);
-        }
         Ok(Token(self.pending.push(
             plan.expect,
             keys,
             opaque,
             plan.tag,
         )))
+    }
+
+    /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
+    /// hits come back as they are found, misses stay silent and complete as
+    /// [inferred](crate::MetaResponse::inferred) misses when a later reply (at the
+    /// latest the fence's `MN`) arrives.
+    ///
+    /// Each `mg` is sent with `q`; one that has neither an opaque nor
+    /// [`return_key`](MetaGet::return_key) gets its token number as its opaque, so
+    /// every reply can be told apart. All or nothing: if any command is refused,
+    /// nothing is written and the deque is unchanged.
+    ///
+    /// ```
+    /// use memcache_codec::{Codec, MetaGet};
+    /// use bytes::BytesMut;
+    ///
+    /// let mut codec = Codec::new();
+    /// let mut out = BytesMut::new();
+    /// let gets = [MetaGet::new("a").return_value(), MetaGet::new("b").return_value()];
+    /// let batch = codec.send_quiet_batch(&gets, &mut out, std::time::Instant::now())?;
+    /// assert_eq!(&out[..], b"mg a v q O0\r\nmg b v q O1\r\nmn\r\n");
+    /// assert_eq!(batch.len(), 2);
+    /// # Ok::<(), memcache_codec::EncodeError>(())
+    /// ```
+    pub fn send_quiet_batch(
+        &mut self,
+        gets: &[MetaGet<'_>],
+        out: &mut BytesMut,
+        now: Instant,
+    ) -> Result<QuietBatch, EncodeError> {
+        self.check_open()?;
+        self.check_room(gets.len().saturating_add(1))?;
+        let was_idle = self.pending.is_empty();
+        let (entries, written) = (self.pending.len(), out.len());
+        let first = self.pending.next_token();
+        for get in gets {
+            let mut digits = [0u8; 20];
+            let get = if get.is_tagged() {
+                get.quiet()
+            } else {
+                let text = decimal(self.pending.next_token(), &mut digits);
+                get.quiet().opaque(text)
+            };
+            if let Err(e) = self.push(&get, out) {
+                self.pending.rollback_quiet(entries);
+                out.truncate(written);
+                return Err(e);
+            }
+        }
+        let fence = self.push(&MetaNoop, out)?;
+        if was_idle {
+            self.last_activity = Some(now);
+        }
+        Ok(QuietBatch {
+            first,
+            len: gets.len(),
+            fence,
+        })
     }
 
     /// Appends `command` with `noreply`: memcached normally sends nothing back, so
@@ -284,6 +358,54 @@ impl Codec {
     /// codec was made. Data blocks are never searched, and no byte is searched twice.
     pub fn bytes_examined(&self) -> u64 {
         self.receiver.examined()
+    }
+}
+
+/// The tokens of a [`Codec::send_quiet_batch`]: one per `mg`, in order, then the fence's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietBatch {
+    first: u64,
+    len: usize,
+    fence: Token,
+}
+
+impl QuietBatch {
+    /// The `mg` tokens, in the order of the batch.
+    pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + use<> {
+        (self.first..self.first + self.len as u64).map(Token)
+    }
+
+    /// The token of the batch's `i`th `mg`.
+    pub fn get(&self, i: usize) -> Option<Token> {
+        (i < self.len).then(|| Token(self.first + i as u64))
+    }
+
+    /// How many `mg`s the batch holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for a batch of no `mg` (just the fence).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The token of the closing `mn`: when it completes, every `mg` of the batch has.
+    pub fn fence(&self) -> Token {
+        self.fence
+    }
+}
+
+/// Writes `n` in decimal into `digits`, returning the written part.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[i..];
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod pending;
 mod receive;
 mod response;
 
-pub use codec::{Codec, Completion, Token};
+pub use codec::{Codec, Completion, QuietBatch, Token};
 pub use command::{
     ArithMode, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
     MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,

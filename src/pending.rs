@@ -281,9 +281,8 @@ impl Pending {
         token
     }
 
-    /// Removes and returns the head entry.
-    pub(crate) fn pop(&mut self) -> Option<Entry> {
-        let entry = self.entries.pop_front()?;
+    /// Forgets a quiet entry that leaves the deque, if it is part of the trailing run.
+    fn leave_run(&mut self, entry: &Entry) {
         if entry.expect.is_quiet() && entry.token >= self.run.start_token {
             if let Some(slot) = self.run.tags.get_mut(&entry.tag) {
                 slot.0 -= 1;
@@ -292,6 +291,32 @@ impl Pending {
                 }
             }
         }
+    }
+
+    /// Undoes the quiet entries pushed since the deque held `len` entries (a batch
+    /// that failed half way), with their arena bytes and tokens.
+    pub(crate) fn rollback_quiet(&mut self, len: usize) {
+        while self.entries.len() > len {
+            let Some(entry) = self.entries.pop_back() else {
+                break;
+            };
+            debug_assert!(entry.expect.is_quiet(), "only quiet pushes are rolled back");
+            self.leave_run(&entry);
+            self.arena.truncate(entry.keys.start);
+            self.next_token = entry.token;
+            self.noreply_since_last = entry.after_noreply;
+        }
+    }
+
+    /// The token the next pushed entry will get.
+    pub(crate) fn next_token(&self) -> u64 {
+        self.next_token
+    }
+
+    /// Removes and returns the head entry.
+    pub(crate) fn pop(&mut self) -> Option<Entry> {
+        let entry = self.entries.pop_front()?;
+        self.leave_run(&entry);
         match self.entries.front() {
             Some(next) => self.arena.release(next.keys.start),
             None => {

@@ -274,6 +274,14 @@ impl<'a> MetaGet<'a> {
     }
 }
 
+impl MetaGet<'_> {
+    /// True if replies will carry something that tells this command apart: an
+    /// opaque or the key.
+    pub(crate) fn is_tagged(&self) -> bool {
+        self.flags.opaque.is_some() || self.flags.has(b'k')
+    }
+}
+
 impl Encode for MetaGet<'_> {
     fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
         use code::*;
