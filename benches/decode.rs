@@ -1,0 +1,2 @@
+//! Placeholder until the decode bench lands.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Placeholder until the encode bench lands.
+fn main() {}
