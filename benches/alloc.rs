@@ -1,0 +1,2 @@
+//! Placeholder until the alloc bench lands.
+fn main() {}
