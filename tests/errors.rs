@@ -398,6 +398,18 @@ fn every_cap_has_its_own_error() {
         },
     );
 
+    // Even with no cap at all, a length that cannot be buffered is refused, not wrapped.
+    let unlimited = Limits::DEFAULT.max_value_len(usize::MAX);
+    poisons(
+        unlimited,
+        &[&Get::new("k")],
+        b"VALUE k 0 18446744073709551615\r\n",
+        DecodeError::ValueTooLarge {
+            len: u64::MAX,
+            limit: usize::MAX,
+        },
+    );
+
     let values = Limits::DEFAULT.max_values_per_reply(2);
     let keys = ["a", "a"];
     poisons(

@@ -515,9 +515,12 @@ impl Receiver {
         len: u64,
         kind: BlockKind,
     ) -> Result<Step, DecodeError> {
+        // Checked before anything is buffered; the sum with the header and the
+        // terminator must fit too, whatever limit the caller configured.
         let data_len = usize::try_from(len)
             .ok()
             .filter(|&n| n <= self.limits.max_value_len)
+            .filter(|&n| n.checked_add(header_len + 2).is_some())
             .ok_or(DecodeError::ValueTooLarge {
                 len,
                 limit: self.limits.max_value_len,
