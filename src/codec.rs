@@ -46,7 +46,8 @@ pub struct Completion {
 ///   [`cancel`](Self::cancel);
 /// * receiving: [`decode`](Self::decode), drained until it returns `Ok(None)`;
 /// * time and the connection: [`poll_timeout`](Self::poll_timeout),
-///   [`handle_timeout`](Self::handle_timeout), [`handle_eof`](Self::handle_eof);
+///   [`handle_timeout`](Self::handle_timeout), [`handle_eof`](Self::handle_eof),
+///   [`handle_io_error`](Self::handle_io_error);
 /// * getters: [`pending`](Self::pending), [`error`](Self::error),
 ///   [`min_buffer_len`](Self::min_buffer_len), [`bytes_examined`](Self::bytes_examined).
 #[derive(Debug)]
@@ -309,6 +310,13 @@ impl Codec {
     /// completes with [`Response::Closed`]. Decode what was read before calling this.
     pub fn handle_eof(&mut self) {
         self.receiver.poison(ConnectionError::Closed);
+    }
+
+    /// The caller's connection failed (a reset, a failed write, ...). Like
+    /// [`handle_eof`](Self::handle_eof), but pending commands complete with
+    /// [`ConnectionError::Io`] carrying `kind`.
+    pub fn handle_io_error(&mut self, kind: std::io::ErrorKind) {
+        self.receiver.poison(ConnectionError::Io(kind));
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next: the

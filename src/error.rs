@@ -202,10 +202,11 @@ pub enum DecodeError {
         /// The error line.
         error: ServerError,
     },
-    /// memcached refused a command that carried a data block with `ERROR` or
-    /// `CLIENT_ERROR`; it may then read the block as commands and answer them, so the
-    /// rest of the stream cannot be trusted. The refused command itself completed
-    /// with the error; everything after it fails with this one.
+    /// memcached refused a command that carried a data block before reading the
+    /// block (`ERROR`, or a classic storage command's `CLIENT_ERROR`, or an `ms`
+    /// `CLIENT_ERROR` about its line); it may then read the block as commands and
+    /// answer them, so the rest of the stream cannot be trusted. The refused command
+    /// itself completed with the error; everything after it fails with this one.
     #[error(
         "memcached rejected a command before reading its data block ({error}); stream state unknown"
     )]
@@ -228,6 +229,9 @@ pub enum ConnectionError {
     /// The caller reported end of stream.
     #[error("connection closed by the server")]
     Closed,
+    /// The caller reported an I/O failure (a reset, a failed write).
+    #[error("connection failed: {0}")]
+    Io(std::io::ErrorKind),
 }
 
 /// What a command completes with when it does not get its normal reply.
@@ -321,6 +325,7 @@ impl From<ConnectionError> for std::io::Error {
             ConnectionError::Decode(_) => std::io::ErrorKind::InvalidData,
             ConnectionError::Timeout => std::io::ErrorKind::TimedOut,
             ConnectionError::Closed => std::io::ErrorKind::UnexpectedEof,
+            ConnectionError::Io(kind) => kind,
         };
         Self::new(kind, e)
     }

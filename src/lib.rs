@@ -144,7 +144,7 @@
 //! |---|---|---|
 //! | [`EncodeError`] from `send` | the caller: a key with a space or over 250 bytes, a bad token, too many pending, a poisoned or closing codec | nothing written, nothing changed |
 //! | [`CommandError::Server`] in a completion | memcached refused one command (`ERROR`, `CLIENT_ERROR`, `SERVER_ERROR`, `MEMLIMIT_*`) | that command completes with it |
-//! | [`CommandError::Connection`] in a completion, [`ConnectionError`] from `decode` | the stream: bytes that break the protocol ([`DecodeError`]), silence past the deadline, end of stream | poisoned: each pending command completes once with the error, then `decode` returns it forever and `send` refuses |
+//! | [`CommandError::Connection`] in a completion, [`ConnectionError`] from `decode` | the stream: bytes that break the protocol ([`DecodeError`]), silence past the deadline, end of stream, an I/O failure | poisoned: each pending command completes once with the error, then `decode` returns it forever and `send` refuses |
 //!
 //! Every command sent with a reply expected completes exactly once, in send order,
 //! unless the caller [cancels](Codec::cancel) it.
@@ -156,7 +156,8 @@
 //! |---|---|---|
 //! | `SERVER_ERROR ...` | any command | known: memcached swallowed any data block (`object too large`, `out of memory storing object`) |
 //! | `ERROR`, `CLIENT_ERROR ...` | a command without a data block (get, delete, incr, touch, stats, mg, md, ma, ...) | known: the error is the whole reply |
-//! | `ERROR`, `CLIENT_ERROR ...` | `set`/`add`/`replace`/`append`/`prepend`/`cas`/`ms` | **unknown**: memcached may read the data block as commands and answer them. The command completes with the error, then the codec poisons itself with [`DecodeError::UnreadDataBlock`] |
+//! | `CLIENT_ERROR` about a flag (`invalid flag`, `duplicate flag`, `opaque token too long`, `error decoding key`, the `M` token errors) | `ms` | known: memcached had parsed the length and swallowed the block (this is what `E` on 1.6.18 gets) |
+//! | `ERROR`, any other `CLIENT_ERROR ...` | `set`/`add`/`replace`/`append`/`prepend`/`cas`/`ms` | **unknown**: memcached may read the data block as commands and answer them. The command completes with the error, then the codec poisons itself with [`DecodeError::UnreadDataBlock`] |
 //! | `ERROR Too many open connections`, `SERVER_ERROR out of memory reading request` | (connection level) | memcached closes the connection: report end of stream |
 //!
 //! memcached 1.6.18 answers `shutdown` with `ERROR: shutdown not enabled` (newer servers:

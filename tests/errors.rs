@@ -479,6 +479,37 @@ fn refused_data_block_poisons_after_its_own_completion() {
             format!("Poisoned(decode: {error})"),
         ]
     );
+    // An `ms` refused for a flag after memcached read its length (1.6.18 and `E`):
+    // the block was swallowed, the stream is in step.
+    let meta: &[&dyn Command] = &[&MetaSet::new("f", "v").new_cas(5), &MetaNoop];
+    let got = decode_every_way(
+        &|| codec_with(meta).0,
+        b"CLIENT_ERROR invalid flag\r\nMN\r\n",
+        false,
+        false,
+    );
+    assert_eq!(
+        got,
+        [
+            "Err(CLIENT_ERROR invalid flag)",
+            "Noop",
+            "End(pending=0, buffered=0)"
+        ]
+    );
+    // But an `ms` line refused as a whole (or by a server without the meta protocol)
+    // leaves the block to be run as a command.
+    for reply in [
+        &b"CLIENT_ERROR bad command line format\r\nMN\r\n"[..],
+        b"ERROR\r\nMN\r\n",
+    ] {
+        let got = decode_every_way(&|| codec_with(meta).0, reply, false, false);
+        assert!(
+            got[1].starts_with(
+                "Fail(decode: memcached rejected a command before reading its data block"
+            ),
+            "{got:?}"
+        );
+    }
     // SERVER_ERROR swallows the data block: the stream stays usable.
     let got = decode_every_way(
         &|| codec_with(commands).0,

@@ -154,6 +154,30 @@ fn end_of_stream_fails_every_pending_command_once() {
 }
 
 #[test]
+fn an_io_failure_fails_every_pending_command_with_its_kind() {
+    let now = Instant::now();
+    let (mut codec, _) = codec_with(&[&Get::new("a"), &Version, &Quit]);
+    let mut buf = BytesMut::from(&b"END\r\nVERS"[..]);
+    assert_eq!(
+        drain(&mut codec, &mut buf, now),
+        (vec!["0:Miss".into()], None)
+    );
+    codec.handle_io_error(std::io::ErrorKind::ConnectionReset);
+    let reset = ConnectionError::Io(std::io::ErrorKind::ConnectionReset);
+    assert_eq!(
+        drain(&mut codec, &mut buf, now),
+        (
+            vec![format!("1:Fail({reset})"), "2:Closed".into()],
+            Some(reset.clone())
+        )
+    );
+    assert_eq!(
+        std::io::Error::from(reset).kind(),
+        std::io::ErrorKind::ConnectionReset
+    );
+}
+
+#[test]
 fn quit_succeeds_at_end_of_stream_after_earlier_replies() {
     let now = Instant::now();
     let (mut codec, _) = codec_with(&[&Get::new("a"), &Version, &Quit]);

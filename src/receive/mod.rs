@@ -215,7 +215,8 @@ impl Receiver {
             if entry.cancelled {
                 continue;
             }
-            let result = if *error == ConnectionError::Closed && entry.expect == Expect::Close {
+            let ended = matches!(error, ConnectionError::Closed | ConnectionError::Io(_));
+            let result = if ended && entry.expect == Expect::Close {
                 Ok(Response::Closed)
             } else {
                 Err(CommandError::Connection(error.clone()))
@@ -342,9 +343,7 @@ impl Receiver {
                 };
                 self.reply = Assembly::None;
                 let step = self.complete(pending, Err(CommandError::Server(error.clone())));
-                if expect.carries_data()
-                    && matches!(kind, ServerErrorKind::Error | ServerErrorKind::ClientError)
-                {
+                if expect.carries_data() && !block_was_read(expect, &error) {
                     // memcached may now run the data block as commands (RESPONSES.md §2.3).
                     if let Step::Emit(done) = step {
                         self.ready.push_back(done);
@@ -607,6 +606,41 @@ impl Receiver {
             }),
             _ => Step::Progress,
         }
+    }
+}
+
+/// The `CLIENT_ERROR`s memcached sends for an `ms` whose data length it had already
+/// parsed: it swallows the data block, so the stream stays in step (RESPONSES.md
+/// §2.3). The codec checks key, length and flag count before sending, so these are
+/// what remains (a flag the server does not implement, such as `E` on 1.6.18).
+const MS_ERRORS_AFTER_THE_LENGTH: &[&[u8]] = &[
+    b"invalid flag",
+    b"duplicate flag",
+    b"bad token in command line format",
+    b"opaque token too long",
+    b"error decoding key",
+    b"incorrect length for M token",
+    b"invalid mode for ms M token",
+];
+
+/// Whether memcached read (or swallowed) the data block of the storage command it
+/// answered with `error`. If not, it will parse the block as commands.
+fn block_was_read(expect: Expect, error: &ServerError) -> bool {
+    match error.kind {
+        // `object too large`, `out of memory storing object`: swallowed.
+        ServerErrorKind::ServerError => true,
+        ServerErrorKind::ClientError => {
+            matches!(
+                expect,
+                Expect::Meta {
+                    kind: MetaKind::Set,
+                    ..
+                }
+            ) && MS_ERRORS_AFTER_THE_LENGTH.contains(&&error.message[..])
+        }
+        // `ERROR`: the line was not understood at all; for classic storage, any
+        // `CLIENT_ERROR` means the line was refused before the length was read.
+        _ => false,
     }
 }
 
