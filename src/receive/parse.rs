@@ -233,6 +233,9 @@ impl MetaHeader {
     }
 }
 
+/// The return flags parsed into typed fields.
+const KNOWN_RETURN_FLAGS: &[u8] = b"cftshlkObWXZ";
+
 /// Reads the return code of a meta line, if it is one.
 pub(crate) fn meta_code(line: &[u8]) -> Option<u8> {
     if line.len() > 2 && line[2] != b' ' {
@@ -263,11 +266,20 @@ pub(crate) fn meta_header(line: &[u8], code_bit: u8) -> Result<MetaHeader, Decod
         header.size = number(tokens.next_token().and_then(parse_u64), "VA size")?;
     }
     let flags_start = tokens.pos.min(line.len());
+    // memcached returns each flag once; a repeated one could be checked on one
+    // occurrence and read on another, so it is refused.
+    let mut seen = 0u64;
     while let Some(range) = tokens.next_range() {
         if range.is_empty() {
             return Err(malformed("meta", line));
         }
         let letter = line[range.start];
+        if let Some(bit) = KNOWN_RETURN_FLAGS.iter().position(|&l| l == letter) {
+            if seen & (1 << bit) != 0 {
+                return Err(malformed("meta", line));
+            }
+            seen |= 1 << bit;
+        }
         let token = &line[range.start + 1..range.end];
         let token_range = range.start + 1..range.end;
         match letter {
@@ -464,6 +476,10 @@ mod tests {
             b"HD c1 ",
             b"HD k",
             b"HD Wx",
+            b"HD O1 O1",
+            b"HD ka kb",
+            b"HD W W",
+            b"HD c1 t2 c1",
         ] {
             assert!(
                 meta_header(bad, code::HD).is_err(),
