@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CASES=${1:-"stored/16k get_hit/16k mixed/16k"}
-WHO=${WHO:-"codec floor mp mpb"}
+WHO=${WHO:-"codec each floor mp mpb"}
 REPS=${REPS:-5}
 OUT=${OUT:-${CARGO_TARGET_DIR:-target}/callgrind}
 mkdir -p "$OUT"

@@ -184,6 +184,28 @@ fn run_codec(mut input: CodecInput, chunk: usize) -> (CodecInput, usize) {
     (input, replies)
 }
 
+/// The same through [`Codec::decode_each`]: every completion of a read in one call.
+#[inline(never)]
+fn run_each(mut input: CodecInput, chunk: usize) -> (CodecInput, usize) {
+    let mut replies = 0;
+    while input.unread > 0 {
+        let n = chunk.min(input.unread);
+        input.unread -= n;
+        let len = input.buf.len() + n;
+        assert!(len <= input.buf.capacity(), "setup wrote the whole stream");
+        // SAFETY: as in `run_codec`.
+        unsafe { input.buf.set_len(len) };
+        input
+            .codec
+            .decode_each(&mut input.buf, input.now, |done| {
+                drop(black_box(done));
+                replies += 1;
+            })
+            .expect("the stream is valid");
+    }
+    (input, replies)
+}
+
 #[inline(never)]
 fn run_floor(stream: &[u8], chunk: usize) -> usize {
     let (mut pos, mut avail, mut replies) = (0, 0, 0);
@@ -265,18 +287,27 @@ fn run_memcpy(stream: &[u8], chunk: usize, dst: &mut Vec<u8>) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
     Codec,
+    Each,
     Floor,
     Mp,
     Mpb,
     Memcpy,
 }
 
-const WHO: [Who; 5] = [Who::Codec, Who::Floor, Who::Mp, Who::Mpb, Who::Memcpy];
+const WHO: [Who; 6] = [
+    Who::Codec,
+    Who::Each,
+    Who::Floor,
+    Who::Mp,
+    Who::Mpb,
+    Who::Memcpy,
+];
 
 impl Who {
     fn name(self) -> &'static str {
         match self {
             Self::Codec => "codec",
+            Self::Each => "each",
             Self::Floor => "floor",
             Self::Mp => "mp",
             Self::Mpb => "mpb",
@@ -306,10 +337,14 @@ impl Case {
     fn once(&self, who: Who, chunk: usize, dst: &mut Vec<u8>) -> (Duration, usize) {
         let bytes = &self.stream.bytes[..];
         match who {
-            Who::Codec => {
+            Who::Codec | Who::Each => {
                 let input = setup_codec(&self.stream);
                 let start = Instant::now();
-                let (input, n) = run_codec(input, chunk);
+                let (input, n) = if who == Who::Codec {
+                    run_codec(input, chunk)
+                } else {
+                    run_each(input, chunk)
+                };
                 let took = start.elapsed();
                 drop(input);
                 (took, n)
@@ -356,6 +391,13 @@ fn criterion_benches(c: &mut Criterion, cases: &[Case]) {
                         b.iter_batched(
                             || setup_codec(stream),
                             |input| run_codec(input, chunk),
+                            BatchSize::PerIteration,
+                        )
+                    }),
+                    Who::Each => group.bench_function(id, |b| {
+                        b.iter_batched(
+                            || setup_codec(stream),
+                            |input| run_each(input, chunk),
                             BatchSize::PerIteration,
                         )
                     }),
@@ -440,18 +482,20 @@ fn ratio_table(cases: &[Case], filter: Option<&str>) {
         target.as_millis()
     );
     println!(
-        "codec/floor and codec/mp(b) are throughput ratios (>1: the codec is faster); \
-         split/whole is the codec's cost ratio against the same stream fed whole."
+        "decode = the codec through `decode` (one completion per call), each = through \
+         `decode_each` (a read's completions in one call). x/floor and each/mp(b) are \
+         throughput ratios (>1: the codec is faster); split/whole is each's cost ratio \
+         against the same stream fed whole."
     );
     println!();
     println!(
-        "| stream | reads | replies | bytes | codec ns | floor ns | mp ns | mpb ns | memcpy ns \
-         | codec/floor | codec/mp | codec/mpb | split/whole |"
+        "| stream | reads | replies | bytes | decode ns | each ns | floor ns | mp ns | mpb ns \
+         | memcpy ns | decode/floor | each/floor | each/mp | each/mpb | split/whole |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for case in cases {
         let s = &case.stream;
-        let mut whole_codec = None;
+        let mut whole_each = None;
         for (label, chunk) in CHUNKINGS {
             let id = format!("{}/{label}", s.name);
             if filter.is_some_and(|f| !id.contains(f) && !s.name.contains(f)) {
@@ -459,9 +503,9 @@ fn ratio_table(cases: &[Case], filter: Option<&str>) {
             }
             let m = medians(case, chunk, samples, target);
             let per = |x: Option<f64>| x.map(|ns| ns / s.responses as f64);
-            let [codec, floor, mp, mpb, memcpy] = [0, 1, 2, 3, 4].map(|i| per(m[i]));
+            let [codec, each, floor, mp, mpb, memcpy] = [0, 1, 2, 3, 4, 5].map(|i| per(m[i]));
             if chunk == usize::MAX {
-                whole_codec = codec;
+                whole_each = each;
             }
             let ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
                 (Some(a), Some(b)) => format!("{:.2}", a / b),
@@ -469,19 +513,21 @@ fn ratio_table(cases: &[Case], filter: Option<&str>) {
             };
             let ns = |x: Option<f64>| x.map_or("n/a".to_owned(), |v| format!("{v:.1}"));
             println!(
-                "| {} | {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.name,
                 s.responses,
                 s.bytes.len(),
                 ns(codec),
+                ns(each),
                 ns(floor),
                 ns(mp),
                 ns(mpb),
                 ns(memcpy),
                 ratio(floor, codec),
-                ratio(mp, codec),
-                ratio(mpb, codec),
-                ratio(codec, whole_codec),
+                ratio(floor, each),
+                ratio(mp, each),
+                ratio(mpb, each),
+                ratio(each, whole_each),
             );
         }
     }
@@ -538,14 +584,15 @@ fn callgrind_mode(cases: &[Case], spec: &str) {
     println!("callgrind {spec} reps={reps} replies={replies}");
 }
 
-/// `MCB_SEED=1`: the codec's replies per second on the STORED and get-hit streams in
+/// `MCB_SEED=1`: the codec's replies per second (through `decode_each`) on the STORED
+/// and get-hit streams in
 /// 16 KiB reads, with each stream's length and FNV-1a hash, for `twisted_seed.py`.
 fn seed_mode(cases: &[Case]) {
     let samples: usize = env_number("MCB_SAMPLES", 11);
     for name in ["stored", "get_hit"] {
         let case = find(cases, name);
         let m = medians(case, 16 * 1024, samples, Duration::from_millis(20));
-        let ns = m[0].expect("the codec applies to every stream");
+        let ns = m[1].expect("the codec applies to every stream");
         println!(
             "seed {name} bytes={} fnv={:016x} replies={} codec_replies_per_sec={:.0}",
             case.stream.bytes.len(),

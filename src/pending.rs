@@ -126,6 +126,8 @@ pub(crate) struct Entry {
     pub(crate) keys: Span,
     /// Meta opaque, without the `O`; empty span if none was sent.
     pub(crate) opaque: Option<Span>,
+    /// A quiet meta command (`expect.is_quiet()`, kept at hand for the hot path).
+    pub(crate) quiet: bool,
     /// The caller gave up on this command: read its reply, deliver nothing.
     pub(crate) cancelled: bool,
     /// `noreply` commands were sent between the previous entry and this one, so an
@@ -133,6 +135,14 @@ pub(crate) struct Entry {
     pub(crate) after_noreply: bool,
     /// Hash of the meta reply tag (opaque, echoed key), for the quiet-run check.
     pub(crate) tag: u64,
+}
+
+/// What is left of a command once it leaves the deque.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Popped {
+    pub(crate) token: u64,
+    pub(crate) expect: Expect,
+    pub(crate) cancelled: bool,
 }
 
 /// Append-only byte store for the keys and opaques of pending entries.
@@ -178,6 +188,7 @@ impl Arena {
     }
 
     /// Everything before `end` is dead.
+    #[inline]
     fn release(&mut self, end: usize) {
         self.front = end;
         let dead = self.front - self.base;
@@ -274,6 +285,7 @@ impl Pending {
             expect,
             keys,
             opaque,
+            quiet: expect.is_quiet(),
             cancelled: false,
             after_noreply: std::mem::take(&mut self.noreply_since_last),
             tag,
@@ -283,7 +295,7 @@ impl Pending {
 
     /// Forgets a quiet entry that leaves the deque, if it is part of the trailing run.
     fn leave_run(&mut self, entry: &Entry) {
-        if entry.expect.is_quiet() && entry.token >= self.run.start_token {
+        if entry.quiet && entry.token >= self.run.start_token {
             if let Some(slot) = self.run.tags.get_mut(&entry.tag) {
                 slot.0 -= 1;
                 if slot.0 == 0 {
@@ -313,18 +325,26 @@ impl Pending {
         self.next_token
     }
 
-    /// Removes and returns the head entry.
-    pub(crate) fn pop(&mut self) -> Option<Entry> {
-        let entry = self.entries.pop_front()?;
-        self.leave_run(&entry);
-        match self.entries.front() {
-            Some(next) => self.arena.release(next.keys.start),
-            None => {
-                let end = self.arena.end();
-                self.arena.release(end);
-            }
+    /// Removes the head entry; returns what completing it needs.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Popped> {
+        let head = self.entries.front()?;
+        let popped = Popped {
+            token: head.token,
+            expect: head.expect,
+            cancelled: head.cancelled,
+        };
+        if head.quiet {
+            let head = head.clone();
+            self.leave_run(&head);
         }
-        Some(entry)
+        self.entries.pop_front();
+        let live_from = match self.entries.front() {
+            Some(next) => next.keys.start,
+            None => self.arena.end(),
+        };
+        self.arena.release(live_from);
+        Some(popped)
     }
 
     /// Marks the entry with this token cancelled; false if it is not pending.

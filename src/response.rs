@@ -177,13 +177,15 @@ pub enum Ttl {
     Seconds(u32),
 }
 
-/// The reply to `mg`, `ms`, `md` or `ma`: the code, the value, and the returned flags,
-/// parsed into typed fields.
+/// The reply to `mg`, `ms`, `md` or `ma`: the code, the value, and the returned flags.
 ///
-/// The echoed key (`k`) and opaque (`O`) were checked against the command; they are
-/// read with [`MetaResponse::key`] and [`MetaResponse::opaque`]. Return flags this crate
-/// does not know are kept: [`MetaResponse::flag`] finds any flag by its letter in
-/// [`MetaResponse::raw_flags`].
+/// The decoder has checked every flag it knows when the reply arrived (numbers in
+/// range, the echoed key and opaque those of the command), so the typed accessors
+/// below read [`MetaResponse::raw_flags`] without failing. Return flags this crate does
+/// not know are kept: [`MetaResponse::flag`] finds any flag by its letter.
+///
+/// Kept small on purpose (two byte handles and a code): every completion carries a
+/// [`Response`] by value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetaResponse {
     /// The return code; for a quiet command the server stayed silent about, the code
@@ -194,26 +196,6 @@ pub struct MetaResponse {
     pub inferred: bool,
     /// The data block of a `VA` reply.
     pub value: Option<Bytes>,
-    /// `c`: cas unique.
-    pub cas: Option<u64>,
-    /// `f`: client flags.
-    pub client_flags: Option<u32>,
-    /// `t`: remaining TTL.
-    pub ttl: Option<Ttl>,
-    /// `s`: item size.
-    pub size: Option<u64>,
-    /// `h`: whether the item had been fetched before.
-    pub hit_before: Option<bool>,
-    /// `l`: seconds since last access.
-    pub last_access: Option<u64>,
-    /// `b` returned beside `k`: the key is base64.
-    pub key_is_base64: bool,
-    /// `W`: this client won the right to recache the item.
-    pub won: bool,
-    /// `X`: the item is stale.
-    pub stale: bool,
-    /// `Z`: another client already received the win flag.
-    pub win_sent: bool,
     /// All return flag tokens after the code (and size), exactly as sent.
     pub raw_flags: Bytes,
 }
@@ -228,14 +210,72 @@ impl MetaResponse {
             .map(|t| &t[1..])
     }
 
-    /// `k`: the key, as the server printed it (base64 if [`MetaResponse::key_is_base64`]).
+    fn number<T: std::str::FromStr>(&self, letter: u8) -> Option<T> {
+        std::str::from_utf8(self.flag(letter)?).ok()?.parse().ok()
+    }
+
+    /// `c`: the cas unique.
+    pub fn cas(&self) -> Option<u64> {
+        self.number(b'c')
+    }
+
+    /// `f`: the client flags.
+    pub fn client_flags(&self) -> Option<u32> {
+        self.number(b'f')
+    }
+
+    /// `t`: the remaining TTL.
+    pub fn ttl(&self) -> Option<Ttl> {
+        match self.flag(b't')? {
+            b"-1" => Some(Ttl::Never),
+            _ => self.number(b't').map(Ttl::Seconds),
+        }
+    }
+
+    /// `s`: the item size.
+    pub fn size(&self) -> Option<u64> {
+        self.number(b's')
+    }
+
+    /// `h`: whether the item had been fetched before.
+    pub fn hit_before(&self) -> Option<bool> {
+        self.flag(b'h').map(|t| t == b"1")
+    }
+
+    /// `l`: seconds since the last access.
+    pub fn last_access(&self) -> Option<u64> {
+        self.number(b'l')
+    }
+
+    /// `k`: the key, as the server printed it (base64 if
+    /// [`key_is_base64`](Self::key_is_base64)).
     pub fn key(&self) -> Option<&[u8]> {
         self.flag(b'k')
+    }
+
+    /// `b` returned beside `k`: the key is base64.
+    pub fn key_is_base64(&self) -> bool {
+        self.flag(b'b').is_some()
     }
 
     /// `O`: the opaque, echoed.
     pub fn opaque(&self) -> Option<&[u8]> {
         self.flag(b'O')
+    }
+
+    /// `W`: this client won the right to recache the item.
+    pub fn won(&self) -> bool {
+        self.flag(b'W').is_some()
+    }
+
+    /// `X`: the item is stale.
+    pub fn stale(&self) -> bool {
+        self.flag(b'X').is_some()
+    }
+
+    /// `Z`: another client already received the win flag.
+    pub fn win_sent(&self) -> bool {
+        self.flag(b'Z').is_some()
     }
 }
 

@@ -228,20 +228,20 @@ fn every_return_flag_parses() {
     }
     type Check = fn(&MetaResponse) -> bool;
     let rows: &[(&str, Check)] = &[
-        ("c0", |m| m.cas == Some(0)),
-        ("c18446744073709551615", |m| m.cas == Some(u64::MAX)),
-        ("f4294967295", |m| m.client_flags == Some(u32::MAX)),
-        ("t-1", |m| m.ttl == Some(Ttl::Never)),
-        ("t0", |m| m.ttl == Some(Ttl::Seconds(0))),
-        ("t2592000", |m| m.ttl == Some(Ttl::Seconds(2_592_000))),
-        ("s1048576", |m| m.size == Some(1_048_576)),
-        ("h0", |m| m.hit_before == Some(false)),
-        ("h1", |m| m.hit_before == Some(true)),
-        ("l42", |m| m.last_access == Some(42)),
-        ("W", |m| m.won && !m.stale && !m.win_sent),
-        ("X", |m| m.stale),
-        ("Z", |m| m.win_sent),
-        ("X W Z", |m| m.won && m.stale && m.win_sent),
+        ("c0", |m| m.cas() == Some(0)),
+        ("c18446744073709551615", |m| m.cas() == Some(u64::MAX)),
+        ("f4294967295", |m| m.client_flags() == Some(u32::MAX)),
+        ("t-1", |m| m.ttl() == Some(Ttl::Never)),
+        ("t0", |m| m.ttl() == Some(Ttl::Seconds(0))),
+        ("t2592000", |m| m.ttl() == Some(Ttl::Seconds(2_592_000))),
+        ("s1048576", |m| m.size() == Some(1_048_576)),
+        ("h0", |m| m.hit_before() == Some(false)),
+        ("h1", |m| m.hit_before() == Some(true)),
+        ("l42", |m| m.last_access() == Some(42)),
+        ("W", |m| m.won() && !m.stale() && !m.win_sent()),
+        ("X", |m| m.stale()),
+        ("Z", |m| m.win_sent()),
+        ("X W Z", |m| m.won() && m.stale() && m.win_sent()),
         ("Q1 y Yabc", |m| {
             m.flag(b'Q') == Some(&b"1"[..])
                 && m.flag(b'y') == Some(&b""[..])

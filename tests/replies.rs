@@ -325,16 +325,16 @@ fn typed_meta_fields() {
     let meta = done.result.unwrap().into_meta().unwrap();
     assert_eq!(meta.status, memcache_codec::MetaStatus::Value);
     assert_eq!(meta.value.as_deref(), Some(&b"hi"[..]));
-    assert_eq!(meta.cas, Some(9));
-    assert_eq!(meta.client_flags, Some(7));
-    assert_eq!(meta.ttl, Some(memcache_codec::Ttl::Never));
-    assert_eq!(meta.size, Some(2));
-    assert_eq!(meta.hit_before, Some(true));
-    assert_eq!(meta.last_access, Some(5));
+    assert_eq!(meta.cas(), Some(9));
+    assert_eq!(meta.client_flags(), Some(7));
+    assert_eq!(meta.ttl(), Some(memcache_codec::Ttl::Never));
+    assert_eq!(meta.size(), Some(2));
+    assert_eq!(meta.hit_before(), Some(true));
+    assert_eq!(meta.last_access(), Some(5));
     // Echoed in base64 (the item was stored with a base64 key): "aw==" is "k".
     assert_eq!(meta.key(), Some(&b"aw=="[..]));
     assert_eq!(meta.opaque(), Some(&b"op"[..]));
-    assert!(meta.key_is_base64 && meta.won && !meta.stale && !meta.win_sent);
+    assert!(meta.key_is_base64() && meta.won() && !meta.stale() && !meta.win_sent());
     assert_eq!(meta.flag(b'Q'), Some(&b"1"[..]));
     assert_eq!(meta.flag(b'z'), None);
 }

@@ -38,6 +38,7 @@
 mod parse;
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -50,8 +51,7 @@ use crate::key::base64_decode;
 use crate::limits::Limits;
 use crate::pending::{Arena, Entry, Expect, MetaKind, Pending, Span, StatsShape, code};
 use crate::response::{
-    CacheDumpItem, Item, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat, Ttl,
-    Value,
+    CacheDumpItem, Item, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat, Value,
 };
 use parse::{MetaHeader, ValueHeader};
 
@@ -128,6 +128,60 @@ enum Step {
     Emit(Completion),
 }
 
+/// The caller's read buffer during one call, with how much of its front the call has
+/// consumed: removing consumed bytes once per call instead of once per reply saves a
+/// buffer update per reply. Dropping it removes them, so between calls the buffer
+/// starts at the first unconsumed byte.
+pub(crate) struct Input<'b> {
+    buf: &'b mut BytesMut,
+    pos: usize,
+}
+
+impl<'b> Input<'b> {
+    pub(crate) fn new(buf: &'b mut BytesMut) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// The unconsumed bytes.
+    #[inline]
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    #[inline]
+    fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.pos += n;
+    }
+
+    /// The next `n` unconsumed bytes, split off as a zero-copy `Bytes`.
+    #[inline]
+    fn split(&mut self, n: usize) -> Bytes {
+        self.flush();
+        self.buf.split_to(n).freeze()
+    }
+
+    /// Removes the consumed bytes from the caller's buffer.
+    #[inline]
+    fn flush(&mut self) {
+        if self.pos > 0 {
+            self.buf.advance(self.pos);
+            self.pos = 0;
+        }
+    }
+}
+
+impl Drop for Input<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// The receive half of the codec.
 #[derive(Debug)]
 pub(crate) struct Receiver {
@@ -181,33 +235,70 @@ impl Receiver {
         }
     }
 
-    /// Returns the next completion, `Ok(None)` when more bytes are needed, or the
-    /// poison error once every pending command has been failed.
-    pub(crate) fn decode(
+    /// Runs the state machine over `input`, handing each completion to `emit` until
+    /// `emit` breaks or more bytes are needed (`Ok`); once poisoned and every pending
+    /// command has been failed, returns the poison error.
+    #[inline]
+    pub(crate) fn run(
         &mut self,
-        buf: &mut BytesMut,
+        input: &mut Input<'_>,
         pending: &mut Pending,
-    ) -> Result<Option<Completion>, ConnectionError> {
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<(), ConnectionError> {
         loop {
             if let Some(done) = self.ready.pop_front() {
-                return Ok(Some(done));
+                if emit(done).is_break() {
+                    return Ok(());
+                }
+                continue;
             }
             let step = match self.state {
-                State::Poisoned(_) => return self.drain(pending),
-                State::Line { .. } => self.step_line(buf, pending),
-                State::Block(_) => self.step_block(buf, pending),
+                State::Poisoned(_) => match self.drain(pending) {
+                    Ok(done) => Ok(Step::Emit(done)),
+                    Err(error) => return Err(error),
+                },
+                State::Line { .. } => match self.find_line(input, pending) {
+                    Ok(None) => Ok(Step::NeedMore),
+                    Ok(Some(len)) => {
+                        // The common case, kept short: a one-line reply to an ordinary
+                        // head command, emitted right here.
+                        if let Some(response) = self.simple_reply(input, len, pending) {
+                            let Some(head) = pending.pop() else {
+                                unreachable!("simple_reply answered the head");
+                            };
+                            if !head.cancelled
+                                && emit(Completion {
+                                    token: Token(head.token),
+                                    result: Ok(response),
+                                })
+                                .is_break()
+                            {
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        self.on_line(input, len, len + 2, pending)
+                    }
+                    Err(e) => Err(e),
+                },
+                State::Block(_) => self.step_block(input, pending),
             };
             match step {
-                Ok(Step::NeedMore) => return Ok(None),
+                Ok(Step::NeedMore) => return Ok(()),
                 Ok(Step::Progress) => {}
-                Ok(Step::Emit(done)) if self.ready.is_empty() => return Ok(Some(done)),
+                Ok(Step::Emit(done)) if self.ready.is_empty() => {
+                    if emit(done).is_break() {
+                        return Ok(());
+                    }
+                }
                 Ok(Step::Emit(done)) => self.ready.push_back(done),
                 Err(e) => self.poison(e.into()),
             }
         }
     }
 
-    fn drain(&mut self, pending: &mut Pending) -> Result<Option<Completion>, ConnectionError> {
+    /// The next failed completion of a poisoned codec, or its error once none is left.
+    fn drain(&mut self, pending: &mut Pending) -> Result<Completion, ConnectionError> {
         let State::Poisoned(error) = &self.state else {
             unreachable!("drain is only called when poisoned");
         };
@@ -221,32 +312,37 @@ impl Receiver {
             } else {
                 Err(CommandError::Connection(error.clone()))
             };
-            return Ok(Some(Completion {
+            return Ok(Completion {
                 token: Token(entry.token),
                 result,
-            }));
+            });
         }
         Err(error.clone())
     }
 
-    fn step_line(
+    /// Finds the end of the line at the front of `input`: its length without the
+    /// `\r\n`, or `None` when more bytes are needed. Resumes the search where the
+    /// last call stopped.
+    #[inline]
+    fn find_line(
         &mut self,
-        buf: &mut BytesMut,
-        pending: &mut Pending,
-    ) -> Result<Step, DecodeError> {
+        input: &Input<'_>,
+        pending: &Pending,
+    ) -> Result<Option<usize>, DecodeError> {
         let State::Line { scanned } = &mut self.state else {
-            unreachable!("step_line is only called in the Line state");
+            unreachable!("find_line is only called in the Line state");
         };
+        let rest = input.rest();
         if pending.is_empty() {
-            return match buf.is_empty() {
-                true => Ok(Step::NeedMore),
-                false => Err(DecodeError::Unsolicited { byte: buf[0] }),
+            return match rest.first() {
+                None => Ok(None),
+                Some(&byte) => Err(DecodeError::Unsolicited { byte }),
             };
         }
         // A caller that consumed buffered bytes behind our back gets a fresh search.
-        let from = (*scanned).min(buf.len());
-        let window = buf.len().min(self.limits.max_line_len.saturating_add(2));
-        let found = buf
+        let from = (*scanned).min(rest.len());
+        let window = rest.len().min(self.limits.max_line_len.saturating_add(2));
+        let found = rest
             .get(from..window)
             .and_then(|unsearched| memchr::memchr(b'\n', unsearched));
         let Some(i) = found else {
@@ -257,32 +353,50 @@ impl Receiver {
                 });
             }
             *scanned = window.max(from);
-            debug_assert!(*scanned <= buf.len());
-            return Ok(Step::NeedMore);
+            debug_assert!(*scanned <= rest.len());
+            return Ok(None);
         };
         self.examined += i as u64 + 1;
         *scanned = 0;
         let newline = from + i;
-        if newline == 0 || buf[newline - 1] != b'\r' {
+        if newline == 0 || rest[newline - 1] != b'\r' {
             return Err(DecodeError::BareNewline);
         }
-        self.on_line(buf, newline - 1, newline + 1, pending)
+        Ok(Some(newline - 1))
+    }
+
+    /// The reply to the head command if the line is a one-line reply that keeps no
+    /// bytes and no quiet command or reply in progress complicates things; consumes it.
+    #[inline]
+    fn simple_reply(
+        &mut self,
+        input: &mut Input<'_>,
+        len: usize,
+        pending: &Pending,
+    ) -> Option<Response> {
+        let head = pending.front()?;
+        if head.quiet || !matches!(self.reply, Assembly::None) || !self.ready.is_empty() {
+            return None;
+        }
+        let response = simple_reply(head.expect, &input.rest()[..len])?;
+        input.consume(len + 2);
+        Some(response)
     }
 
     /// Handles one complete line of `line_len` bytes (`consumed` with its `\r\n`).
     fn on_line(
         &mut self,
-        buf: &mut BytesMut,
+        input: &mut Input<'_>,
         line_len: usize,
         consumed: usize,
         pending: &mut Pending,
     ) -> Result<Step, DecodeError> {
-        let line = &buf[..line_len];
+        let line = &input.rest()[..line_len];
         let in_reply = !matches!(self.reply, Assembly::None);
         let Some(head) = pending.front() else {
             unreachable!("step_line returns before a line when nothing is pending");
         };
-        let (owner, parsed) = if !in_reply && head.expect.is_quiet() {
+        let (owner, parsed) = if !in_reply && head.quiet {
             find_owner(line, pending)?
         } else {
             (0, parse_line(head.expect, in_reply, line)?)
@@ -314,13 +428,13 @@ impl Receiver {
                 });
             }
         }
-        self.apply(buf, line_len, consumed, parsed, pending)
+        self.apply(input, line_len, consumed, parsed, pending)
     }
 
     /// Carries out what a parsed line means for the head command.
     fn apply(
         &mut self,
-        buf: &mut BytesMut,
+        input: &mut Input<'_>,
         line_len: usize,
         consumed: usize,
         parsed: Parsed,
@@ -332,11 +446,11 @@ impl Receiver {
         let expect = head.expect;
         match parsed {
             Parsed::Status(response) => {
-                buf.advance(consumed);
+                input.consume(consumed);
                 Ok(self.complete(pending, Ok(response)))
             }
             Parsed::Error(kind, message) => {
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 let error = ServerError {
                     kind,
                     message: line.slice(message),
@@ -353,12 +467,15 @@ impl Receiver {
                 Ok(step)
             }
             Parsed::Version(range) => {
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 Ok(self.complete(pending, Ok(Response::Version(line.slice(range)))))
             }
-            Parsed::Value(header) => self.start_value(buf, consumed, header, head, &pending.arena),
+            Parsed::Value(header) => {
+                let key = &input.rest()[header.key.clone()];
+                self.start_value(key, consumed, header, head, &pending.arena)
+            }
             Parsed::End => {
-                buf.advance(consumed);
+                input.consume(consumed);
                 let response = match (std::mem::take(&mut self.reply), expect) {
                     (Assembly::Single(Some(value)), _) => Response::Hit(value),
                     (Assembly::Multi { items, .. }, _) => Response::Values(items),
@@ -375,7 +492,7 @@ impl Receiver {
             }
             Parsed::Stat(name, value) => {
                 self.count_stat_line()?;
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 let stat = Stat {
                     name: line.slice(name),
                     value: line.slice(value),
@@ -388,7 +505,7 @@ impl Receiver {
             }
             Parsed::Item(key, size, expiry) => {
                 self.count_stat_line()?;
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 let item = CacheDumpItem {
                     key: line.slice(key),
                     size,
@@ -402,7 +519,7 @@ impl Receiver {
             }
             Parsed::Prefix(prefix, [get, hit, set, del]) => {
                 self.count_stat_line()?;
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 let stats = PrefixStats {
                     prefix: line.slice(prefix),
                     get,
@@ -421,10 +538,10 @@ impl Receiver {
             }
             Parsed::Meta(header) => {
                 let line = if header.flags.is_empty() {
-                    buf.advance(consumed);
+                    input.consume(consumed);
                     Bytes::new()
                 } else {
-                    buf.split_to(consumed).freeze()
+                    input.split(consumed)
                 };
                 let response = if header.code == code::MN {
                     Response::Noop
@@ -434,7 +551,7 @@ impl Receiver {
                 Ok(self.complete(pending, Ok(response)))
             }
             Parsed::MetaDebug(key, fields) => {
-                let line = buf.split_to(consumed).freeze();
+                let line = input.split(consumed);
                 let debug = MetaDebug {
                     key: line.slice(key),
                     fields: line.slice(fields),
@@ -463,13 +580,12 @@ impl Receiver {
     /// A `VALUE` header: check its key against the request, then wait for its data.
     fn start_value(
         &mut self,
-        buf: &BytesMut,
+        key: &[u8],
         consumed: usize,
         header: ValueHeader,
         head: &Entry,
         arena: &Arena,
     ) -> Result<Step, DecodeError> {
-        let key = &buf[header.key.clone()];
         let unexpected = || DecodeError::UnexpectedKey {
             key: Snippet::of(key),
         };
@@ -534,18 +650,18 @@ impl Receiver {
 
     fn step_block(
         &mut self,
-        buf: &mut BytesMut,
+        input: &mut Input<'_>,
         pending: &mut Pending,
     ) -> Result<Step, DecodeError> {
         let State::Block(block) = &self.state else {
             unreachable!("step_block is only called in the Block state");
         };
         let data_end = block.header_len + block.data_len;
-        if buf.len() < data_end + 2 {
+        if input.len() < data_end + 2 {
             return Ok(Step::NeedMore);
         }
         self.examined += 2;
-        if buf[data_end..data_end + 2] != *b"\r\n" {
+        if input.rest()[data_end..data_end + 2] != *b"\r\n" {
             return Err(DecodeError::BadDataTerminator);
         }
         let State::Block(block) = std::mem::replace(&mut self.state, State::Line { scanned: 0 })
@@ -560,15 +676,15 @@ impl Receiver {
         match kind {
             BlockKind::Value { key, flags, cas } => match &mut self.reply {
                 Assembly::Single(slot) => {
-                    buf.advance(header_len);
-                    let data = buf.split_to(data_len).freeze();
-                    buf.advance(2);
+                    input.consume(header_len);
+                    let data = input.split(data_len);
+                    input.consume(2);
                     *slot = Some(Value { flags, cas, data });
                     Ok(Step::Progress)
                 }
                 Assembly::Multi { items, .. } => {
                     // One split for header, data and terminator; key and data are views of it.
-                    let mut whole = buf.split_to(data_end + 2).freeze();
+                    let mut whole = input.split(data_end + 2);
                     let data = whole.slice(header_len..data_end);
                     whole.truncate(key.end);
                     whole.advance(key.start);
@@ -582,13 +698,13 @@ impl Receiver {
             },
             BlockKind::Meta(header) => {
                 let line = if header.flags.is_empty() {
-                    buf.advance(header_len);
+                    input.consume(header_len);
                     Bytes::new()
                 } else {
-                    buf.split_to(header_len).freeze()
+                    input.split(header_len)
                 };
-                let data = buf.split_to(data_len).freeze();
-                buf.advance(2);
+                let data = input.split(data_len);
+                input.consume(2);
                 let response = meta_response(&header, &line, Some(data));
                 Ok(self.complete(pending, Ok(Response::Meta(response))))
             }
@@ -598,7 +714,9 @@ impl Receiver {
     /// Completes the head command with `result` (nothing is emitted if the caller
     /// cancelled it) and returns to reading lines.
     fn complete(&mut self, pending: &mut Pending, result: Result<Response, CommandError>) -> Step {
-        self.reply = Assembly::None;
+        if !matches!(self.reply, Assembly::None) {
+            self.reply = Assembly::None;
+        }
         match pending.pop() {
             Some(entry) if !entry.cancelled => Step::Emit(Completion {
                 token: Token(entry.token),
@@ -694,16 +812,6 @@ fn meta_response(header: &MetaHeader, line: &Bytes, value: Option<Bytes>) -> Met
         },
         inferred: false,
         value,
-        cas: header.cas,
-        client_flags: header.client_flags,
-        ttl: header.ttl.map(|t| t.map_or(Ttl::Never, Ttl::Seconds)),
-        size: header.item_size,
-        hit_before: header.hit_before,
-        last_access: header.last_access,
-        key_is_base64: header.key_is_base64,
-        won: header.won,
-        stale: header.stale,
-        win_sent: header.win_sent,
         raw_flags: if header.flags.is_empty() {
             Bytes::new()
         } else {
@@ -865,7 +973,43 @@ fn describe(expect: Expect) -> &'static str {
 
 /// Parses a line as a reply to a command expecting `expect`; `in_reply` if earlier
 /// lines of the same reply were read. Error lines are accepted anywhere.
+/// A reply that is one line and keeps none of its bytes, for a command expecting
+/// `expect`: the common case, answered without building anything else. `None` for
+/// every other line (including malformed counters, left to [`parse_line`]).
+#[inline]
+fn simple_reply(expect: Expect, line: &[u8]) -> Option<Response> {
+    Some(match (expect, line) {
+        (Expect::Storage, b"STORED") => Response::Stored,
+        (Expect::Storage, b"NOT_STORED") => Response::NotStored,
+        (Expect::Storage, b"EXISTS") => Response::Exists,
+        (Expect::Storage | Expect::Delete | Expect::Touch | Expect::Arith, b"NOT_FOUND") => {
+            Response::NotFound
+        }
+        (Expect::Delete, b"DELETED") => Response::Deleted,
+        (Expect::Touch, b"TOUCHED") => Response::Touched,
+        (Expect::Arith, [b'0'..=b'9', ..]) => Response::Counter(parse::parse_u64(line)?),
+        (Expect::Single { .. }, b"END") => Response::Miss,
+        (Expect::Ok | Expect::Memlimit | Expect::Stats(StatsShape::Ok), b"OK") => Response::Ok,
+        (Expect::Stats(StatsShape::Reset), b"RESET") => Response::Reset,
+        (
+            Expect::Meta {
+                kind: MetaKind::Noop,
+                ..
+            },
+            b"MN",
+        ) => Response::Noop,
+        _ => return None,
+    })
+}
+
+/// Parses a line as a reply to a command expecting `expect`; `in_reply` if earlier
+/// lines of the same reply were read. Error lines are accepted anywhere.
 fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, DecodeError> {
+    if !in_reply {
+        if let Some(response) = simple_reply(expect, line) {
+            return Ok(Parsed::Status(response));
+        }
+    }
     let parsed = match expect {
         Expect::Single { cas } | Expect::Multi { cas } => match line {
             b"END" => Some(Parsed::End),
@@ -874,30 +1018,9 @@ fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, Dec
             }
             _ => None,
         },
-        Expect::Storage => match line {
-            b"STORED" => Some(Parsed::Status(Response::Stored)),
-            b"NOT_STORED" => Some(Parsed::Status(Response::NotStored)),
-            b"EXISTS" => Some(Parsed::Status(Response::Exists)),
-            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
-            _ => None,
-        },
-        Expect::Delete => match line {
-            b"DELETED" => Some(Parsed::Status(Response::Deleted)),
-            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
-            _ => None,
-        },
-        Expect::Touch => match line {
-            b"TOUCHED" => Some(Parsed::Status(Response::Touched)),
-            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
-            _ => None,
-        },
-        Expect::Arith => match line {
-            b"NOT_FOUND" => Some(Parsed::Status(Response::NotFound)),
-            [b'0'..=b'9', ..] => Some(Parsed::Status(Response::Counter(
-                parse::parse_u64(line).ok_or(DecodeError::BadNumber { field: "counter" })?,
-            ))),
-            _ => None,
-        },
+        Expect::Arith if line.first().is_some_and(u8::is_ascii_digit) => {
+            return Err(DecodeError::BadNumber { field: "counter" });
+        }
         Expect::Stats(shape) => match (shape, line) {
             (StatsShape::Stat | StatsShape::Item | StatsShape::Prefix, b"END") => Some(Parsed::End),
             (StatsShape::Stat, _) if line.starts_with(b"STAT ") => {
@@ -912,34 +1035,28 @@ fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, Dec
                 let (prefix, counts) = parse::prefix_line(line)?;
                 Some(Parsed::Prefix(prefix, counts))
             }
-            (StatsShape::Reset, b"RESET") => Some(Parsed::Status(Response::Reset)),
-            (StatsShape::Ok, b"OK") => Some(Parsed::Status(Response::Ok)),
             _ => None,
         },
         Expect::Version if line.starts_with(b"VERSION ") => Some(Parsed::Version(8..line.len())),
-        Expect::Ok if line == b"OK" => Some(Parsed::Status(Response::Ok)),
-        Expect::Memlimit => match line {
-            b"OK" => Some(Parsed::Status(Response::Ok)),
-            _ => [
-                (
-                    &b"MEMLIMIT_TOO_SMALL"[..],
-                    ServerErrorKind::MemlimitTooSmall,
-                ),
-                (
-                    b"MEMLIMIT_ADJUST_FAILED",
-                    ServerErrorKind::MemlimitAdjustFailed,
-                ),
-            ]
-            .into_iter()
-            .find_map(|(word, kind)| {
-                let rest = line.strip_prefix(word)?;
-                match rest.first() {
-                    None => Some(Parsed::Error(kind, line.len()..line.len())),
-                    Some(b' ') => Some(Parsed::Error(kind, word.len() + 1..line.len())),
-                    Some(_) => None,
-                }
-            }),
-        },
+        Expect::Memlimit => [
+            (
+                &b"MEMLIMIT_TOO_SMALL"[..],
+                ServerErrorKind::MemlimitTooSmall,
+            ),
+            (
+                b"MEMLIMIT_ADJUST_FAILED",
+                ServerErrorKind::MemlimitAdjustFailed,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(word, kind)| {
+            let rest = line.strip_prefix(word)?;
+            match rest.first() {
+                None => Some(Parsed::Error(kind, line.len()..line.len())),
+                Some(b' ') => Some(Parsed::Error(kind, word.len() + 1..line.len())),
+                Some(_) => None,
+            }
+        }),
         Expect::Meta {
             kind: MetaKind::Debug,
             ..
@@ -955,7 +1072,13 @@ fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, Dec
             Some(c) if c != code::ME => Some(Parsed::Meta(parse::meta_header(line, c)?)),
             _ => None,
         },
-        Expect::Version | Expect::Ok | Expect::Close => None,
+        Expect::Storage
+        | Expect::Delete
+        | Expect::Touch
+        | Expect::Arith
+        | Expect::Version
+        | Expect::Ok
+        | Expect::Close => None,
     };
     // Single-line replies cannot continue a multi-line one.
     let parsed = parsed.filter(|p| {

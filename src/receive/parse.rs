@@ -123,26 +123,62 @@ pub(crate) struct ValueHeader {
 }
 
 pub(crate) fn value_header(line: &[u8], with_cas: bool) -> Result<ValueHeader, DecodeError> {
-    let mut tokens = Tokens::new(line, 6);
-    let key = tokens.next_range().filter(|r| !r.is_empty());
-    let flags = tokens.next_token();
-    let len = tokens.next_token();
-    let cas = tokens.next_token();
-    let (Some(key), Some(flags), Some(len)) = (key, flags, len) else {
-        return Err(malformed("VALUE", line));
+    // One pass: the key up to its space, then each number read as it is scanned.
+    let bad = || malformed("VALUE", line);
+    let key_end = match line.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
+        Some(0) | None => return Err(bad()),
+        Some(n) => 6 + n,
     };
-    if cas.is_some() != with_cas || tokens.next_range().is_some() {
-        return Err(malformed("VALUE", line));
+    let mut pos = key_end + 1;
+    let flags = number_field(line, &mut pos, "VALUE flags")?.ok_or_else(bad)?;
+    let len = number_field(line, &mut pos, "VALUE bytes")?.ok_or_else(bad)?;
+    let cas = number_field(line, &mut pos, "VALUE cas")?;
+    if cas.is_some() != with_cas || pos <= line.len() {
+        return Err(bad());
     }
     Ok(ValueHeader {
-        key,
-        flags: number(parse_u32(flags), "VALUE flags")?,
-        len: number(parse_u64(len), "VALUE bytes")?,
-        cas: match cas {
-            Some(c) => Some(number(parse_u64(c), "VALUE cas")?),
-            None => None,
-        },
+        key: 6..key_end,
+        flags: u32::try_from(flags).map_err(|_| DecodeError::BadNumber {
+            field: "VALUE flags",
+        })?,
+        len,
+        cas,
     })
+}
+
+/// Reads the space-terminated (or line-ending) decimal number at `*pos` and moves
+/// past it and its space: `Ok(None)` at the end of the line, `Err` for an empty field,
+/// a non-digit or an overflow.
+#[inline]
+fn number_field(
+    line: &[u8],
+    pos: &mut usize,
+    field: &'static str,
+) -> Result<Option<u64>, DecodeError> {
+    if *pos > line.len() {
+        return Ok(None);
+    }
+    let mut n: u64 = 0;
+    let mut digits = 0;
+    while let Some(&b) = line.get(*pos + digits) {
+        if b == b' ' {
+            break;
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(DecodeError::BadNumber { field });
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d)))
+            .ok_or(DecodeError::BadNumber { field })?;
+        digits += 1;
+    }
+    if digits == 0 {
+        return Err(DecodeError::BadNumber { field });
+    }
+    *pos += digits + 1;
+    Ok(Some(n))
 }
 
 /// A `STAT <name> <value>` line; the value is the rest of the line (it may hold
@@ -197,7 +233,9 @@ pub(crate) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), Decod
     Ok((prefix, counts))
 }
 
-/// A meta reply header, with every return flag this crate knows parsed.
+/// A meta reply header: its code and size, and where the flags the codec checks
+/// against the command are. Every return flag this crate knows is validated here
+/// (numbers in range), so `MetaResponse`'s accessors can read them without failing.
 ///
 /// ```text
 /// <RC> [<size>] <flag>*\r\n     RC = VA (with size) / HD / EN / NF / NS / EX / MN
@@ -213,16 +251,6 @@ pub(crate) struct MetaHeader {
     pub(crate) opaque: Option<Range<usize>>,
     pub(crate) key: Option<Range<usize>>,
     pub(crate) key_is_base64: bool,
-    pub(crate) cas: Option<u64>,
-    pub(crate) client_flags: Option<u32>,
-    /// `t`: `None` if absent, `Some(None)` for `-1`.
-    pub(crate) ttl: Option<Option<u32>>,
-    pub(crate) item_size: Option<u64>,
-    pub(crate) hit_before: Option<bool>,
-    pub(crate) last_access: Option<u64>,
-    pub(crate) won: bool,
-    pub(crate) stale: bool,
-    pub(crate) win_sent: bool,
 }
 
 impl MetaHeader {
@@ -282,31 +310,29 @@ pub(crate) fn meta_header(line: &[u8], code_bit: u8) -> Result<MetaHeader, Decod
         }
         let token = &line[range.start + 1..range.end];
         let token_range = range.start + 1..range.end;
+        let valid = match letter {
+            b'c' | b's' | b'l' => parse_u64(token).is_some(),
+            b'f' => parse_u32(token).is_some(),
+            b't' => token == b"-1" || parse_u32(token).is_some(),
+            b'h' => matches!(token, b"0" | b"1"),
+            _ => true,
+        };
+        if !valid {
+            let field = match letter {
+                b'c' => "meta c",
+                b's' => "meta s",
+                b'l' => "meta l",
+                b'f' => "meta f",
+                b't' => "meta t",
+                _ => "meta h",
+            };
+            return Err(DecodeError::BadNumber { field });
+        }
         match letter {
-            b'c' => header.cas = Some(number(parse_u64(token), "meta c")?),
-            b'f' => header.client_flags = Some(number(parse_u32(token), "meta f")?),
-            b't' => {
-                header.ttl = Some(if token == b"-1" {
-                    None
-                } else {
-                    Some(number(parse_u32(token), "meta t")?)
-                })
-            }
-            b's' => header.item_size = Some(number(parse_u64(token), "meta s")?),
-            b'h' => {
-                header.hit_before = Some(match token {
-                    b"0" => false,
-                    b"1" => true,
-                    _ => return Err(DecodeError::BadNumber { field: "meta h" }),
-                })
-            }
-            b'l' => header.last_access = Some(number(parse_u64(token), "meta l")?),
             b'k' if !token.is_empty() => header.key = Some(token_range),
             b'O' => header.opaque = Some(token_range),
             b'b' if token.is_empty() => header.key_is_base64 = true,
-            b'W' if token.is_empty() => header.won = true,
-            b'X' if token.is_empty() => header.stale = true,
-            b'Z' if token.is_empty() => header.win_sent = true,
+            b'W' | b'X' | b'Z' if token.is_empty() => {}
             b'k' | b'b' | b'W' | b'X' | b'Z' => return Err(malformed("meta", line)),
             // An unknown flag is kept in `raw_flags`, not an error.
             _ => {}
@@ -453,18 +479,13 @@ mod tests {
         let h = meta_header(line, meta_code(line).unwrap()).unwrap();
         assert_eq!(h.code, code::VA);
         assert_eq!(h.size, 5);
-        assert_eq!(h.item_size, Some(5));
-        assert_eq!(h.client_flags, Some(9));
         assert_eq!(&line[h.key.clone().unwrap()], b"s_mg");
         assert_eq!(&line[h.opaque.clone().unwrap()], b"12345");
-        assert_eq!(h.cas, Some(53));
-        assert_eq!(h.ttl, Some(None));
-        assert!(h.key_is_base64 && h.won && h.stale && h.win_sent);
-        assert_eq!((h.hit_before, h.last_access), (Some(true), Some(7)));
+        assert!(h.key_is_base64);
         assert_eq!(&line[h.flags.clone()], &line[5..]);
 
-        let h = meta_header(b"HD t300", code::HD).unwrap();
-        assert_eq!(h.ttl, Some(Some(300)));
+        assert!(meta_header(b"HD t300 t", code::HD).is_err(), "repeated");
+        assert!(meta_header(b"HD t300", code::HD).is_ok());
         assert!(meta_header(b"EN", code::EN).unwrap().is_bare_miss());
         assert!(!meta_header(b"EN O1", code::EN).unwrap().is_bare_miss());
         for bad in [

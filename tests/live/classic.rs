@@ -279,7 +279,7 @@ fn delete_and_touch() {
         panic!()
     };
     assert!(matches!(
-        meta.ttl,
+        meta.ttl(),
         Some(memcache_codec::Ttl::Seconds(3500..=3600))
     ));
     assert_eq!(
@@ -523,7 +523,7 @@ fn binary_values_round_trip() {
             panic!()
         };
         assert_eq!(meta.value.as_deref(), Some(values[i]));
-        assert_eq!(meta.client_flags, Some(i as u32));
+        assert_eq!(meta.client_flags(), Some(i as u32));
     }
     // And through ms, in a multi-get.
     for (k, v) in keys.iter().zip(&values) {
@@ -636,7 +636,7 @@ fn values_at_and_above_the_item_size_limit() {
     let Response::Meta(meta) = ok(&mut c, &MetaGet::new(&k).return_size()) else {
         panic!()
     };
-    assert_eq!(meta.size, Some(largest as u64));
+    assert_eq!(meta.size(), Some(largest as u64));
     assert_eq!(
         server_error(&mut c, &MetaSet::new(&k, &big[..largest + 1])),
         too_large

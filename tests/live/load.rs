@@ -504,8 +504,8 @@ impl Model {
                     (false, MetaStatus::Miss) if m.inferred == quiet => "miss",
                     (true, MetaStatus::Value) if !m.inferred => {
                         let data = m.value.as_deref().ok_or("no value")?;
-                        self.observe(key, data, m.client_flags.ok_or("no flags")?)?;
-                        self.learn(key, m.cas.ok_or("no cas")?)?;
+                        self.observe(key, data, m.client_flags().ok_or("no flags")?)?;
+                        self.learn(key, m.cas().ok_or("no cas")?)?;
                         "hit"
                     }
                     (present, _) => return Err(format!("present {present}, got {m:?}")),
@@ -535,7 +535,7 @@ impl Model {
                     (_, Some(_), _) => MetaStatus::Success,
                 };
                 let stored = status == MetaStatus::Success;
-                let cas_ok = match (quiet, m.cas) {
+                let cas_ok = match (quiet, m.cas()) {
                     (true, None) => true,
                     (false, Some(0)) => !stored,
                     (false, Some(_)) => stored,
@@ -554,7 +554,7 @@ impl Model {
                         }
                         _ => self.put(*key, vec![data.clone()], *flags),
                     }
-                    if let Some(unique) = m.cas {
+                    if let Some(unique) = m.cas() {
                         self.learn(*key, unique)?;
                     }
                 }

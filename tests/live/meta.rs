@@ -46,19 +46,19 @@ fn meta_get_and_its_return_flags() {
     assert_eq!(m.status, MetaStatus::Value);
     assert!(!m.inferred);
     assert_eq!(m.value.as_deref(), Some(&b"hello"[..]));
-    assert_eq!(m.client_flags, Some(5));
+    assert_eq!(m.client_flags(), Some(5));
     assert!(
-        matches!(m.ttl, Some(Ttl::Seconds(3500..=3600))),
+        matches!(m.ttl(), Some(Ttl::Seconds(3500..=3600))),
         "{:?}",
-        m.ttl
+        m.ttl()
     );
-    assert!(m.cas.is_some());
-    assert_eq!(m.size, Some(5));
+    assert!(m.cas().is_some());
+    assert_eq!(m.size(), Some(5));
     assert_eq!(m.key(), Some(k.as_bytes()));
     assert_eq!(m.opaque(), Some(&b"123"[..]));
-    assert_eq!(m.hit_before, Some(false));
-    assert!(m.last_access.is_some());
-    assert_eq!(meta(&mut c, &every).hit_before, Some(true));
+    assert_eq!(m.hit_before(), Some(false));
+    assert!(m.last_access().is_some());
+    assert_eq!(meta(&mut c, &every).hit_before(), Some(true));
 
     // Without v: HD. A miss: EN, echoing key and opaque (1.6.18).
     let m = meta(&mut c, &MetaGet::new(&k));
@@ -78,11 +78,11 @@ fn meta_get_and_its_return_flags() {
         .touch(Exptime::relative(60).unwrap())
         .return_ttl();
     assert!(matches!(
-        meta(&mut c, &touch).ttl,
+        meta(&mut c, &touch).ttl(),
         Some(Ttl::Seconds(50..=60))
     ));
     let untouched = MetaGet::new(&k).no_bump().return_hit_before();
-    assert_eq!(meta(&mut c, &untouched).hit_before, Some(true));
+    assert_eq!(meta(&mut c, &untouched).hit_before(), Some(true));
 
     // N: a miss creates an empty item and wins the right to fill it; later readers see Z.
     let viv = format!("{p}vivify");
@@ -91,11 +91,11 @@ fn meta_get_and_its_return_flags() {
         .return_value();
     let m = meta(&mut c, &vivify);
     assert_eq!(
-        (m.status, m.value.as_deref(), m.won),
+        (m.status, m.value.as_deref(), m.won()),
         (MetaStatus::Value, Some(&b""[..]), true)
     );
     let m = meta(&mut c, &vivify);
-    assert_eq!((m.won, m.win_sent), (false, true));
+    assert_eq!((m.won(), m.win_sent()), (false, true));
 
     // R: a TTL below the threshold wins a recache once.
     let rec = format!("{p}recache");
@@ -104,9 +104,9 @@ fn meta_get_and_its_return_flags() {
         &MetaSet::new(&rec, "old").ttl(Exptime::relative(100).unwrap()),
     );
     let recache = MetaGet::new(&rec).recache(200).return_value();
-    assert!(meta(&mut c, &recache).won);
+    assert!(meta(&mut c, &recache).won());
     let m = meta(&mut c, &recache);
-    assert_eq!((m.won, m.win_sent), (false, true));
+    assert_eq!((m.won(), m.win_sent()), (false, true));
 }
 
 #[test]
@@ -152,24 +152,24 @@ fn meta_set_modes_cas_and_ttl() {
         &MetaGet::new(&k).return_value().return_client_flags(),
     );
     assert_eq!(
-        (m.value.as_deref(), m.client_flags),
+        (m.value.as_deref(), m.client_flags()),
         (Some(&b"<r>"[..]), Some(3))
     );
 
     // Compare-and-swap: c returns the new cas (c0 when nothing was stored).
     let set = MetaSet::new(&k, "one").return_cas().ttl(hour());
-    let cas = meta(&mut c, &set).cas.expect("c");
+    let cas = meta(&mut c, &set).cas().expect("c");
     let swap = MetaSet::new(&k, "two").compare_cas(cas).return_cas();
     let m = meta(&mut c, &swap);
     assert_eq!(m.status, MetaStatus::Success);
-    assert!(m.cas.unwrap() > cas);
+    assert!(m.cas().unwrap() > cas);
     let m = meta(&mut c, &swap);
-    assert_eq!((m.status, m.cas), (MetaStatus::Exists, Some(0)));
+    assert_eq!((m.status, m.cas()), (MetaStatus::Exists, Some(0)));
     let on_absent = MetaSet::new(&absent, "x").compare_cas(cas);
     assert_eq!(status(&mut c, &on_absent), MetaStatus::NotFound);
     let m = meta(&mut c, &MetaGet::new(&k).return_value().return_ttl());
     assert_eq!(m.value.as_deref(), Some(&b"two"[..]));
-    assert_eq!(m.ttl, Some(Ttl::Never), "a set without T resets the TTL");
+    assert_eq!(m.ttl(), Some(Ttl::Never), "a set without T resets the TTL");
 
     // k echoes the key; b sends a binary key in base64.
     let m = meta(&mut c, &MetaSet::new(&k, "v").return_key().opaque("o"));
@@ -183,7 +183,7 @@ fn meta_set_modes_cas_and_ttl() {
         .return_value();
     let m = meta(&mut c, &get);
     assert_eq!(
-        (m.value.as_deref(), m.key_is_base64),
+        (m.value.as_deref(), m.key_is_base64()),
         (Some(&b"bin"[..]), true)
     );
 }
@@ -207,7 +207,7 @@ fn meta_delete_outcomes_and_invalidation() {
         MetaStatus::NotFound
     );
     let cas = meta(&mut c, &MetaSet::new(&k, "v").return_cas())
-        .cas
+        .cas()
         .unwrap();
     let stale = MetaDelete::new(&k).compare_cas(cas - 1).return_key();
     let m = meta(&mut c, &stale);
@@ -228,9 +228,9 @@ fn meta_delete_outcomes_and_invalidation() {
     assert_eq!(meta(&mut c, &invalidate).status, MetaStatus::Success);
     let get = MetaGet::new(&k).return_value();
     let m = meta(&mut c, &get);
-    assert_eq!((m.status, m.stale, m.won), (MetaStatus::Value, true, true));
+    assert_eq!((m.status, m.stale(), m.won()), (MetaStatus::Value, true, true));
     let m = meta(&mut c, &get);
-    assert_eq!((m.stale, m.won, m.win_sent), (true, false, true));
+    assert_eq!((m.stale(), m.won(), m.win_sent()), (true, false, true));
 
     // Quiet: HD is left out (inferred), NF is still sent.
     meta(&mut c, &MetaSet::new(&k, "v"));
@@ -275,7 +275,7 @@ fn meta_arithmetic_vivify_wrap_floor_and_text() {
         .return_ttl();
     let m = meta(&mut c, &incr);
     assert_eq!(
-        (m.status, m.ttl, m.cas.is_some()),
+        (m.status, m.ttl(), m.cas().is_some()),
         (MetaStatus::Value, Some(Ttl::Never), true)
     );
     assert_eq!(value(m).as_deref(), Some("15"));
@@ -297,7 +297,7 @@ fn meta_arithmetic_vivify_wrap_floor_and_text() {
     assert_eq!(meta(&mut c, &stale).status, MetaStatus::Exists);
     let m = meta(&mut c, &MetaArithmetic::new(&n).ttl(hour()).return_ttl());
     assert_eq!(m.status, MetaStatus::Success);
-    assert!(matches!(m.ttl, Some(Ttl::Seconds(3500..=3600))));
+    assert!(matches!(m.ttl(), Some(Ttl::Seconds(3500..=3600))));
 
     meta(&mut c, &MetaSet::new(&text, "abc"));
     match c.call(&MetaArithmetic::new(&text)).unwrap() {
