@@ -117,6 +117,7 @@ impl Codec {
         noreply: bool,
     ) -> (Span, Option<Span>) {
         out.reserve(wire_len);
+        self.pending.reclaim_keys();
         let keys = Span {
             start: self.pending.arena.end(),
             len: 0,

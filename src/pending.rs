@@ -151,8 +151,6 @@ pub(crate) struct Arena {
     bytes: Vec<u8>,
     /// Logical offset of `bytes[0]`.
     base: usize,
-    /// Logical offset before which nothing is live.
-    front: usize,
 }
 
 impl Arena {
@@ -187,17 +185,20 @@ impl Arena {
         &self.bytes[start..start + span.len]
     }
 
-    /// Everything before `end` is dead.
+    /// Nothing is live any more.
     #[inline]
-    fn release(&mut self, end: usize) {
-        self.front = end;
-        let dead = self.front - self.base;
-        if dead == self.bytes.len() {
-            self.base = self.front;
-            self.bytes.clear();
-        } else if dead > 4096 && dead > self.bytes.len() / 2 {
+    fn clear(&mut self) {
+        self.base += self.bytes.len();
+        self.bytes.clear();
+    }
+
+    /// Everything before the logical offset `live` is dead: drop it once it is most
+    /// of the store, so the store stays within twice its live bytes.
+    fn compact(&mut self, live: usize) {
+        let dead = live - self.base;
+        if dead > 4096 && dead > self.bytes.len() / 2 {
             self.bytes.drain(..dead);
-            self.base = self.front;
+            self.base = live;
         }
     }
 }
@@ -293,6 +294,14 @@ impl Pending {
         token
     }
 
+    /// Drops the key store's dead prefix (keys of completed commands) once it
+    /// dominates; called before a command writes its keys.
+    pub(crate) fn reclaim_keys(&mut self) {
+        if let Some(front) = self.entries.front() {
+            self.arena.compact(front.keys.start);
+        }
+    }
+
     /// Forgets a quiet entry that leaves the deque, if it is part of the trailing run.
     fn leave_run(&mut self, entry: &Entry) {
         if entry.quiet && entry.token >= self.run.start_token {
@@ -339,11 +348,11 @@ impl Pending {
             self.leave_run(&head);
         }
         self.entries.pop_front();
-        let live_from = match self.entries.front() {
-            Some(next) => next.keys.start,
-            None => self.arena.end(),
-        };
-        self.arena.release(live_from);
+        // The key store is reclaimed when sending (see `push`), except here, where
+        // all of it is dead at once.
+        if self.entries.is_empty() {
+            self.arena.clear();
+        }
         Some(popped)
     }
 

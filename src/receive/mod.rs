@@ -159,11 +159,15 @@ impl<'b> Input<'b> {
         self.pos += n;
     }
 
-    /// The next `n` unconsumed bytes, split off as a zero-copy `Bytes`.
+    /// The next `n` unconsumed bytes, split off as a zero-copy `Bytes`. The consumed
+    /// prefix leaves the buffer in the same split (then is dropped from the front of
+    /// the `Bytes`, which is cheap), rather than in a separate `advance`.
     #[inline]
     fn split(&mut self, n: usize) -> Bytes {
-        self.flush();
-        self.buf.split_to(n).freeze()
+        let mut bytes = self.buf.split_to(self.pos + n).freeze();
+        bytes.advance(self.pos);
+        self.pos = 0;
+        bytes
     }
 
     /// Removes the consumed bytes from the caller's buffer.
@@ -252,6 +256,23 @@ impl Receiver {
                 }
                 continue;
             }
+            if matches!(self.state, State::Line { scanned: 0 }) {
+                if let Some(response) = self.likely_reply(input, pending) {
+                    let Some(head) = pending.pop() else {
+                        unreachable!("likely_reply answered the head");
+                    };
+                    if !head.cancelled
+                        && emit(Completion {
+                            token: Token(head.token),
+                            result: Ok(response),
+                        })
+                        .is_break()
+                    {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
             let step = match self.state {
                 State::Poisoned(_) => match self.drain(pending) {
                     Ok(done) => Ok(Step::Emit(done)),
@@ -262,9 +283,9 @@ impl Receiver {
                     Ok(Some(len)) => {
                         // The common case, kept short: a one-line reply to an ordinary
                         // head command, emitted right here.
-                        if let Some(response) = self.simple_reply(input, len, pending) {
+                        if let Some(response) = self.fast_reply(input, len, pending) {
                             let Some(head) = pending.pop() else {
-                                unreachable!("simple_reply answered the head");
+                                unreachable!("the fast paths answer the head");
                             };
                             if !head.cancelled
                                 && emit(Completion {
@@ -365,10 +386,42 @@ impl Receiver {
         Ok(Some(newline - 1))
     }
 
-    /// The reply to the head command if the line is a one-line reply that keeps no
-    /// bytes and no quiet command or reply in progress complicates things; consumes it.
+    /// The head command's reply, if `input` starts with its most likely reply line
+    /// (which then needs no search for its end); consumes it.
     #[inline]
-    fn simple_reply(
+    fn likely_reply(&mut self, input: &mut Input<'_>, pending: &Pending) -> Option<Response> {
+        let head = pending.front()?;
+        if head.quiet || !matches!(self.reply, Assembly::None) || !self.ready.is_empty() {
+            return None;
+        }
+        let (line, response) = likely(head.expect)?;
+        if line.text.len() > self.limits.max_line_len || !line.matches(input.rest()) {
+            return None;
+        }
+        // What the search for the line's end would have counted.
+        self.examined += line.len() as u64;
+        input.consume(line.len());
+        Some(response)
+    }
+
+    /// The key the next `VALUE` line most likely carries: the requested key, or for a
+    /// multi-key retrieval the next requested one not yet answered.
+    fn expected_key<'a>(&self, head: &Entry, arena: &'a Arena) -> &'a [u8] {
+        match (head.expect, &self.reply) {
+            (Expect::Single { .. }, _) => arena.get(head.keys),
+            (Expect::Multi { .. }, Assembly::Multi { cursor, end, .. }) => {
+                next_key(arena, *cursor, *end)
+            }
+            (Expect::Multi { .. }, _) => next_key(arena, head.keys.start, head.keys.end()),
+            _ => &[],
+        }
+    }
+
+    /// The whole reply to the head command, when the line starts one the fast paths
+    /// take (and nothing complicates them: a quiet head, a reply in progress,
+    /// completions waiting); consumes it.
+    #[inline]
+    fn fast_reply(
         &mut self,
         input: &mut Input<'_>,
         len: usize,
@@ -378,9 +431,57 @@ impl Receiver {
         if head.quiet || !matches!(self.reply, Assembly::None) || !self.ready.is_empty() {
             return None;
         }
+        if let Expect::Single { cas } = head.expect {
+            if let Some(hit) = self.whole_hit(input, len, head, cas, &pending.arena) {
+                return Some(hit);
+            }
+        }
         let response = simple_reply(head.expect, &input.rest()[..len])?;
         input.consume(len + 2);
         Some(response)
+    }
+
+    /// A single-key hit whose header, data and `END` are all buffered, taken in one
+    /// step instead of three. Anything unusual (a reply already in progress, a header
+    /// the general path would refuse, bytes still missing) is left to the general path,
+    /// so the outcome is the same either way.
+    #[inline(never)]
+    fn whole_hit(
+        &mut self,
+        input: &mut Input<'_>,
+        len: usize,
+        head: &Entry,
+        cas: bool,
+        arena: &Arena,
+    ) -> Option<Response> {
+        let rest = input.rest();
+        let line = &rest[..len];
+        if !line.starts_with(b"VALUE ") {
+            return None;
+        }
+        let header = parse::value_header(line, cas, arena.get(head.keys)).ok()?;
+        if !header.expected {
+            return None;
+        }
+        let data_len = usize::try_from(header.len)
+            .ok()
+            .filter(|&n| n <= self.limits.max_value_len)?;
+        let data_start = len + 2;
+        let data_end = data_start.checked_add(data_len)?;
+        let end = data_end.checked_add(7)?;
+        if rest.get(data_end..end)? != b"\r\nEND\r\n" {
+            return None;
+        }
+        // What the general path would count: the terminator and the END line.
+        self.examined += 7;
+        input.consume(data_start);
+        let data = input.split(data_len);
+        input.consume(7);
+        Some(Response::Hit(Value {
+            flags: header.flags,
+            cas: header.cas,
+            data,
+        }))
     }
 
     /// Handles one complete line of `line_len` bytes (`consumed` with its `\r\n`).
@@ -399,7 +500,15 @@ impl Receiver {
         let (owner, parsed) = if !in_reply && head.quiet {
             find_owner(line, pending)?
         } else {
-            (0, parse_line(head.expect, in_reply, line)?)
+            (
+                0,
+                parse_line(
+                    head.expect,
+                    in_reply,
+                    line,
+                    self.expected_key(head, &pending.arena),
+                )?,
+            )
         };
         let Some(entry) = pending.get(owner) else {
             unreachable!("find_owner returns a pending index");
@@ -762,6 +871,23 @@ fn block_was_read(expect: Expect, error: &ServerError) -> bool {
     }
 }
 
+/// The requested key at `cursor` (length-prefixed), or nothing past `end`.
+fn next_key(arena: &Arena, cursor: usize, end: usize) -> &[u8] {
+    if cursor >= end {
+        return &[];
+    }
+    let len = usize::from(
+        arena.get(Span {
+            start: cursor,
+            len: 1,
+        })[0],
+    );
+    arena.get(Span {
+        start: cursor + 1,
+        len,
+    })
+}
+
 /// Advances `cursor` over the length-prefixed requested keys up to and including
 /// `key`; false if `key` is not among the remaining ones.
 fn take_key(arena: &Arena, cursor: &mut usize, end: usize, key: &[u8]) -> bool {
@@ -843,7 +969,7 @@ fn find_owner(line: &[u8], pending: &Pending) -> Result<(usize, Parsed), DecodeE
     };
     for (index, entry) in pending.iter().enumerate() {
         if !entry.expect.is_quiet() {
-            return Ok((index, parse_line(entry.expect, false, line)?));
+            return Ok((index, parse_line(entry.expect, false, line, &[])?));
         }
         if let Some(header) = &header {
             if check_meta(entry, header, line, &pending.arena).is_ok() {
@@ -973,6 +1099,76 @@ fn describe(expect: Expect) -> &'static str {
 
 /// Parses a line as a reply to a command expecting `expect`; `in_reply` if earlier
 /// lines of the same reply were read. Error lines are accepted anywhere.
+/// A reply line a command is likely to get, with its `\r\n`, as a 16-byte pattern:
+/// checking for it is one masked compare, no search for the line's end.
+struct Likely {
+    /// The line without its `\r\n`.
+    text: &'static [u8],
+    word: u128,
+    mask: u128,
+}
+
+impl Likely {
+    const fn new(text: &'static [u8]) -> Self {
+        let len = text.len() + 2;
+        assert!(len <= 16);
+        let mut bytes = [0u8; 16];
+        let mut i = 0;
+        while i < text.len() {
+            bytes[i] = text[i];
+            i += 1;
+        }
+        bytes[text.len()] = b'\r';
+        bytes[text.len() + 1] = b'\n';
+        Self {
+            text,
+            word: u128::from_le_bytes(bytes),
+            mask: u128::MAX >> (8 * (16 - len)),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.text.len() + 2
+    }
+
+    /// Whether `rest` starts with the line.
+    #[inline]
+    fn matches(&self, rest: &[u8]) -> bool {
+        match rest.first_chunk::<16>() {
+            Some(word) => u128::from_le_bytes(*word) & self.mask == self.word,
+            None => rest
+                .get(..self.len())
+                .is_some_and(|l| l.starts_with(self.text) && l.ends_with(b"\r\n")),
+        }
+    }
+}
+
+const STORED: Likely = Likely::new(b"STORED");
+const DELETED: Likely = Likely::new(b"DELETED");
+const TOUCHED: Likely = Likely::new(b"TOUCHED");
+const END: Likely = Likely::new(b"END");
+const OK: Likely = Likely::new(b"OK");
+const MN: Likely = Likely::new(b"MN");
+
+/// The reply line a command expecting `expect` most often gets, when it is a simple
+/// one, and what it means.
+#[inline]
+fn likely(expect: Expect) -> Option<(&'static Likely, Response)> {
+    Some(match expect {
+        Expect::Storage => (&STORED, Response::Stored),
+        Expect::Delete => (&DELETED, Response::Deleted),
+        Expect::Touch => (&TOUCHED, Response::Touched),
+        Expect::Single { .. } => (&END, Response::Miss),
+        Expect::Ok => (&OK, Response::Ok),
+        Expect::Meta {
+            kind: MetaKind::Noop,
+            ..
+        } => (&MN, Response::Noop),
+        _ => return None,
+    })
+}
+
 /// A reply that is one line and keeps none of its bytes, for a command expecting
 /// `expect`: the common case, answered without building anything else. `None` for
 /// every other line (including malformed counters, left to [`parse_line`]).
@@ -1004,7 +1200,12 @@ fn simple_reply(expect: Expect, line: &[u8]) -> Option<Response> {
 
 /// Parses a line as a reply to a command expecting `expect`; `in_reply` if earlier
 /// lines of the same reply were read. Error lines are accepted anywhere.
-fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, DecodeError> {
+fn parse_line(
+    expect: Expect,
+    in_reply: bool,
+    line: &[u8],
+    expected_key: &[u8],
+) -> Result<Parsed, DecodeError> {
     if !in_reply {
         if let Some(response) = simple_reply(expect, line) {
             return Ok(Parsed::Status(response));
@@ -1014,7 +1215,7 @@ fn parse_line(expect: Expect, in_reply: bool, line: &[u8]) -> Result<Parsed, Dec
         Expect::Single { cas } | Expect::Multi { cas } => match line {
             b"END" => Some(Parsed::End),
             _ if line.starts_with(b"VALUE ") => {
-                Some(Parsed::Value(parse::value_header(line, cas)?))
+                Some(Parsed::Value(parse::value_header(line, cas, expected_key)?))
             }
             _ => None,
         },

@@ -117,17 +117,34 @@ pub(crate) fn error_line(line: &[u8]) -> Option<(ServerErrorKind, Range<usize>)>
 #[derive(Debug, Clone)]
 pub(crate) struct ValueHeader {
     pub(crate) key: Range<usize>,
+    /// The key is the one the caller expected.
+    pub(crate) expected: bool,
     pub(crate) flags: u32,
     pub(crate) len: u64,
     pub(crate) cas: Option<u64>,
 }
 
-pub(crate) fn value_header(line: &[u8], with_cas: bool) -> Result<ValueHeader, DecodeError> {
+///
+/// `expected` is the key the reply most likely carries (the next one requested): if
+/// the line starts with it, no search for the end of the key is needed.
+pub(crate) fn value_header(
+    line: &[u8],
+    with_cas: bool,
+    expected: &[u8],
+) -> Result<ValueHeader, DecodeError> {
     // One pass: the key up to its space, then each number read as it is scanned.
     let bad = || malformed("VALUE", line);
-    let key_end = match line.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
-        Some(0) | None => return Err(bad()),
-        Some(n) => 6 + n,
+    let end = 6 + expected.len();
+    let is_expected = !expected.is_empty()
+        && line.get(end) == Some(&b' ')
+        && line.get(6..end).is_some_and(|key| same(key, expected));
+    let key_end = if is_expected {
+        end
+    } else {
+        match line.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
+            Some(0) | None => return Err(bad()),
+            Some(n) => 6 + n,
+        }
     };
     let mut pos = key_end + 1;
     let flags = number_field(line, &mut pos, "VALUE flags")?.ok_or_else(bad)?;
@@ -138,12 +155,26 @@ pub(crate) fn value_header(line: &[u8], with_cas: bool) -> Result<ValueHeader, D
     }
     Ok(ValueHeader {
         key: 6..key_end,
+        expected: is_expected,
         flags: u32::try_from(flags).map_err(|_| DecodeError::BadNumber {
             field: "VALUE flags",
         })?,
         len,
         cas,
     })
+}
+
+/// Byte equality, inline for the short strings keys usually are (a slice `==` calls
+/// `memcmp`, whose call costs more than comparing a few bytes).
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 32 {
+        return a == b;
+    }
+    a.iter().zip(b).fold(true, |eq, (x, y)| eq & (x == y))
 }
 
 /// Reads the space-terminated (or line-ending) decimal number at `*pos` and moves
@@ -423,9 +454,9 @@ mod tests {
 
     #[test]
     fn value_headers() {
-        let h = value_header(b"VALUE k 42 5", false).unwrap();
+        let h = value_header(b"VALUE k 42 5", false, b"").unwrap();
         assert_eq!((h.key, h.flags, h.len, h.cas), (6..7, 42, 5, None));
-        let h = value_header(b"VALUE key 0 3 18446744073709551615", true).unwrap();
+        let h = value_header(b"VALUE key 0 3 18446744073709551615", true, b"key").unwrap();
         assert_eq!(h.cas, Some(u64::MAX));
         let bad: &[(&[u8], bool)] = &[
             (b"VALUE k 0 5 1", false),
@@ -440,7 +471,7 @@ mod tests {
         ];
         for (line, cas) in bad {
             assert!(
-                value_header(line, *cas).is_err(),
+                value_header(line, *cas, b"k").is_err() && value_header(line, *cas, b"").is_err(),
                 "{:?}",
                 line.escape_ascii().to_string()
             );
