@@ -164,7 +164,7 @@ fn show(result: &Result<Response, CommandError>) -> String {
         Ok(Response::Values(items)) => {
             let items: Vec<String> = items
                 .iter()
-                .map(|i| format!("{} = {}", i.key.escape_ascii(), text(&i.value.data)))
+                .map(|i| format!("{} = {}", i.key.escape_ascii(), text(i.data)))
                 .collect();
             format!("{} values: {}", items.len(), items.join(", "))
         }

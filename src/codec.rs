@@ -115,7 +115,7 @@ impl Codec {
         wire_len: usize,
         out: &mut BytesMut,
         noreply: bool,
-    ) -> (Span, Option<Span>) {
+    ) -> (Span, Option<Span>, usize) {
         out.reserve(wire_len);
         self.pending.reclaim_keys();
         let keys = Span {
@@ -128,9 +128,10 @@ impl Codec {
             noreply,
             keys,
             opaque: None,
+            key_count: 0,
         };
         command.write(&mut writer);
-        (writer.keys, writer.opaque)
+        (writer.keys, writer.opaque, writer.key_count)
     }
 
     /// Appends `command` to `out` and expects its reply.
@@ -188,13 +189,11 @@ impl Codec {
                 return Err(EncodeError::AmbiguousQuiet);
             }
         }
-        let (keys, opaque) = self.write(command, plan.wire_len, out, false);
-        Ok(Token(self.pending.push(
-            plan.expect,
-            keys,
-            opaque,
-            plan.tag,
-        )))
+        let (keys, opaque, key_count) = self.write(command, plan.wire_len, out, false);
+        let token = self
+            .pending
+            .push(plan.expect, keys, opaque, key_count, plan.tag);
+        Ok(Token(token))
     }
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:

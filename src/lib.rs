@@ -286,6 +286,6 @@ pub use error::{
 pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
 pub use response::{
-    CacheDumpItem, Item, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat, Ttl,
-    Value,
+    CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response,
+    Stat, Ttl, Value, Values, ValuesIter,
 };

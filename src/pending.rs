@@ -126,6 +126,8 @@ pub(crate) struct Entry {
     pub(crate) keys: Span,
     /// Meta opaque, without the `O`; empty span if none was sent.
     pub(crate) opaque: Option<Span>,
+    /// How many keys a multi-key retrieval asked for (to size its reply).
+    pub(crate) key_count: usize,
     /// A quiet meta command (`expect.is_quiet()`, kept at hand for the hot path).
     pub(crate) quiet: bool,
     /// The caller gave up on this command: read its reply, deliver nothing.
@@ -260,6 +262,7 @@ impl Pending {
         expect: Expect,
         keys: Span,
         opaque: Option<Span>,
+        key_count: usize,
         tag: u64,
     ) -> u64 {
         let token = self.next_token;
@@ -286,6 +289,7 @@ impl Pending {
             expect,
             keys,
             opaque,
+            key_count,
             quiet: expect.is_quiet(),
             cancelled: false,
             after_noreply: std::mem::take(&mut self.noreply_since_last),

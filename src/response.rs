@@ -18,13 +18,196 @@ pub struct Value {
     pub data: Bytes,
 }
 
-/// One `VALUE` of a multi-key retrieval: the key it was sent under, and the item.
+/// One item of a multi-key retrieval, owned: the key it was sent under, and the item
+/// (see [`Values::into_items`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Item {
     /// The key, as the server sent it.
     pub key: Bytes,
     /// The item.
     pub value: Value,
+}
+
+/// Where one item of a multi-key reply lies in the reply's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ItemSpan {
+    pub(crate) key_start: usize,
+    pub(crate) key_len: usize,
+    pub(crate) data_start: usize,
+    pub(crate) data_len: usize,
+    pub(crate) flags: u32,
+    pub(crate) cas: Option<u64>,
+}
+
+/// The hits of a multi-key retrieval, in the order the server sent them (request
+/// order, misses left out, a key asked for twice returned twice).
+///
+/// One zero-copy view of the reply: its bytes are one [`Bytes`] split off the read
+/// buffer, and each item is a pair of ranges into it. Reading items borrows
+/// ([`Values::iter`], [`Values::get`]); [`ItemRef::data_bytes`] or
+/// [`Values::into_items`] make owned zero-copy handles when they are wanted (each
+/// handle costs an atomic reference count update, which is why the view does not
+/// make them up front).
+#[derive(Clone, Default)]
+pub struct Values {
+    frame: Bytes,
+    items: Vec<ItemSpan>,
+}
+
+impl Values {
+    pub(crate) fn new(frame: Bytes, items: Vec<ItemSpan>) -> Self {
+        Self { frame, items }
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when every key missed.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The `i`th item.
+    pub fn get(&self, i: usize) -> Option<ItemRef<'_>> {
+        self.items
+            .get(i)
+            .map(|span| ItemRef::new(&self.frame, span))
+    }
+
+    /// Every item, in wire order.
+    pub fn iter(&self) -> ValuesIter<'_> {
+        ValuesIter {
+            frame: &self.frame,
+            spans: self.items.iter(),
+        }
+    }
+
+    /// Owned items, each with zero-copy `Bytes` for its key and value.
+    pub fn into_items(self) -> Vec<Item> {
+        self.iter().map(|item| item.to_item()).collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Values {
+    type Item = ItemRef<'a>;
+    type IntoIter = ValuesIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The items of a [`Values`], in wire order.
+#[derive(Debug, Clone)]
+pub struct ValuesIter<'a> {
+    frame: &'a Bytes,
+    spans: std::slice::Iter<'a, ItemSpan>,
+}
+
+impl<'a> Iterator for ValuesIter<'a> {
+    type Item = ItemRef<'a>;
+
+    fn next(&mut self) -> Option<ItemRef<'a>> {
+        self.spans.next().map(|span| ItemRef::new(self.frame, span))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for ValuesIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.spans
+            .next_back()
+            .map(|span| ItemRef::new(self.frame, span))
+    }
+}
+
+impl ExactSizeIterator for ValuesIter<'_> {}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Values {}
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// One item of a [`Values`] reply, borrowed from it.
+#[derive(Clone, Copy)]
+pub struct ItemRef<'a> {
+    /// The key, as the server sent it.
+    pub key: &'a [u8],
+    /// The client flags stored with the item.
+    pub flags: u32,
+    /// The cas unique: present exactly for `gets` and `gats`.
+    pub cas: Option<u64>,
+    /// The value, byte for byte.
+    pub data: &'a [u8],
+    frame: &'a Bytes,
+}
+
+impl<'a> ItemRef<'a> {
+    fn new(frame: &'a Bytes, span: &ItemSpan) -> Self {
+        Self {
+            key: &frame[span.key_start..span.key_start + span.key_len],
+            flags: span.flags,
+            cas: span.cas,
+            data: &frame[span.data_start..span.data_start + span.data_len],
+            frame,
+        }
+    }
+
+    /// The value as a zero-copy `Bytes` sharing the reply's memory.
+    pub fn data_bytes(&self) -> Bytes {
+        self.frame.slice_ref(self.data)
+    }
+
+    /// The key as a zero-copy `Bytes` sharing the reply's memory.
+    pub fn key_bytes(&self) -> Bytes {
+        self.frame.slice_ref(self.key)
+    }
+
+    /// An owned copy of the item (zero-copy handles, no byte copied).
+    pub fn to_item(&self) -> Item {
+        Item {
+            key: self.key_bytes(),
+            value: Value {
+                flags: self.flags,
+                cas: self.cas,
+                data: self.data_bytes(),
+            },
+        }
+    }
+}
+
+impl PartialEq for ItemRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.key, self.flags, self.cas, self.data)
+            == (other.key, other.flags, other.cas, other.data)
+    }
+}
+
+impl Eq for ItemRef<'_> {}
+
+impl std::fmt::Debug for ItemRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItemRef")
+            .field("key", &self.key.escape_ascii().to_string())
+            .field("flags", &self.flags)
+            .field("cas", &self.cas)
+            .field("data", &self.data.escape_ascii().to_string())
+            .finish()
+    }
 }
 
 /// One `STAT <name> <value>` line.
@@ -72,7 +255,7 @@ pub enum Response {
     Miss,
     /// Multi-key retrieval: the hits in the order the server sent them, which is
     /// request order, with misses left out and a key asked for twice returned twice.
-    Values(Vec<Item>),
+    Values(Values),
     /// Storage command: `STORED`.
     Stored,
     /// Storage command: `NOT_STORED` (add on an existing key, replace/append/prepend on a missing one).
@@ -119,7 +302,7 @@ impl Response {
     }
 
     /// The items of a multi-key retrieval.
-    pub fn into_values(self) -> Option<Vec<Item>> {
+    pub fn into_values(self) -> Option<Values> {
         match self {
             Self::Values(v) => Some(v),
             _ => None,

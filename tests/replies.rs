@@ -394,19 +394,25 @@ fn values_are_zero_copy_slices_of_the_read_buffer() {
         .unwrap()
         .into_value()
         .unwrap();
+    let second = items.get(1).unwrap();
+    let owned = items.clone().into_items();
     for bytes in [
-        &items[0].key,
-        &items[0].value.data,
-        &items[1].key,
-        &items[1].value.data,
-        &single.data,
+        items.get(0).unwrap().key,
+        items.get(0).unwrap().data,
+        second.key,
+        second.data,
+        &second.data_bytes()[..],
+        &owned[1].key[..],
+        &owned[1].value.data[..],
+        &single.data[..],
     ] {
         assert!(
             range.contains(&(bytes.as_ptr() as usize)),
             "not a view of the read buffer"
         );
     }
-    assert_eq!(&items[1].value.data[..], b"uv");
+    assert_eq!(second.data, b"uv");
+    assert_eq!(owned[1].value.data, second.data_bytes());
 }
 
 #[test]

@@ -182,6 +182,7 @@ impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
             start,
             len: w.arena.end() - start,
         };
+        w.key_count = self.keys.len();
         w.raw(b"\r\n");
     }
 }

@@ -63,6 +63,8 @@ pub(crate) mod sealed {
         pub(crate) noreply: bool,
         pub(crate) keys: Span,
         pub(crate) opaque: Option<Span>,
+        /// Keys a multi-key retrieval wrote.
+        pub(crate) key_count: usize,
     }
 }
 

@@ -51,7 +51,8 @@ use crate::key::base64_decode;
 use crate::limits::Limits;
 use crate::pending::{Arena, Entry, Expect, MetaKind, Pending, Span, StatsShape, code};
 use crate::response::{
-    CacheDumpItem, Item, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat, Value,
+    CacheDumpItem, ItemSpan, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
+    Value, Values,
 };
 use parse::{MetaHeader, ValueHeader};
 
@@ -93,10 +94,12 @@ enum Assembly {
     None,
     /// Single-key retrieval: its one `VALUE`, once read.
     Single(Option<Value>),
-    /// Multi-key retrieval; `cursor` walks the requested keys (arena offsets) so each
-    /// `VALUE` is checked in request order.
+    /// Multi-key retrieval. Its bytes so far (`held`) stay at the front of the
+    /// buffer until `END`; `items` are ranges into them. `cursor` walks the requested
+    /// keys (arena offsets) so each `VALUE` is checked in request order.
     Multi {
-        items: Vec<Item>,
+        items: Vec<ItemSpan>,
+        held: usize,
         cursor: usize,
         end: usize,
     },
@@ -128,42 +131,75 @@ enum Step {
     Emit(Completion),
 }
 
-/// The caller's read buffer during one call, with how much of its front the call has
-/// consumed: removing consumed bytes once per call instead of once per reply saves a
-/// buffer update per reply. Dropping it removes them, so between calls the buffer
-/// starts at the first unconsumed byte.
+/// The caller's read buffer during one call.
+///
+/// Its front holds, in order: `pos` bytes this call consumed (removed once per call,
+/// not once per reply, which saves a buffer update per reply), then `held` bytes of
+/// a multi-key reply in progress (kept until its `END`, to become one `Bytes`), then
+/// the bytes not read yet. Dropping it removes the consumed bytes, so between calls
+/// the buffer starts with the held ones.
 pub(crate) struct Input<'b> {
     buf: &'b mut BytesMut,
     pos: usize,
+    held: usize,
 }
 
 impl<'b> Input<'b> {
     pub(crate) fn new(buf: &'b mut BytesMut) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            held: 0,
+        }
     }
 
-    /// The unconsumed bytes.
+    /// The bytes not read yet.
     #[inline]
     fn rest(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos + self.held..]
     }
 
     #[inline]
     fn len(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len() - self.pos - self.held
     }
 
+    /// The next `n` bytes are done with.
     #[inline]
     fn consume(&mut self, n: usize) {
-        debug_assert!(n <= self.len());
+        debug_assert!(self.held == 0 && n <= self.len());
         self.pos += n;
     }
 
-    /// The next `n` unconsumed bytes, split off as a zero-copy `Bytes`. The consumed
-    /// prefix leaves the buffer in the same split (then is dropped from the front of
-    /// the `Bytes`, which is cheap), rather than in a separate `advance`.
+    /// The next `n` bytes belong to the reply being held.
+    #[inline]
+    fn hold(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.held += n;
+    }
+
+    /// The held reply, split off as one zero-copy `Bytes`.
+    #[inline]
+    fn take_held(&mut self) -> Bytes {
+        let mut bytes = self.buf.split_to(self.pos + self.held).freeze();
+        bytes.advance(self.pos);
+        (self.pos, self.held) = (0, 0);
+        bytes
+    }
+
+    /// Drops the held reply (an error line ended it).
+    #[inline]
+    fn drop_held(&mut self) {
+        self.pos += self.held;
+        self.held = 0;
+    }
+
+    /// The next `n` bytes, split off as a zero-copy `Bytes`. The consumed prefix
+    /// leaves the buffer in the same split (then is dropped from the front of the
+    /// `Bytes`, which is cheap), rather than in a separate `advance`.
     #[inline]
     fn split(&mut self, n: usize) -> Bytes {
+        debug_assert_eq!(self.held, 0);
         let mut bytes = self.buf.split_to(self.pos + n).freeze();
         bytes.advance(self.pos);
         self.pos = 0;
@@ -224,8 +260,12 @@ impl Receiver {
 
     /// The buffer length the current step waits for, when it is known (a data block).
     pub(crate) fn wanted(&self) -> Option<usize> {
+        let held = match &self.reply {
+            Assembly::Multi { held, .. } => *held,
+            _ => 0,
+        };
         match &self.state {
-            State::Block(b) => Some(b.header_len + b.data_len + 2),
+            State::Block(b) => Some(held + b.header_len + b.data_len + 2),
             _ => None,
         }
     }
@@ -244,6 +284,24 @@ impl Receiver {
     /// command has been failed, returns the poison error.
     #[inline]
     pub(crate) fn run(
+        &mut self,
+        input: &mut Input<'_>,
+        pending: &mut Pending,
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<(), ConnectionError> {
+        // The held bytes of a multi-key reply in progress are at the buffer's front.
+        if let Assembly::Multi { held, .. } = &self.reply {
+            input.held = *held;
+        }
+        let result = self.steps(input, pending, emit);
+        if let Assembly::Multi { held, .. } = &mut self.reply {
+            *held = input.held;
+        }
+        result
+    }
+
+    #[inline]
+    fn steps(
         &mut self,
         input: &mut Input<'_>,
         pending: &mut Pending,
@@ -296,6 +354,9 @@ impl Receiver {
                             {
                                 return Ok(());
                             }
+                            continue;
+                        }
+                        if self.whole_item(input, len, pending) {
                             continue;
                         }
                         self.on_line(input, len, len + 2, pending)
@@ -441,6 +502,31 @@ impl Receiver {
         Some(response)
     }
 
+    /// The `VALUE` header in the first `len` bytes of `rest`, if its data block is
+    /// buffered and followed by `trailer`, and nothing about it needs the general
+    /// path: the header and where the data ends.
+    #[inline]
+    fn buffered_value(
+        &self,
+        rest: &[u8],
+        len: usize,
+        cas: bool,
+        expected: &[u8],
+        trailer: &[u8],
+    ) -> Option<(ValueHeader, usize)> {
+        let line = &rest[..len];
+        if !line.starts_with(b"VALUE ") {
+            return None;
+        }
+        let header = parse::value_header(line, cas, expected).ok()?;
+        let data_len = usize::try_from(header.len)
+            .ok()
+            .filter(|&n| n <= self.limits.max_value_len)?;
+        let data_end = (len + 2).checked_add(data_len)?;
+        let end = data_end.checked_add(trailer.len())?;
+        (rest.get(data_end..end)? == trailer).then_some((header, data_end))
+    }
+
     /// A single-key hit whose header, data and `END` are all buffered, taken in one
     /// step instead of three. Anything unusual (a reply already in progress, a header
     /// the general path would refuse, bytes still missing) is left to the general path,
@@ -454,34 +540,88 @@ impl Receiver {
         cas: bool,
         arena: &Arena,
     ) -> Option<Response> {
-        let rest = input.rest();
-        let line = &rest[..len];
-        if !line.starts_with(b"VALUE ") {
-            return None;
-        }
-        let header = parse::value_header(line, cas, arena.get(head.keys)).ok()?;
+        let trailer = b"\r\nEND\r\n";
+        let (header, data_end) =
+            self.buffered_value(input.rest(), len, cas, arena.get(head.keys), trailer)?;
         if !header.expected {
             return None;
         }
-        let data_len = usize::try_from(header.len)
-            .ok()
-            .filter(|&n| n <= self.limits.max_value_len)?;
-        let data_start = len + 2;
-        let data_end = data_start.checked_add(data_len)?;
-        let end = data_end.checked_add(7)?;
-        if rest.get(data_end..end)? != b"\r\nEND\r\n" {
-            return None;
-        }
         // What the general path would count: the terminator and the END line.
-        self.examined += 7;
-        input.consume(data_start);
-        let data = input.split(data_len);
-        input.consume(7);
+        self.examined += trailer.len() as u64;
+        input.consume(len + 2);
+        let data = input.split(data_end - len - 2);
+        input.consume(trailer.len());
         Some(Response::Hit(Value {
             flags: header.flags,
             cas: header.cas,
             data,
         }))
+    }
+
+    /// One `VALUE` of a multi-key reply whose data block is buffered, added to the
+    /// reply in one step (the same checks as the general path, which takes over for
+    /// anything unusual). Returns whether it was taken.
+    #[inline(never)]
+    fn whole_item(&mut self, input: &mut Input<'_>, len: usize, pending: &Pending) -> bool {
+        let Some(head) = pending.front() else {
+            return false;
+        };
+        let Expect::Multi { cas } = head.expect else {
+            return false;
+        };
+        if !self.ready.is_empty() {
+            return false;
+        }
+        let arena = &pending.arena;
+        let (mut cursor, end) = match &self.reply {
+            Assembly::None => (head.keys.start, head.keys.end()),
+            Assembly::Multi {
+                items, cursor, end, ..
+            } if items.len() < self.limits.max_values_per_reply => (*cursor, *end),
+            _ => return false,
+        };
+        let expected = next_key(arena, cursor, end);
+        let Some((header, data_end)) =
+            self.buffered_value(input.rest(), len, cas, expected, b"\r\n")
+        else {
+            return false;
+        };
+        if header.expected {
+            cursor += 1 + expected.len();
+        } else if !take_key(arena, &mut cursor, end, &input.rest()[header.key.clone()]) {
+            return false;
+        }
+        self.examined += 2;
+        let at = input.held;
+        let span = ItemSpan {
+            key_start: at + header.key.start,
+            key_len: header.key.len(),
+            data_start: at + len + 2,
+            data_len: data_end - len - 2,
+            flags: header.flags,
+            cas: header.cas,
+        };
+        input.hold(data_end + 2);
+        match &mut self.reply {
+            Assembly::Multi {
+                items, cursor: at, ..
+            } => {
+                items.push(span);
+                *at = cursor;
+            }
+            reply => {
+                let mut items =
+                    Vec::with_capacity(head.key_count.min(self.limits.max_values_per_reply));
+                items.push(span);
+                *reply = Assembly::Multi {
+                    items,
+                    held: 0,
+                    cursor,
+                    end,
+                };
+            }
+        }
+        true
     }
 
     /// Handles one complete line of `line_len` bytes (`consumed` with its `\r\n`).
@@ -559,6 +699,8 @@ impl Receiver {
                 Ok(self.complete(pending, Ok(response)))
             }
             Parsed::Error(kind, message) => {
+                // An error ends a reply in progress: its bytes go.
+                input.drop_held();
                 let line = input.split(consumed);
                 let error = ServerError {
                     kind,
@@ -584,14 +726,17 @@ impl Receiver {
                 self.start_value(key, consumed, header, head, &pending.arena)
             }
             Parsed::End => {
+                let frame = input.take_held();
                 input.consume(consumed);
                 let response = match (std::mem::take(&mut self.reply), expect) {
                     (Assembly::Single(Some(value)), _) => Response::Hit(value),
-                    (Assembly::Multi { items, .. }, _) => Response::Values(items),
+                    (Assembly::Multi { items, .. }, _) => {
+                        Response::Values(Values::new(frame, items))
+                    }
                     (Assembly::Stats(lines), _) => Response::Stats(lines),
                     (Assembly::CacheDump(lines), _) => Response::CacheDump(lines),
                     (Assembly::DetailDump(lines), _) => Response::DetailDump(lines),
-                    (_, Expect::Multi { .. }) => Response::Values(Vec::new()),
+                    (_, Expect::Multi { .. }) => Response::Values(Values::default()),
                     (_, Expect::Stats(StatsShape::Item)) => Response::CacheDump(Vec::new()),
                     (_, Expect::Stats(StatsShape::Prefix)) => Response::DetailDump(Vec::new()),
                     (_, Expect::Stats(_)) => Response::Stats(Vec::new()),
@@ -708,12 +853,18 @@ impl Receiver {
                     return Err(unexpected());
                 }
                 self.reply = Assembly::Multi {
-                    items: Vec::new(),
+                    items: Vec::with_capacity(head.key_count.min(self.limits.max_values_per_reply)),
+                    held: 0,
                     cursor,
                     end: head.keys.end(),
                 };
             }
-            (Assembly::Multi { items, cursor, end }, _) => {
+            (
+                Assembly::Multi {
+                    items, cursor, end, ..
+                },
+                _,
+            ) => {
                 if items.len() >= self.limits.max_values_per_reply {
                     return Err(DecodeError::TooManyValues {
                         limit: self.limits.max_values_per_reply,
@@ -792,15 +943,17 @@ impl Receiver {
                     Ok(Step::Progress)
                 }
                 Assembly::Multi { items, .. } => {
-                    // One split for header, data and terminator; key and data are views of it.
-                    let mut whole = input.split(data_end + 2);
-                    let data = whole.slice(header_len..data_end);
-                    whole.truncate(key.end);
-                    whole.advance(key.start);
-                    items.push(Item {
-                        key: whole,
-                        value: Value { flags, cas, data },
+                    // Kept in the buffer: the reply becomes one `Bytes` at its END.
+                    let at = input.held;
+                    items.push(ItemSpan {
+                        key_start: at + key.start,
+                        key_len: key.len(),
+                        data_start: at + header_len,
+                        data_len,
+                        flags,
+                        cas,
                     });
+                    input.hold(data_end + 2);
                     Ok(Step::Progress)
                 }
                 _ => unreachable!("a VALUE block always has a retrieval reply in progress"),

@@ -165,7 +165,7 @@ pub(crate) fn value_header(
 }
 
 /// Byte equality, inline for the short strings keys usually are (a slice `==` calls
-/// `memcmp`, whose call costs more than comparing a few bytes).
+/// `memcmp`, whose call costs more than comparing a few bytes): eight bytes at a time.
 #[inline]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -174,7 +174,16 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() > 32 {
         return a == b;
     }
-    a.iter().zip(b).fold(true, |eq, (x, y)| eq & (x == y))
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Reads the space-terminated (or line-ending) decimal number at `*pos` and moves
@@ -186,23 +195,27 @@ fn number_field(
     pos: &mut usize,
     field: &'static str,
 ) -> Result<Option<u64>, DecodeError> {
-    if *pos > line.len() {
+    let Some(rest) = line.get(*pos..) else {
         return Ok(None);
-    }
+    };
     let mut n: u64 = 0;
     let mut digits = 0;
-    while let Some(&b) = line.get(*pos + digits) {
+    for &b in rest {
         if b == b' ' {
             break;
         }
         let d = b.wrapping_sub(b'0');
-        if d > 9 {
+        if d > 9 || digits == 20 {
             return Err(DecodeError::BadNumber { field });
         }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d)))
-            .ok_or(DecodeError::BadNumber { field })?;
+        // 19 digits never overflow; only the 20th needs checking.
+        n = if digits < 19 {
+            n * 10 + u64::from(d)
+        } else {
+            n.checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d)))
+                .ok_or(DecodeError::BadNumber { field })?
+        };
         digits += 1;
     }
     if digits == 0 {

@@ -138,7 +138,13 @@ pub fn response_shape(r: &Response, volatile: bool) -> String {
         Response::Values(items) => {
             let items: Vec<String> = items
                 .iter()
-                .map(|i| format!("{} {}", text(&i.key), value_shape(&i.value, volatile)))
+                .map(|i| {
+                    format!(
+                        "{} {}",
+                        text(i.key),
+                        value_shape(&i.to_item().value, volatile)
+                    )
+                })
                 .collect();
             format!("Values[{}]", items.join(", "))
         }

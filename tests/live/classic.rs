@@ -144,6 +144,7 @@ fn retrievals_single_multi_and_touching() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
         panic!()
     };
+    let items = items.into_items();
     let got: Vec<_> = items
         .iter()
         .map(|i| (&i.key[..], &i.value.data[..]))
@@ -155,10 +156,11 @@ fn retrievals_single_multi_and_touching() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&a]).with_cas().touch(hour)) else {
         panic!()
     };
+    let items = items.into_items();
     assert!(items[0].value.cas.is_some());
     assert_eq!(
         ok(&mut c, &GetMulti::new(&[&absent])),
-        Response::Values(vec![])
+        Response::Values(Default::default())
     );
 }
 
@@ -191,6 +193,7 @@ fn multi_get_of_100_keys() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&asked)) else {
         panic!()
     };
+    let items = items.into_items();
     let expected: Vec<Item> = keys
         .iter()
         .zip(&values)
@@ -455,6 +458,7 @@ fn noreply_commands_then_a_fence() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
         panic!()
     };
+    let items = items.into_items();
     let got: Vec<_> = items
         .iter()
         .map(|i| (&i.key[..], &i.value.data[..]))
@@ -535,6 +539,7 @@ fn binary_values_round_trip() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
         panic!()
     };
+    let items = items.into_items();
     let got: Vec<&[u8]> = items.iter().map(|i| &i.value.data[..]).collect();
     assert_eq!(got, values);
 }
@@ -556,6 +561,7 @@ fn keys_of_250_bytes_and_no_more() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&long, &other])) else {
         panic!()
     };
+    let items = items.into_items();
     assert_eq!(items.len(), 2);
     let Response::Meta(meta) = ok(&mut c, &MetaGet::new(&long).return_key().return_value()) else {
         panic!()
@@ -571,6 +577,7 @@ fn keys_of_250_bytes_and_no_more() {
     let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&utf8])) else {
         panic!()
     };
+    let items = items.into_items();
     assert_eq!(&items[0].key[..], utf8.as_bytes());
     // Every printable byte is a valid key byte.
     let printable: String = (0x21u8..0x7f).map(char::from).collect();

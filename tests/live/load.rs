@@ -419,6 +419,7 @@ impl Model {
                 (present, got) => return Err(format!("present {present}, got {got:?}")),
             },
             (Op::Multi { keys, cas }, Response::Values(items)) => {
+                let items = items.into_items();
                 let hits: Vec<usize> = keys
                     .iter()
                     .copied()
@@ -950,6 +951,7 @@ fn hundred_thousand_mixed_commands_match_a_model() {
     let Response::Values(items) = harness::ok(&mut client, &GetMulti::new(&keys)) else {
         panic!()
     };
+    let items = items.into_items();
     let held: Vec<usize> = (0..KEYS).filter(|k| model.items.contains_key(k)).collect();
     if held.len() != items.len() {
         mismatches.push(format!(

@@ -228,7 +228,10 @@ fn meta_delete_outcomes_and_invalidation() {
     assert_eq!(meta(&mut c, &invalidate).status, MetaStatus::Success);
     let get = MetaGet::new(&k).return_value();
     let m = meta(&mut c, &get);
-    assert_eq!((m.status, m.stale(), m.won()), (MetaStatus::Value, true, true));
+    assert_eq!(
+        (m.status, m.stale(), m.won()),
+        (MetaStatus::Value, true, true)
+    );
     let m = meta(&mut c, &get);
     assert_eq!((m.stale(), m.won(), m.win_sent()), (true, false, true));
 

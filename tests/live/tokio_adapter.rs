@@ -58,6 +58,7 @@ async fn tokio_adapter_smoke() {
     let Ok(Ok(Response::Values(items))) = client.call(&GetMulti::new(&keys)).await else {
         panic!()
     };
+    let items = items.into_items();
     assert_eq!(items.len(), 100);
 
     // A large value: written in several writes, read in several reads.

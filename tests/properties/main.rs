@@ -1,4 +1,3 @@
-
 //! Property tests against generated server transcripts: commands are generated,
 //! encoded by the codec, answered by the reference server model
 //! (`memcache-testkit`), and the answers decoded again.
@@ -26,8 +25,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use memcache_codec::{
-    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Limits, Response,
-    Token,
+    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Limits, Response, Token,
 };
 use memcache_testkit::Server;
 use ops::{CasChoice, NOW, Op, Resolved, StatsKind, StoreMode};
@@ -63,10 +61,17 @@ fn fail(message: String) -> TestCaseError {
 
 fn cas_choice(op: &Op) -> Option<(usize, CasChoice)> {
     match op {
-        Op::Store { mode: StoreMode::Cas(c), key, .. } => Some((*key, *c)),
-        Op::MetaSet { cas: Some(c), key, .. } | Op::MetaDelete { cas: Some(c), key, .. } => {
-            Some((*key, *c))
+        Op::Store {
+            mode: StoreMode::Cas(c),
+            key,
+            ..
+        } => Some((*key, *c)),
+        Op::MetaSet {
+            cas: Some(c), key, ..
         }
+        | Op::MetaDelete {
+            cas: Some(c), key, ..
+        } => Some((*key, *c)),
         _ => None,
     }
 }
@@ -100,28 +105,55 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
         let mut unattributable = false;
         for op in ops.iter().cloned().chain([Op::Version]) {
             let unique = cas_choice(&op).map_or(0, |(key, choice)| oracle.resolve_cas(key, choice));
-            let errors = matches!(oracle.clone().apply(&op, unique).0, Expected::NonNumeric | Expected::Any);
+            let errors = matches!(
+                oracle.clone().apply(&op, unique).0,
+                Expected::NonNumeric | Expected::Any
+            );
             // memcached sends errors even in quiet mode: a command that will (or may)
             // get one is sent loud.
             let op = if errors { op.loud() } else { op };
             if errors && unattributable {
-                let fence = Resolved { op: Op::MetaNoop, cas: 0, opaque: String::new() };
-                let token = fence.send(&mut codec, &mut out, now).map_err(|e| fail(format!("fence: {e}")))?;
-                sent.push(Sent { resolved: fence, token, expected: Expected::Noop, observation: Vec::new() });
+                let fence = Resolved {
+                    op: Op::MetaNoop,
+                    cas: 0,
+                    opaque: String::new(),
+                };
+                let token = fence
+                    .send(&mut codec, &mut out, now)
+                    .map_err(|e| fail(format!("fence: {e}")))?;
+                sent.push(Sent {
+                    resolved: fence,
+                    token,
+                    expected: Expected::Noop,
+                    observation: Vec::new(),
+                });
             }
             opaque += 1;
-            let resolved = Resolved { op, cas: unique, opaque: opaque.to_string() };
+            let resolved = Resolved {
+                op,
+                cas: unique,
+                opaque: opaque.to_string(),
+            };
             let (before, pending) = (out.len(), codec.pending());
             match resolved.send(&mut codec, &mut out, now) {
                 Ok(token) => {
                     let (expected, observation) = oracle.apply(&resolved.op, unique);
                     unattributable = resolved.op.quiet() || resolved.op.noreply();
-                    sent.push(Sent { resolved, token, expected, observation });
+                    sent.push(Sent {
+                        resolved,
+                        token,
+                        expected,
+                        observation,
+                    });
                 }
                 // Refused (a quiet command that could not be told apart, or a key too
                 // long once base64-encoded): nothing may have changed.
                 Err(EncodeError::AmbiguousQuiet | EncodeError::InvalidKey { .. }) => {
-                    prop_assert_eq!((out.len(), codec.pending()), (before, pending), "refused but changed");
+                    prop_assert_eq!(
+                        (out.len(), codec.pending()),
+                        (before, pending),
+                        "refused but changed"
+                    );
                 }
                 Err(e) => return Err(fail(format!("{resolved:?} refused: {e}"))),
             }
@@ -166,7 +198,11 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
         }
         prop_assert_eq!(codec.pending(), 0);
         completions.extend(got);
-        batches.push(Batch { sent, out: out.to_vec(), reply });
+        batches.push(Batch {
+            sent,
+            out: out.to_vec(),
+            reply,
+        });
     }
     Ok((batches, completions))
 }
@@ -174,14 +210,21 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
 /// Replays recorded batches into a fresh codec, cutting each batch's reply at
 /// `cuts` (offsets, taken modulo its length). Returns every completion, then how
 /// decoding ended.
-fn replay(batches: &[Batch], config: Config, cut: &dyn Fn(&[u8]) -> Vec<usize>) -> (Vec<Completion>, Option<ConnectionError>) {
+fn replay(
+    batches: &[Batch],
+    config: Config,
+    cut: &dyn Fn(&[u8]) -> Vec<usize>,
+) -> (Vec<Completion>, Option<ConnectionError>) {
     let now = Instant::now();
     let mut codec = Codec::with_config(config);
     let mut done = Vec::new();
     for batch in batches {
         let mut out = BytesMut::new();
         for s in &batch.sent {
-            let token = s.resolved.send(&mut codec, &mut out, now).expect("sent before");
+            let token = s
+                .resolved
+                .send(&mut codec, &mut out, now)
+                .expect("sent before");
             assert_eq!(token.is_some(), s.token.is_some());
         }
         assert_eq!(&out[..], &batch.out[..], "same commands, same bytes");
@@ -246,7 +289,11 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), 1..=255u8).prop_map(|(i, x)| Mutation::Corrupt(i, x)),
         any::<usize>().prop_map(Mutation::Truncate),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapReplies(a, b)),
-        (any::<usize>(), prop_oneof![Just(u64::MAX), Just(1u64 << 40), 0..5000u64]).prop_map(|(i, n)| Mutation::InflateLength(i, n)),
+        (
+            any::<usize>(),
+            prop_oneof![Just(u64::MAX), Just(1u64 << 40), 0..5000u64]
+        )
+            .prop_map(|(i, n)| Mutation::InflateLength(i, n)),
     ]
 }
 
@@ -256,7 +303,9 @@ fn reply_ends(batch: &Batch) -> Vec<usize> {
     let now = Instant::now();
     let mut out = BytesMut::new();
     for s in &batch.sent {
-        s.resolved.send(&mut codec, &mut out, now).expect("sent before");
+        s.resolved
+            .send(&mut codec, &mut out, now)
+            .expect("sent before");
     }
     let mut buf = BytesMut::new();
     let mut ends = Vec::new();
@@ -305,13 +354,19 @@ fn damage(reply: &[u8], ends: &[usize], mutation: &Mutation) -> (Vec<u8>, usize)
             swapped.extend_from_slice(&reply[ends[a]..starts[b]]);
             swapped.extend_from_slice(first);
             swapped.extend_from_slice(&reply[ends[b]..]);
-            let differs = swapped.iter().zip(reply).position(|(x, y)| x != y).unwrap_or(len);
+            let differs = swapped
+                .iter()
+                .zip(reply)
+                .position(|(x, y)| x != y)
+                .unwrap_or(len);
             (swapped, differs)
         }
         Mutation::InflateLength(i, n) => {
             // The length field of some VALUE or VA header.
             let text = String::from_utf8_lossy(reply).into_owned();
-            let headers: Vec<usize> = text.match_indices("\nVALUE ").map(|(p, _)| p + 1)
+            let headers: Vec<usize> = text
+                .match_indices("\nVALUE ")
+                .map(|(p, _)| p + 1)
                 .chain(text.match_indices("\nVA ").map(|(p, _)| p + 1))
                 .chain(text.starts_with("VALUE ").then_some(0))
                 .chain(text.starts_with("VA ").then_some(0))
@@ -323,12 +378,18 @@ fn damage(reply: &[u8], ends: &[usize], mutation: &Mutation) -> (Vec<u8>, usize)
             let line = &reply[start..line_end];
             let tokens: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
             let field = if line.starts_with(b"VALUE") { 3 } else { 1 };
-            let Some(old) = tokens.get(field) else { return (bytes, len) };
+            let Some(old) = tokens.get(field) else {
+                return (bytes, len);
+            };
             let offset = start + tokens[..field].iter().map(|t| t.len() + 1).sum::<usize>();
             let mut damaged = reply[..offset].to_vec();
             damaged.extend_from_slice(n.to_string().as_bytes());
             damaged.extend_from_slice(&reply[offset + old.len()..]);
-            let differs = damaged.iter().zip(reply).position(|(x, y)| x != y).unwrap_or(len.min(damaged.len()));
+            let differs = damaged
+                .iter()
+                .zip(reply)
+                .position(|(x, y)| x != y)
+                .unwrap_or(len.min(damaged.len()));
             (damaged, differs)
         }
     }
@@ -340,7 +401,9 @@ fn fits(op: &Op, response: &Response) -> bool {
     match op {
         Op::Get { .. } => matches!(response, R::Hit(_) | R::Miss),
         Op::GetMulti { keys, .. } => match response {
-            R::Values(items) => items.iter().all(|i| keys.iter().any(|k| ops::KEYS[*k].as_bytes() == i.key)),
+            R::Values(items) => items
+                .iter()
+                .all(|i| keys.iter().any(|k| ops::KEYS[*k].as_bytes() == i.key)),
             _ => false,
         },
         Op::Store { .. } => matches!(response, R::Stored | R::NotStored | R::Exists | R::NotFound),
@@ -374,10 +437,13 @@ fn within_limits(response: &Response) -> bool {
         Response::Hit(v) => v.data.len() <= TIGHT.max_value_len,
         Response::Values(items) => {
             items.len() <= TIGHT.max_values_per_reply
-                && items.iter().all(|i| i.value.data.len() <= TIGHT.max_value_len)
+                && items.iter().all(|i| i.data.len() <= TIGHT.max_value_len)
         }
         Response::Stats(lines) => lines.len() <= TIGHT.max_stat_lines,
-        Response::Meta(m) => m.value.as_ref().is_none_or(|v| v.len() <= TIGHT.max_value_len),
+        Response::Meta(m) => m
+            .value
+            .as_ref()
+            .is_none_or(|v| v.len() <= TIGHT.max_value_len),
         _ => true,
     }
 }

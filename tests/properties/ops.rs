@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use memcache_codec::{
-    ArithMode, Codec, Command, Decr, EncodeError, Token, Delete, Exptime, Get, GetMulti, Incr, MetaArithmetic,
-    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, Stats, Store, Touch,
-    Verbosity, Version,
+    ArithMode, Codec, Command, Decr, Delete, EncodeError, Exptime, Get, GetMulti, Incr,
+    MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, Stats,
+    Store, Token, Touch, Verbosity, Version,
 };
 use proptest::prelude::*;
 
@@ -57,21 +57,85 @@ pub enum StatsKind {
 /// One command of a generated session.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Get { key: usize, cas: bool, touch: Option<Exptime> },
-    GetMulti { keys: Vec<usize>, cas: bool, touch: Option<Exptime> },
-    Store { mode: StoreMode, key: usize, value: Vec<u8>, flags: u32, exptime: Exptime, noreply: bool },
-    Arith { incr: bool, key: usize, delta: u64, noreply: bool },
-    Delete { key: usize, noreply: bool },
-    Touch { key: usize, exptime: Exptime, noreply: bool },
+    Get {
+        key: usize,
+        cas: bool,
+        touch: Option<Exptime>,
+    },
+    GetMulti {
+        keys: Vec<usize>,
+        cas: bool,
+        touch: Option<Exptime>,
+    },
+    Store {
+        mode: StoreMode,
+        key: usize,
+        value: Vec<u8>,
+        flags: u32,
+        exptime: Exptime,
+        noreply: bool,
+    },
+    Arith {
+        incr: bool,
+        key: usize,
+        delta: u64,
+        noreply: bool,
+    },
+    Delete {
+        key: usize,
+        noreply: bool,
+    },
+    Touch {
+        key: usize,
+        exptime: Exptime,
+        noreply: bool,
+    },
     Version,
-    Verbosity { level: u32, noreply: bool },
+    Verbosity {
+        level: u32,
+        noreply: bool,
+    },
     Stats(StatsKind),
-    MetaGet { key: usize, flags: MgFlags, touch: Option<Exptime>, quiet: bool, opaque: bool },
-    MetaSet { key: usize, value: Vec<u8>, mode: MetaSetMode, client_flags: Option<u32>, ttl: Option<Exptime>, cas: Option<CasChoice>, return_cas: bool, return_key: bool, quiet: bool, opaque: bool, base64: bool },
-    MetaDelete { key: usize, cas: Option<CasChoice>, return_key: bool, quiet: bool, opaque: bool },
-    MetaArith { key: usize, decr: bool, delta: Option<u64>, vivify: Option<(Exptime, Option<u64>)>, return_value: bool, quiet: bool, opaque: bool },
+    MetaGet {
+        key: usize,
+        flags: MgFlags,
+        touch: Option<Exptime>,
+        quiet: bool,
+        opaque: bool,
+    },
+    MetaSet {
+        key: usize,
+        value: Vec<u8>,
+        mode: MetaSetMode,
+        client_flags: Option<u32>,
+        ttl: Option<Exptime>,
+        cas: Option<CasChoice>,
+        return_cas: bool,
+        return_key: bool,
+        quiet: bool,
+        opaque: bool,
+        base64: bool,
+    },
+    MetaDelete {
+        key: usize,
+        cas: Option<CasChoice>,
+        return_key: bool,
+        quiet: bool,
+        opaque: bool,
+    },
+    MetaArith {
+        key: usize,
+        decr: bool,
+        delta: Option<u64>,
+        vivify: Option<(Exptime, Option<u64>)>,
+        return_value: bool,
+        quiet: bool,
+        opaque: bool,
+    },
     MetaNoop,
-    MetaDebug { key: usize },
+    MetaDebug {
+        key: usize,
+    },
 }
 
 /// Return flags of a generated `mg`.
@@ -120,7 +184,9 @@ impl Op {
     /// The item whose value or unique the reply may reveal.
     pub fn read_key(&self) -> Option<usize> {
         match self {
-            Self::Get { key, .. } | Self::MetaGet { key, .. } | Self::MetaSet { key, .. } => Some(*key),
+            Self::Get { key, .. } | Self::MetaGet { key, .. } | Self::MetaSet { key, .. } => {
+                Some(*key)
+            }
             _ => None,
         }
     }
@@ -146,7 +212,15 @@ pub struct Resolved {
 
 impl Resolved {
     fn store(&self) -> Option<Store<'_>> {
-        let Op::Store { mode, key, value, flags, exptime, .. } = &self.op else {
+        let Op::Store {
+            mode,
+            key,
+            value,
+            flags,
+            exptime,
+            ..
+        } = &self.op
+        else {
             return None;
         };
         let key = KEYS[*key];
@@ -162,17 +236,34 @@ impl Resolved {
     }
 
     /// Sends the op (with `noreply` when it has it); the token if a reply is expected.
-    pub fn send(&self, codec: &mut Codec, out: &mut BytesMut, now: Instant) -> Result<Option<Token>, EncodeError> {
+    pub fn send(
+        &self,
+        codec: &mut Codec,
+        out: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Option<Token>, EncodeError> {
         let key = |i: &usize| KEYS[*i].as_bytes();
         if !self.op.noreply() {
             return self.with_command(|c| codec.send(c, out, now)).map(Some);
         }
         match &self.op {
             Op::Store { .. } => codec.send_noreply(&self.store().expect("a store"), out),
-            Op::Arith { incr: true, key: k, delta, .. } => codec.send_noreply(&Incr::new(key(k), *delta), out),
-            Op::Arith { incr: false, key: k, delta, .. } => codec.send_noreply(&Decr::new(key(k), *delta), out),
+            Op::Arith {
+                incr: true,
+                key: k,
+                delta,
+                ..
+            } => codec.send_noreply(&Incr::new(key(k), *delta), out),
+            Op::Arith {
+                incr: false,
+                key: k,
+                delta,
+                ..
+            } => codec.send_noreply(&Decr::new(key(k), *delta), out),
             Op::Delete { key: k, .. } => codec.send_noreply(&Delete::new(key(k)), out),
-            Op::Touch { key: k, exptime, .. } => codec.send_noreply(&Touch::new(key(k), *exptime), out),
+            Op::Touch {
+                key: k, exptime, ..
+            } => codec.send_noreply(&Touch::new(key(k), *exptime), out),
             Op::Verbosity { level, .. } => codec.send_noreply(&Verbosity::new(*level), out),
             other => unreachable!("{other:?} has no noreply form"),
         }
@@ -206,10 +297,22 @@ impl Resolved {
                 f(&get)
             }
             Op::Store { .. } => f(&self.store().expect("a store")),
-            Op::Arith { incr: true, key: k, delta, .. } => f(&Incr::new(key(k), *delta)),
-            Op::Arith { incr: false, key: k, delta, .. } => f(&Decr::new(key(k), *delta)),
+            Op::Arith {
+                incr: true,
+                key: k,
+                delta,
+                ..
+            } => f(&Incr::new(key(k), *delta)),
+            Op::Arith {
+                incr: false,
+                key: k,
+                delta,
+                ..
+            } => f(&Decr::new(key(k), *delta)),
             Op::Delete { key: k, .. } => f(&Delete::new(key(k))),
-            Op::Touch { key: k, exptime, .. } => f(&Touch::new(key(k), *exptime)),
+            Op::Touch {
+                key: k, exptime, ..
+            } => f(&Touch::new(key(k), *exptime)),
             Op::Version => f(&Version),
             Op::Verbosity { level, .. } => f(&Verbosity::new(*level)),
             Op::Stats(kind) => f(&match kind {
@@ -223,7 +326,13 @@ impl Resolved {
                 StatsKind::DetailDump => Stats::detail_dump(),
                 StatsKind::CacheDump => Stats::cachedump(1, 0),
             }),
-            Op::MetaGet { key: k, flags, touch, quiet, opaque: with_opaque } => {
+            Op::MetaGet {
+                key: k,
+                flags,
+                touch,
+                quiet,
+                opaque: with_opaque,
+            } => {
                 let mut mg = MetaGet::new(key(k));
                 if flags.base64 {
                     mg = mg.base64_key();
@@ -257,7 +366,19 @@ impl Resolved {
                 }
                 f(&mg)
             }
-            Op::MetaSet { key: k, value, mode, client_flags, ttl, cas, return_cas, return_key, quiet, opaque: with_opaque, base64 } => {
+            Op::MetaSet {
+                key: k,
+                value,
+                mode,
+                client_flags,
+                ttl,
+                cas,
+                return_cas,
+                return_key,
+                quiet,
+                opaque: with_opaque,
+                base64,
+            } => {
                 let mut ms = MetaSet::new(key(k), value).mode(*mode);
                 if *base64 {
                     ms = ms.base64_key();
@@ -285,7 +406,13 @@ impl Resolved {
                 }
                 f(&ms)
             }
-            Op::MetaDelete { key: k, cas, return_key, quiet, opaque: with_opaque } => {
+            Op::MetaDelete {
+                key: k,
+                cas,
+                return_key,
+                quiet,
+                opaque: with_opaque,
+            } => {
                 let mut md = MetaDelete::new(key(k));
                 if cas.is_some() {
                     md = md.compare_cas(self.cas);
@@ -301,7 +428,15 @@ impl Resolved {
                 }
                 f(&md)
             }
-            Op::MetaArith { key: k, decr, delta, vivify, return_value, quiet, opaque: with_opaque } => {
+            Op::MetaArith {
+                key: k,
+                decr,
+                delta,
+                vivify,
+                return_value,
+                quiet,
+                opaque: with_opaque,
+            } => {
                 let mut ma = MetaArithmetic::new(key(k));
                 if *decr {
                     ma = ma.mode(ArithMode::Decr);
@@ -369,7 +504,14 @@ fn exptime() -> impl Strategy<Value = Exptime> {
 }
 
 fn number() -> impl Strategy<Value = u64> {
-    prop_oneof![Just(0u64), Just(1), Just(u64::MAX), Just(u64::MAX - 1), any::<u64>(), 0..1000u64]
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(u64::MAX),
+        Just(u64::MAX - 1),
+        any::<u64>(),
+        0..1000u64
+    ]
 }
 
 fn flags32() -> impl Strategy<Value = u32> {

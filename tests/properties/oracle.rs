@@ -30,7 +30,8 @@ impl Val {
             Self::Known(v) => v == data,
             Self::Number(n) => {
                 let digits = n.to_string();
-                data.starts_with(digits.as_bytes()) && data[digits.len()..].iter().all(|&b| b == b' ')
+                data.starts_with(digits.as_bytes())
+                    && data[digits.len()..].iter().all(|&b| b == b' ')
             }
             Self::Unknown => true,
         }
@@ -67,7 +68,11 @@ struct CasState {
 pub enum Expected {
     /// `noreply`: no completion.
     Nothing,
-    Hit { flags: u32, data: Val, cas: bool },
+    Hit {
+        flags: u32,
+        data: Val,
+        cas: bool,
+    },
     Miss,
     Values(Vec<(usize, u32, Val)>, bool),
     /// The session cannot predict this one (arithmetic on unknown bytes).
@@ -83,7 +88,15 @@ pub enum Expected {
     Version,
     Ok,
     Stats(StatsKind),
-    Meta { status: MetaStatus, inferred: bool, value: Option<Val>, client_flags: Option<u32>, size: Option<u64>, ttl: Option<Ttl>, cas: bool },
+    Meta {
+        status: MetaStatus,
+        inferred: bool,
+        value: Option<Val>,
+        client_flags: Option<u32>,
+        size: Option<u64>,
+        ttl: Option<Ttl>,
+        cas: bool,
+    },
     Noop,
     MetaDebug,
 }
@@ -138,7 +151,14 @@ impl Oracle {
         self.changed(key);
         match Self::expiry(exptime) {
             Ok(expires) => {
-                self.items.insert(key, Item { value: Val::Known(value), flags, expires });
+                self.items.insert(
+                    key,
+                    Item {
+                        value: Val::Known(value),
+                        flags,
+                        expires,
+                    },
+                );
             }
             // Stored, but expired at once.
             Err(()) => {
@@ -202,7 +222,6 @@ impl Oracle {
         }
     }
 
-
     /// memcached's `safe_strtoull` on the stored data (which ends in `\r\n`).
     fn numeric(value: &[u8]) -> Option<u64> {
         if value.is_empty() {
@@ -220,7 +239,10 @@ impl Oracle {
         if digits == 0 {
             return None;
         }
-        let n: u64 = std::str::from_utf8(&data[i..i + digits]).ok()?.parse().ok()?;
+        let n: u64 = std::str::from_utf8(&data[i..i + digits])
+            .ok()?
+            .parse()
+            .ok()?;
         let n = if negative { n.wrapping_neg() } else { n };
         if !space(data[i + digits]) {
             return None;
@@ -247,7 +269,11 @@ impl Oracle {
                 return Delta::Unpredictable;
             }
         };
-        let new = if incr { old.wrapping_add(delta) } else { old.saturating_sub(delta) };
+        let new = if incr {
+            old.wrapping_add(delta)
+        } else {
+            old.saturating_sub(delta)
+        };
         let digits = new.to_string().into_bytes();
         let value = match item.value.known() {
             Some(old_value) if digits.len() >= old_value.len() => Val::Known(digits),
@@ -286,7 +312,11 @@ impl Oracle {
             Op::Get { key, cas, touch } => {
                 let observation = vec![(*key, self.version(*key))];
                 let expected = match self.fetch(*key, *touch) {
-                    Some(item) => Expected::Hit { flags: item.flags, data: item.value, cas: *cas },
+                    Some(item) => Expected::Hit {
+                        flags: item.flags,
+                        data: item.value,
+                        cas: *cas,
+                    },
                     None => Expected::Miss,
                 };
                 (expected, observation)
@@ -301,7 +331,14 @@ impl Oracle {
                 }
                 (Expected::Values(hits, *cas), observation)
             }
-            Op::Store { mode, key, value, flags, exptime, noreply } => {
+            Op::Store {
+                mode,
+                key,
+                value,
+                flags,
+                exptime,
+                noreply,
+            } => {
                 let present = self.alive(*key).is_some();
                 let result = match mode {
                     StoreMode::Set => {
@@ -321,7 +358,9 @@ impl Oracle {
                         self.concat(*key, value, *mode == StoreMode::Append);
                         Expected::Stored
                     }
-                    StoreMode::Replace | StoreMode::Append | StoreMode::Prepend => Expected::NotStored,
+                    StoreMode::Replace | StoreMode::Append | StoreMode::Prepend => {
+                        Expected::NotStored
+                    }
                     StoreMode::Cas(_) if !present => Expected::NotFound,
                     StoreMode::Cas(_) if self.cas_matches(*key, unique) => {
                         self.put(*key, value.clone(), *flags, *exptime);
@@ -331,7 +370,12 @@ impl Oracle {
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Arith { incr, key, delta, noreply } => {
+            Op::Arith {
+                incr,
+                key,
+                delta,
+                noreply,
+            } => {
                 let result = match self.delta(*key, *incr, *delta) {
                     Delta::NotFound => Expected::NotFound,
                     Delta::NonNumeric => Expected::NonNumeric,
@@ -349,7 +393,11 @@ impl Oracle {
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Touch { key, exptime, noreply } => {
+            Op::Touch {
+                key,
+                exptime,
+                noreply,
+            } => {
                 let result = if self.alive(*key).is_some() {
                     self.touch(*key, *exptime);
                     Expected::Touched
@@ -361,17 +409,26 @@ impl Oracle {
             Op::Version => (Expected::Version, Vec::new()),
             Op::Verbosity { noreply, .. } => (silent(Expected::Ok, *noreply), Vec::new()),
             Op::Stats(kind) => (Expected::Stats(*kind), Vec::new()),
-            Op::MetaGet { key, flags, touch, .. } => {
+            Op::MetaGet {
+                key, flags, touch, ..
+            } => {
                 let observation = vec![(*key, self.version(*key))];
                 match self.fetch(*key, *touch) {
                     Some(item) => {
                         let ttl = match (flags.ttl, touch) {
                             (false, _) | (true, Some(_)) => None,
-                            (true, None) => Some(item.expires.map_or(Ttl::Never, |e| Ttl::Seconds((e - NOW) as u32))),
+                            (true, None) => Some(
+                                item.expires
+                                    .map_or(Ttl::Never, |e| Ttl::Seconds((e - NOW) as u32)),
+                            ),
                         };
                         let size = item.value.known().map(|v| v.len() as u64);
                         let expected = Expected::Meta {
-                            status: if flags.value { MetaStatus::Value } else { MetaStatus::Success },
+                            status: if flags.value {
+                                MetaStatus::Value
+                            } else {
+                                MetaStatus::Success
+                            },
                             inferred: false,
                             value: flags.value.then_some(item.value),
                             client_flags: flags.client_flags.then_some(item.flags),
@@ -384,7 +441,16 @@ impl Oracle {
                     None => (meta(MetaStatus::Miss, quiet), Vec::new()),
                 }
             }
-            Op::MetaSet { key, value, mode, client_flags, ttl, cas, return_cas, .. } => {
+            Op::MetaSet {
+                key,
+                value,
+                mode,
+                client_flags,
+                ttl,
+                cas,
+                return_cas,
+                ..
+            } => {
                 let present = self.alive(*key).is_some();
                 let flags = client_flags.unwrap_or(0);
                 let exptime = ttl.unwrap_or(Exptime::NEVER);
@@ -431,17 +497,32 @@ impl Oracle {
                     self.changed(*key);
                     MetaStatus::Success
                 };
-                (meta(status, quiet && status == MetaStatus::Success), Vec::new())
+                (
+                    meta(status, quiet && status == MetaStatus::Success),
+                    Vec::new(),
+                )
             }
-            Op::MetaArith { key, decr, delta, vivify, return_value, .. } => {
+            Op::MetaArith {
+                key,
+                decr,
+                delta,
+                vivify,
+                return_value,
+                ..
+            } => {
                 let delta = delta.unwrap_or(1);
                 match self.delta(*key, !decr, delta) {
                     Delta::Value(n) => {
                         // Silent in quiet mode: inferred as plain success, no value.
-                        let status = if *return_value && !quiet { MetaStatus::Value } else { MetaStatus::Success };
+                        let status = if *return_value && !quiet {
+                            MetaStatus::Value
+                        } else {
+                            MetaStatus::Success
+                        };
                         let mut expected = meta(status, quiet);
                         if let Expected::Meta { value, .. } = &mut expected {
-                            *value = (*return_value && !quiet).then(|| Val::Known(n.to_string().into_bytes()));
+                            *value = (*return_value && !quiet)
+                                .then(|| Val::Known(n.to_string().into_bytes()));
                         }
                         (expected, Vec::new())
                     }
@@ -452,10 +533,15 @@ impl Oracle {
                             let initial = initial.unwrap_or(0);
                             self.put(*key, initial.to_string().into_bytes(), 0, *ttl);
                             // 1.6.18 answers an autovivify even in quiet mode.
-                            let status = if *return_value { MetaStatus::Value } else { MetaStatus::Success };
+                            let status = if *return_value {
+                                MetaStatus::Value
+                            } else {
+                                MetaStatus::Success
+                            };
                             let mut expected = meta(status, false);
                             if let Expected::Meta { value, .. } = &mut expected {
-                                *value = return_value.then(|| Val::Known(initial.to_string().into_bytes()));
+                                *value = return_value
+                                    .then(|| Val::Known(initial.to_string().into_bytes()));
                             }
                             (expected, Vec::new())
                         }
@@ -476,12 +562,24 @@ impl Oracle {
 }
 
 fn meta(status: MetaStatus, inferred: bool) -> Expected {
-    Expected::Meta { status, inferred, value: None, client_flags: None, size: None, ttl: None, cas: false }
+    Expected::Meta {
+        status,
+        inferred,
+        value: None,
+        client_flags: None,
+        size: None,
+        ttl: None,
+        cas: false,
+    }
 }
 
 /// Checks a completion against the expectation; returns what it revealed about
 /// `key`, the item a single-key read or `ms` addressed (`None` for other commands).
-pub fn check(expected: &Expected, done: &Completion, key: Option<usize>) -> Result<Vec<Learned>, String> {
+pub fn check(
+    expected: &Expected,
+    done: &Completion,
+    key: Option<usize>,
+) -> Result<Vec<Learned>, String> {
     let fail = || Err(format!("expected {expected:?}, got {:?}", done.result));
     if *expected == Expected::Any {
         return Ok(Vec::new());
@@ -502,25 +600,28 @@ pub fn check(expected: &Expected, done: &Completion, key: Option<usize>) -> Resu
         (Expected::Hit { flags, data, cas }, Response::Hit(v))
             if v.flags == *flags && data.matches(&v.data) && v.cas.is_some() == *cas =>
         {
-            Ok(key.into_iter().flat_map(|key| {
-                let mut learned = vec![Learned::Value(key, v.data.to_vec())];
-                learned.extend(v.cas.map(|c| Learned::Cas(key, c)));
-                learned
-            }).collect())
+            Ok(key
+                .into_iter()
+                .flat_map(|key| {
+                    let mut learned = vec![Learned::Value(key, v.data.to_vec())];
+                    learned.extend(v.cas.map(|c| Learned::Cas(key, c)));
+                    learned
+                })
+                .collect())
         }
         (Expected::Values(hits, cas), Response::Values(items))
             if items.len() == hits.len()
                 && items.iter().zip(hits).all(|(item, (key, flags, data))| {
                     item.key == KEYS[*key].as_bytes()
-                        && item.value.flags == *flags
-                        && data.matches(&item.value.data)
-                        && item.value.cas.is_some() == *cas
+                        && item.flags == *flags
+                        && data.matches(item.data)
+                        && item.cas.is_some() == *cas
                 }) =>
         {
             Ok(items
                 .iter()
                 .zip(hits)
-                .map(|(item, (key, _, _))| Learned::Value(*key, item.value.data.to_vec()))
+                .map(|(item, (key, _, _))| Learned::Value(*key, item.data.to_vec()))
                 .collect())
         }
         (Expected::Miss, Response::Miss)
@@ -545,18 +646,28 @@ pub fn check(expected: &Expected, done: &Completion, key: Option<usize>) -> Resu
             };
             if fits { nothing } else { fail() }
         }
-        (Expected::Meta { status, inferred, value, client_flags, size, ttl, cas }, Response::Meta(m))
-            if m.status == *status
-                && m.inferred == *inferred
-                && match (value, &m.value) {
-                    (None, None) => true,
-                    (Some(want), Some(got)) => want.matches(got),
-                    _ => false,
-                }
-                && (client_flags.is_none() || m.client_flags() == *client_flags)
-                && (size.is_none() || m.size() == *size)
-                && (ttl.is_none() || m.ttl() == *ttl)
-                && (!*cas || m.cas().is_some()) =>
+        (
+            Expected::Meta {
+                status,
+                inferred,
+                value,
+                client_flags,
+                size,
+                ttl,
+                cas,
+            },
+            Response::Meta(m),
+        ) if m.status == *status
+            && m.inferred == *inferred
+            && match (value, &m.value) {
+                (None, None) => true,
+                (Some(want), Some(got)) => want.matches(got),
+                _ => false,
+            }
+            && (client_flags.is_none() || m.client_flags() == *client_flags)
+            && (size.is_none() || m.size() == *size)
+            && (ttl.is_none() || m.ttl() == *ttl)
+            && (!*cas || m.cas().is_some()) =>
         {
             let mut learned = Vec::new();
             if let (Some(key), Some(v)) = (key, &m.value) {
