@@ -116,11 +116,12 @@
 //!   allocates a buffer of its own for them and never writes anything on error. The
 //!   caller sends the bytes and clears the buffer when it likes.
 //! * **Input**: the caller appends what it read to one `BytesMut` and passes the same
-//!   buffer to every [`Codec::decode`]. The codec removes each finished reply from the
-//!   front and hands out values as [`Bytes`](bytes::Bytes) split off that buffer: no
-//!   copy. A partial reply stays in the buffer; the codec remembers how far it has
-//!   searched, so a value arriving one byte at a time is not rescanned. Bytes of a
-//!   reply to a command not sent yet are left untouched.
+//!   buffer to every [`Codec::decode`] (or [`Codec::decode_each`]). The codec removes
+//!   finished replies from the front and hands out values as [`Bytes`](bytes::Bytes)
+//!   split off that buffer: no copy. A multi-key reply comes out as one [`Values`]
+//!   view, one `Bytes` for the whole reply. A partial reply stays in the buffer; the
+//!   codec remembers how far it has searched, so a value arriving one byte at a time
+//!   is not rescanned. Bytes of a reply to a command not sent yet are left untouched.
 //! * While a value is alive, the memory it points into cannot be reused by the input
 //!   buffer, exactly as with `tokio_util::codec`. Drop values (or copy them) to let the
 //!   buffer reclaim its space.

@@ -7,8 +7,8 @@
 //!          ┌─────┴──────────────────┐   VALUE / VA header   ┌────────────────────────────┐
 //!   ──────►│ Line { scanned }       │──────────────────────►│ Block { header, data_len } │
 //!          │                        │◄──────────────────────│ waits for header + data    │
-//!          │ one complete line:     │  data + "\r\n" split  │ + 2 bytes; never scans     │
-//!          │ parse it for the owner │  off as `Bytes`       │ the data                   │
+//!          │ one complete line:     │  data + "\r\n" read   │ + 2 bytes; never scans     │
+//!          │ parse it for the owner │                       │ the data                   │
 //!          └─────┬──────────────────┘                       └─────────────┬──────────────┘
 //!                │ reply complete: Completion (token, result)             │
 //!                │ reply continues: append to the reply being assembled   │
@@ -28,11 +28,24 @@
 //! commands before it complete with their inferred outcome. A line that fits none,
 //! or an error line that more than one command could have caused, poisons the codec.
 //!
+//! Replies come out as zero-copy views of the read buffer. A single value is split
+//! off as its data block completes; a multi-key reply stays in the buffer (*held*)
+//! until its `END`, then becomes one `Bytes` with each item a range of it, which
+//! costs one reference count instead of two per item.
+//!
+//! The common replies also have fast paths that take a whole reply in one step (a
+//! line the head command most likely gets, compared without searching; a single-key
+//! hit with its `END`; a buffered `VALUE` of a multi-key reply). Each falls back to the
+//! general path on anything unusual, so both give the same result; the property
+//! tests and fuzz targets feed every reply at every split to check that.
+//!
 //! Invariants, checked with `debug_assert!`:
-//! * `Line { scanned }`: `scanned <= buf.len()` and `buf[..scanned]` holds no `\n`;
-//!   each byte is searched once, so a line fed one byte at a time costs O(n).
-//! * `Block`: the header line is still at the front of the buffer; the state only
-//!   checks the buffer length until `header_len + data_len + 2` bytes are there.
+//! * The buffer's front holds, in order, bytes this call consumed, bytes held for a
+//!   multi-key reply in progress, then unread bytes (see [`Input`]).
+//! * `Line { scanned }`: `scanned` unread bytes hold no `\n`; each byte is searched
+//!   once, so a line fed one byte at a time costs O(n).
+//! * `Block`: the header line is still the first unread thing; the state only checks
+//!   the buffer length until `header_len + data_len + 2` unread bytes are there.
 //! * A reply being assembled (`Assembly` other than `None`) always belongs to the head.
 
 mod parse;
