@@ -460,13 +460,19 @@ impl Receiver {
         Ok(Some(newline - 1))
     }
 
-    /// The head command's reply, if `input` starts with its most likely reply line
-    /// (which then needs no search for its end); consumes it.
+    /// The head command's whole reply, if `input` starts with its most likely reply
+    /// line or a buffered single-key hit (which then need no search for a line's
+    /// end); consumes it.
     #[inline]
     fn likely_reply(&mut self, input: &mut Input<'_>, pending: &Pending) -> Option<Response> {
         let head = pending.front()?;
         if head.quiet || !matches!(self.reply, Assembly::None) || !self.ready.is_empty() {
             return None;
+        }
+        if let Expect::Single { cas } = head.expect {
+            if input.rest().starts_with(b"VALUE ") {
+                return self.whole_hit(input, None, head, cas, &pending.arena);
+            }
         }
         let (line, response) = likely(head.expect)?;
         if line.text.len() > self.limits.max_line_len || !line.matches(input.rest()) {
@@ -506,7 +512,7 @@ impl Receiver {
             return None;
         }
         if let Expect::Single { cas } = head.expect {
-            if let Some(hit) = self.whole_hit(input, len, head, cas, &pending.arena) {
+            if let Some(hit) = self.whole_hit(input, Some(len), head, cas, &pending.arena) {
                 return Some(hit);
             }
         }
@@ -515,52 +521,64 @@ impl Receiver {
         Some(response)
     }
 
-    /// The `VALUE` header in the first `len` bytes of `rest`, if its data block is
-    /// buffered and followed by `trailer`, and nothing about it needs the general
-    /// path: the header and where the data ends.
+    /// The `VALUE` header at the front of `rest` (a line of `line` bytes, or if
+    /// `None` parsed straight from the unread bytes, up to its `\r\n`), if its data
+    /// block is buffered and followed by `trailer`, and nothing about it needs the
+    /// general path: the header, the line's length, and where the data ends.
     #[inline]
     fn buffered_value(
         &self,
         rest: &[u8],
-        len: usize,
+        line: Option<usize>,
         cas: bool,
         expected: &[u8],
         trailer: &[u8],
-    ) -> Option<(ValueHeader, usize)> {
-        let line = &rest[..len];
-        if !line.starts_with(b"VALUE ") {
+    ) -> Option<(ValueHeader, usize, usize)> {
+        if !rest.starts_with(b"VALUE ") {
             return None;
         }
-        let header = parse::value_header(line, cas, expected).ok()?;
+        let (header, len) = match line {
+            Some(len) => (parse::value_line(&rest[..len], cas, expected).ok()?, len),
+            None => {
+                let header = parse::value_header(rest, cas, expected).ok()?;
+                let len = header.end;
+                let ends = rest.get(len..len + 2) == Some(b"\r\n");
+                // A longer line is the general path's to refuse.
+                (ends && len <= self.limits.max_line_len).then_some((header, len))?
+            }
+        };
         let data_len = usize::try_from(header.len)
             .ok()
             .filter(|&n| n <= self.limits.max_value_len)?;
         let data_end = (len + 2).checked_add(data_len)?;
         let end = data_end.checked_add(trailer.len())?;
-        (rest.get(data_end..end)? == trailer).then_some((header, data_end))
+        parse::same(rest.get(data_end..end)?, trailer).then_some((header, len, data_end))
     }
 
     /// A single-key hit whose header, data and `END` are all buffered, taken in one
-    /// step instead of three. Anything unusual (a reply already in progress, a header
-    /// the general path would refuse, bytes still missing) is left to the general path,
-    /// so the outcome is the same either way.
+    /// step instead of three (with `line` unknown, without even searching for the end
+    /// of the header line). Anything unusual (a reply already in progress, a header the
+    /// general path would refuse, bytes still missing) is left to the general path, so
+    /// the outcome is the same either way.
     #[inline(never)]
     fn whole_hit(
         &mut self,
         input: &mut Input<'_>,
-        len: usize,
+        line: Option<usize>,
         head: &Entry,
         cas: bool,
         arena: &Arena,
     ) -> Option<Response> {
         let trailer = b"\r\nEND\r\n";
-        let (header, data_end) =
-            self.buffered_value(input.rest(), len, cas, arena.get(head.keys), trailer)?;
+        let (header, len, data_end) =
+            self.buffered_value(input.rest(), line, cas, arena.get(head.keys), trailer)?;
         if !header.expected {
             return None;
         }
-        // What the general path would count: the terminator and the END line.
-        self.examined += trailer.len() as u64;
+        // What the general path would count: the header line if it was not searched
+        // yet, the terminator, the END line.
+        let searched = if line.is_none() { len + 2 } else { 0 };
+        self.examined += (searched + trailer.len()) as u64;
         input.consume(len + 2);
         let data = input.split(data_end - len - 2);
         input.consume(trailer.len());
@@ -594,8 +612,8 @@ impl Receiver {
             _ => return false,
         };
         let expected = next_key(arena, cursor, end);
-        let Some((header, data_end)) =
-            self.buffered_value(input.rest(), len, cas, expected, b"\r\n")
+        let Some((header, _, data_end)) =
+            self.buffered_value(input.rest(), Some(len), cas, expected, b"\r\n")
         else {
             return false;
         };
@@ -1381,7 +1399,7 @@ fn parse_line(
         Expect::Single { cas } | Expect::Multi { cas } => match line {
             b"END" => Some(Parsed::End),
             _ if line.starts_with(b"VALUE ") => {
-                Some(Parsed::Value(parse::value_header(line, cas, expected_key)?))
+                Some(Parsed::Value(parse::value_line(line, cas, expected_key)?))
             }
             _ => None,
         },

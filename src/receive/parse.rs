@@ -122,35 +122,54 @@ pub(crate) struct ValueHeader {
     pub(crate) flags: u32,
     pub(crate) len: u64,
     pub(crate) cas: Option<u64>,
+    /// Where the fields end: the line's end, or its `\r`.
+    pub(crate) end: usize,
 }
 
+/// Parses the `VALUE` header at the start of `bytes`: a whole line (without its
+/// `\r\n`), or the unread bytes, in which case the fields stop at the line's `\r`
+/// and the caller checks the `\r\n` (no search for the line's end is needed).
 ///
 /// `expected` is the key the reply most likely carries (the next one requested): if
-/// the line starts with it, no search for the end of the key is needed.
+/// the line starts with it, no search for the end of the key is needed either.
+#[inline]
 pub(crate) fn value_header(
-    line: &[u8],
+    bytes: &[u8],
     with_cas: bool,
     expected: &[u8],
 ) -> Result<ValueHeader, DecodeError> {
     // One pass: the key up to its space, then each number read as it is scanned.
-    let bad = || malformed("VALUE", line);
+    let bad = || {
+        let line_end = memchr::memchr(b'\r', bytes).unwrap_or(bytes.len());
+        malformed("VALUE", &bytes[..line_end])
+    };
     let end = 6 + expected.len();
     let is_expected = !expected.is_empty()
-        && line.get(end) == Some(&b' ')
-        && line.get(6..end).is_some_and(|key| same(key, expected));
+        && bytes.get(end) == Some(&b' ')
+        && bytes.get(6..end).is_some_and(|key| same(key, expected));
     let key_end = if is_expected {
         end
     } else {
-        match line.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
+        match bytes.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
             Some(0) | None => return Err(bad()),
             Some(n) => 6 + n,
         }
     };
     let mut pos = key_end + 1;
-    let flags = number_field(line, &mut pos, "VALUE flags")?.ok_or_else(bad)?;
-    let len = number_field(line, &mut pos, "VALUE bytes")?.ok_or_else(bad)?;
-    let cas = number_field(line, &mut pos, "VALUE cas")?;
-    if cas.is_some() != with_cas || pos <= line.len() {
+    let flags = digits(bytes, &mut pos, "VALUE flags")?;
+    if bytes.get(pos) != Some(&b' ') {
+        return Err(bad());
+    }
+    pos += 1;
+    let len = digits(bytes, &mut pos, "VALUE bytes")?;
+    let cas = match bytes.get(pos) {
+        Some(b' ') => {
+            pos += 1;
+            Some(digits(bytes, &mut pos, "VALUE cas")?)
+        }
+        _ => None,
+    };
+    if cas.is_some() != with_cas {
         return Err(bad());
     }
     Ok(ValueHeader {
@@ -161,7 +180,21 @@ pub(crate) fn value_header(
         })?,
         len,
         cas,
+        end: pos,
     })
+}
+
+/// A whole `VALUE` line (without its `\r\n`): the fields must end where it does.
+pub(crate) fn value_line(
+    line: &[u8],
+    with_cas: bool,
+    expected: &[u8],
+) -> Result<ValueHeader, DecodeError> {
+    let header = value_header(line, with_cas, expected)?;
+    if header.end != line.len() {
+        return Err(malformed("VALUE", line));
+    }
+    Ok(header)
 }
 
 /// Byte equality, inline for the short strings keys usually are (a slice `==` calls
@@ -186,43 +219,35 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// Reads the space-terminated (or line-ending) decimal number at `*pos` and moves
-/// past it and its space: `Ok(None)` at the end of the line, `Err` for an empty field,
-/// a non-digit or an overflow.
+/// Reads the decimal digits at `*pos` (at least one, at most a `u64`) and moves past
+/// them; what follows is the caller's to check.
 #[inline]
-fn number_field(
-    line: &[u8],
-    pos: &mut usize,
-    field: &'static str,
-) -> Result<Option<u64>, DecodeError> {
-    let Some(rest) = line.get(*pos..) else {
-        return Ok(None);
-    };
+fn digits(bytes: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, DecodeError> {
     let mut n: u64 = 0;
-    let mut digits = 0;
-    for &b in rest {
-        if b == b' ' {
+    let mut count = 0;
+    for &b in bytes.get(*pos..).unwrap_or_default() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             break;
         }
-        let d = b.wrapping_sub(b'0');
-        if d > 9 || digits == 20 {
+        if count == 20 {
             return Err(DecodeError::BadNumber { field });
         }
         // 19 digits never overflow; only the 20th needs checking.
-        n = if digits < 19 {
+        n = if count < 19 {
             n * 10 + u64::from(d)
         } else {
             n.checked_mul(10)
                 .and_then(|n| n.checked_add(u64::from(d)))
                 .ok_or(DecodeError::BadNumber { field })?
         };
-        digits += 1;
+        count += 1;
     }
-    if digits == 0 {
+    if count == 0 {
         return Err(DecodeError::BadNumber { field });
     }
-    *pos += digits + 1;
-    Ok(Some(n))
+    *pos += count;
+    Ok(n)
 }
 
 /// A `STAT <name> <value>` line; the value is the rest of the line (it may hold
@@ -467,9 +492,9 @@ mod tests {
 
     #[test]
     fn value_headers() {
-        let h = value_header(b"VALUE k 42 5", false, b"").unwrap();
+        let h = value_line(b"VALUE k 42 5", false, b"").unwrap();
         assert_eq!((h.key, h.flags, h.len, h.cas), (6..7, 42, 5, None));
-        let h = value_header(b"VALUE key 0 3 18446744073709551615", true, b"key").unwrap();
+        let h = value_line(b"VALUE key 0 3 18446744073709551615", true, b"key").unwrap();
         assert_eq!(h.cas, Some(u64::MAX));
         let bad: &[(&[u8], bool)] = &[
             (b"VALUE k 0 5 1", false),
@@ -484,7 +509,7 @@ mod tests {
         ];
         for (line, cas) in bad {
             assert!(
-                value_header(line, *cas, b"k").is_err() && value_header(line, *cas, b"").is_err(),
+                value_line(line, *cas, b"k").is_err() && value_line(line, *cas, b"").is_err(),
                 "{:?}",
                 line.escape_ascii().to_string()
             );
