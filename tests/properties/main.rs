@@ -363,13 +363,9 @@ fn damage(reply: &[u8], ends: &[usize], mutation: &Mutation) -> (Vec<u8>, usize)
         }
         Mutation::InflateLength(i, n) => {
             // The length field of some VALUE or VA header.
-            let text = String::from_utf8_lossy(reply).into_owned();
-            let headers: Vec<usize> = text
-                .match_indices("\nVALUE ")
-                .map(|(p, _)| p + 1)
-                .chain(text.match_indices("\nVA ").map(|(p, _)| p + 1))
-                .chain(text.starts_with("VALUE ").then_some(0))
-                .chain(text.starts_with("VA ").then_some(0))
+            let headers: Vec<usize> = (0..reply.len())
+                .filter(|&p| p == 0 || reply[p - 1] == b'\n')
+                .filter(|&p| reply[p..].starts_with(b"VALUE ") || reply[p..].starts_with(b"VA "))
                 .collect();
             let Some(&start) = headers.get(i % headers.len().max(1)) else {
                 return (bytes, len);

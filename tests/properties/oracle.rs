@@ -264,8 +264,12 @@ impl Oracle {
             },
             Val::Number(n) => *n,
             Val::Unknown => {
+                // Applied or refused, nobody knows: neither the value nor whether the
+                // unique known so far is still current.
                 self.items.get_mut(&key).expect("checked").value = Val::Unknown;
-                self.changed(key);
+                let state = self.cas.entry(key).or_default();
+                (state.current, state.stale) = (None, None);
+                state.version += 1;
                 return Delta::Unpredictable;
             }
         };
