@@ -169,11 +169,11 @@ impl Arena {
         }
     }
 
-    pub(crate) fn push_byte(&mut self, b: u8) {
-        self.bytes.push(b);
-    }
-
-    pub(crate) fn extend(&mut self, data: &[u8]) {
+    /// Appends `data` after a length byte (`data` is at most 255 bytes).
+    #[inline]
+    pub(crate) fn push_framed(&mut self, data: &[u8]) {
+        self.bytes.reserve(data.len() + 1);
+        self.bytes.push(data.len() as u8);
         self.bytes.extend_from_slice(data);
     }
 

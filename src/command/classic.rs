@@ -173,10 +173,10 @@ impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
             let key = key.as_ref();
             w.raw(b" ");
             w.raw(key);
-            // Keys are at most 250 bytes, so one length byte frames each.
+            // Keys are at most 250 bytes, so one length byte frames each: the reply
+            // check reads them without searching.
             debug_assert!(key.len() <= MAX_KEY_LEN);
-            w.arena.push_byte(key.len() as u8);
-            w.arena.extend(key);
+            w.arena.push_framed(key);
         }
         w.keys = crate::pending::Span {
             start,
