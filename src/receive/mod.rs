@@ -329,16 +329,7 @@ impl Receiver {
             }
             if matches!(self.state, State::Line { scanned: 0 }) {
                 if let Some(response) = self.likely_reply(input, pending) {
-                    let Some(head) = pending.pop() else {
-                        unreachable!("likely_reply answered the head");
-                    };
-                    if !head.cancelled
-                        && emit(Completion {
-                            token: Token(head.token),
-                            result: Ok(response),
-                        })
-                        .is_break()
-                    {
+                    if emit_head(pending, response, emit).is_break() {
                         return Ok(());
                     }
                     continue;
@@ -355,16 +346,7 @@ impl Receiver {
                         // The common case, kept short: a one-line reply to an ordinary
                         // head command, emitted right here.
                         if let Some(response) = self.fast_reply(input, len, pending) {
-                            let Some(head) = pending.pop() else {
-                                unreachable!("the fast paths answer the head");
-                            };
-                            if !head.cancelled
-                                && emit(Completion {
-                                    token: Token(head.token),
-                                    result: Ok(response),
-                                })
-                                .is_break()
-                            {
+                            if emit_head(pending, response, emit).is_break() {
                                 return Ok(());
                             }
                             continue;
@@ -1069,6 +1051,26 @@ fn next_key(arena: &Arena, cursor: usize, end: usize) -> &[u8] {
     arena.get(Span {
         start: cursor + 1,
         len,
+    })
+}
+
+/// Completes the head command with a reply a fast path found, handing it to `emit`
+/// (unless the caller cancelled it).
+#[inline(always)]
+fn emit_head(
+    pending: &mut Pending,
+    response: Response,
+    emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some(head) = pending.pop() else {
+        unreachable!("the fast paths answer the head");
+    };
+    if head.cancelled {
+        return ControlFlow::Continue(());
+    }
+    emit(Completion {
+        token: Token(head.token),
+        result: Ok(response),
     })
 }
 
