@@ -357,6 +357,9 @@ impl Codec {
     ) -> Result<(), ConnectionError> {
         if buf.len() > self.buffered {
             self.last_activity = Some(now);
+        } else if buf.len() < self.buffered && self.receiver.mid_reply() {
+            // The caller took out bytes the decoder was part way through.
+            self.receiver.poison(ConnectionError::BufferTruncated);
         }
         let result = {
             let mut input = Input::new(buf);

@@ -232,6 +232,12 @@ pub enum ConnectionError {
     /// The caller reported an I/O failure (a reset, a failed write).
     #[error("connection failed: {0}")]
     Io(std::io::ErrorKind),
+    /// The read buffer lost bytes of a reply the codec was in the middle of: the
+    /// caller must pass the same buffer to every call and only append to it.
+    #[error(
+        "the read buffer lost bytes of a reply in progress (pass the same buffer, only append)"
+    )]
+    BufferTruncated,
 }
 
 /// What a command completes with when it does not get its normal reply.
@@ -326,6 +332,7 @@ impl From<ConnectionError> for std::io::Error {
             ConnectionError::Timeout => std::io::ErrorKind::TimedOut,
             ConnectionError::Closed => std::io::ErrorKind::UnexpectedEof,
             ConnectionError::Io(kind) => kind,
+            ConnectionError::BufferTruncated => std::io::ErrorKind::InvalidInput,
         };
         Self::new(kind, e)
     }

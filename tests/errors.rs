@@ -703,3 +703,24 @@ fn invalid_tokens_are_refused() {
         .unwrap();
     assert_eq!(codec.pending(), 2);
 }
+
+#[test]
+fn a_buffer_cut_behind_the_codec_poisons_instead_of_panicking() {
+    // Pass the same buffer and only append: here the caller takes bytes out while a
+    // reply is half read.
+    let keys = ["a", "b"];
+    let lost = ConnectionError::BufferTruncated;
+    let cuts: [fn(&mut BytesMut); 2] = [|b| b.clear(), |b| b.truncate(5)];
+    for cut in cuts {
+        let (mut codec, _) = codec_with(&[&GetMulti::new(&keys), &Version]);
+        let now = Instant::now();
+        let mut buf = BytesMut::from(&b"VALUE a 0 1\r\nx\r\nVAL"[..]);
+        assert_eq!(codec.decode(&mut buf, now), Ok(None));
+        cut(&mut buf);
+        for _ in 0..2 {
+            let done = codec.decode(&mut buf, now).unwrap().unwrap();
+            assert_eq!(done.connection_error(), Some(&lost));
+        }
+        assert_eq!(codec.decode(&mut buf, now), Err(lost.clone()));
+    }
+}

@@ -283,6 +283,12 @@ impl Receiver {
         }
     }
 
+    /// Whether the decoder is part way through a reply: positions into the buffer
+    /// are remembered, so the caller must not take bytes out of it.
+    pub(crate) fn mid_reply(&self) -> bool {
+        !matches!(self.state, State::Line { scanned: 0 }) || !matches!(self.reply, Assembly::None)
+    }
+
     /// Makes `error` the codec's terminal state. Completions already decided stay
     /// ahead of the failures.
     pub(crate) fn poison(&mut self, error: ConnectionError) {
@@ -304,7 +310,11 @@ impl Receiver {
     ) -> Result<(), ConnectionError> {
         // The held bytes of a multi-key reply in progress are at the buffer's front.
         if let Assembly::Multi { held, .. } = &self.reply {
-            input.held = *held;
+            if *held > input.buf.len() {
+                self.poison(ConnectionError::BufferTruncated);
+            } else {
+                input.held = *held;
+            }
         }
         let result = self.steps(input, pending, emit);
         if let Assembly::Multi { held, .. } = &mut self.reply {
