@@ -72,7 +72,7 @@ use parse::{MetaHeader, ValueHeader};
 /// Where the decoder is in the byte stream.
 #[derive(Debug)]
 enum State {
-    /// Waiting for a complete line; `buf[..scanned]` was already searched.
+    /// Waiting for a complete line; its first `scanned` unread bytes were searched.
     Line { scanned: usize },
     /// A header announced a data block; waiting for all of it.
     Block(Block),
@@ -658,7 +658,7 @@ impl Receiver {
         let line = &input.rest()[..line_len];
         let in_reply = !matches!(self.reply, Assembly::None);
         let Some(head) = pending.front() else {
-            unreachable!("step_line returns before a line when nothing is pending");
+            unreachable!("find_line returns no line when nothing is pending");
         };
         let (owner, parsed) = if !in_reply && head.quiet {
             find_owner(line, pending)?
