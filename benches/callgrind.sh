@@ -20,6 +20,8 @@ REPS=${REPS:-5}
 OUT=${OUT:-${CARGO_TARGET_DIR:-target}/callgrind}
 mkdir -p "$OUT"
 
+# Line-level annotation needs debug info; CI builds the benches without it.
+export CARGO_PROFILE_BENCH_DEBUG=true
 exe=$(cargo bench --bench decode --no-run 2>&1 | sed -n 's/.*Executable benches\/decode.rs (\(.*\))/\1/p')
 [ -x "$exe" ] || { echo "could not find the decode bench executable" >&2; exit 1; }
 
