@@ -1,0 +1,869 @@
+//! [`Tracker`]: a codec wrapped with everything the fuzz targets assert about it.
+//!
+//! Invariants checked on every call:
+//! * every token `send` returns completes at most once while the codec lives, and
+//!   completions come in strictly increasing token order;
+//! * a token whose `cancel` returned true never completes;
+//! * once `decode` returns `Err(e)`, every sent and not cancelled token has completed,
+//!   `decode` returns the same `Err(e)` again, `codec.error()` is `e`, and `send`
+//!   refuses with `EncodeError::Poisoned(e)`;
+//! * after `handle_eof` and draining, every sent and not cancelled token has completed
+//!   exactly once;
+//! * a refused `send` wrote nothing and changed nothing; an accepted one is valid by
+//!   the crate's documented rules ([`Cmd::validate`]), and a refused one is invalid or
+//!   refused for a documented state (poisoned, closing, too many pending, ambiguous
+//!   quiet run);
+//! * every completion is typed by its command (a `Get` gets `Hit`/`Miss`, ...) and
+//!   respects the [`Limits`] the codec was built with;
+//! * values, keys and stats are zero-copy: their bytes lie in the input buffer as it
+//!   was when `decode` was called;
+//! * `bytes_examined()` never exceeds twice the bytes fed (each byte is searched for a
+//!   line end at most once; each data block adds 2 for its terminator, and is at least
+//!   as long as its header);
+//! * after `decode` returns `Ok(None)`, the input buffer holds at most one partial
+//!   line (under `max_line_len + 2` bytes) or one partial data block (under
+//!   `min_buffer_len()`), after the held part of a multi-key reply in progress, and
+//!   `min_buffer_len()` stays within the caps;
+//! * `poll_timeout()` is exactly the documented inactivity deadline: 60 s after the
+//!   last send that found nothing pending or the last `decode` that found new bytes,
+//!   while commands are pending and the codec is not poisoned;
+//! * after `ERROR`/`CLIENT_ERROR` for a data command the codec is poisoned with
+//!   `UnreadDataBlock`, except for the `ms` errors memcached sends after reading the
+//!   length ([`MS_BLOCK_SWALLOWED`]), which must not poison.
+//!
+//! In [`each`](Tracker::each) mode the codec is drained with `decode_each` instead,
+//! under the same checks (the `split` target also compares the two).
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use memcache_codec::{
+    Codec, CommandError, Completion, Config, ConnectionError, DecodeError, EncodeError, Limits,
+    MetaStatus, Response, ServerErrorKind, Token,
+};
+
+use crate::cmd::{Cmd, MgFlag, StatsArgs};
+
+/// The inactivity timeout the harness configures.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Small caps, so the fuzzer reaches every one of them.
+pub fn limits() -> Limits {
+    Limits::DEFAULT
+        .max_line_len(512)
+        .max_value_len(4096)
+        .max_values_per_reply(16)
+        .max_stat_lines(64)
+        .max_pending(64)
+}
+
+/// The codec configuration every target uses.
+pub fn config() -> Config {
+    Config::DEFAULT
+        .limits(limits())
+        .inactivity_timeout(Some(TIMEOUT))
+}
+
+/// memcached 1.6.18's `ms` errors that come after it parsed the data length (it then
+/// swallows the block, so the stream stays in step): the flag errors of
+/// `_meta_flag_preparse()` and the mode checks of `process_mset_command()`.
+pub const MS_BLOCK_SWALLOWED: &[&[u8]] = &[
+    b"invalid flag",
+    b"duplicate flag",
+    b"bad token in command line format",
+    b"opaque token too long",
+    b"error decoding key",
+    b"incorrect length for M token",
+    b"invalid mode for ms M token",
+];
+
+/// `FUZZ_TRACE` set: print every send and completion (for replaying a crash).
+pub fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
+/// A fixed starting instant for the fake clock, shared by every tracker in a process.
+pub fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Outstanding,
+    Cancelled,
+    Done,
+}
+
+#[derive(Debug)]
+struct Sent {
+    token: Token,
+    cmd: Cmd,
+    state: State,
+}
+
+/// A codec plus the bookkeeping to check it. See the module docs for what is checked.
+#[derive(Debug)]
+pub struct Tracker {
+    /// The codec under test.
+    pub codec: Codec,
+    limits: Limits,
+    /// The fake clock.
+    pub now: Instant,
+    sent: Vec<Sent>,
+    last_done: Option<u64>,
+    /// The error `decode` returned, once it did.
+    pub error: Option<ConnectionError>,
+    /// The read buffer, owned here so every decode sees the same one.
+    pub input: BytesMut,
+    fed: u64,
+    /// `input.len()` when `decode` last returned (the codec's notion of new bytes).
+    seen_len: usize,
+    last_activity: Option<Instant>,
+    /// Memory ranges the input buffer covered at the start of a `decode`.
+    regions: Vec<(usize, usize)>,
+    /// Completions, in order, when recording.
+    pub completions: Vec<Completion>,
+    record: bool,
+    /// Tokens from here on belong to the trailing run of quiet meta commands.
+    quiet_run_start: u64,
+    /// `send_noreply` succeeded at least once on this codec.
+    pub sent_noreply: bool,
+    /// Drain with `decode_each` instead of calling `decode` until `Ok(None)`.
+    pub each: bool,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tracker {
+    /// A fresh codec with [`config`], its clock at [`epoch`].
+    pub fn new() -> Self {
+        Self::at(epoch())
+    }
+
+    /// A fresh codec whose clock starts at `now`.
+    pub fn at(now: Instant) -> Self {
+        Self {
+            codec: Codec::with_config(config()),
+            limits: limits(),
+            now,
+            sent: Vec::new(),
+            last_done: None,
+            error: None,
+            input: BytesMut::new(),
+            fed: 0,
+            seen_len: 0,
+            last_activity: None,
+            regions: Vec::new(),
+            completions: Vec::new(),
+            record: false,
+            quiet_run_start: 0,
+            sent_noreply: false,
+            each: false,
+        }
+    }
+
+    /// Keeps every completion in [`Tracker::completions`].
+    pub fn recording(mut self) -> Self {
+        self.record = true;
+        self
+    }
+
+    /// Tokens sent with a reply expected.
+    pub fn sent(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// The `i`th token sent (modulo the count), if any was.
+    pub fn nth_token(&self, i: usize) -> Option<Token> {
+        (!self.sent.is_empty()).then(|| self.sent[i % self.sent.len()].token)
+    }
+
+    /// Sends `cmd`, checking the outcome against the codec's state and the command's
+    /// validity. Returns the token, if one was issued.
+    pub fn send(&mut self, cmd: &Cmd, out: &mut BytesMut) -> Option<Token> {
+        let before = out.clone();
+        let pending = self.codec.pending();
+        let result = cmd.send(&mut self.codec, out, self.now);
+        if trace() {
+            let wrote = out.get(before.len()..).unwrap_or_default();
+            eprintln!(
+                "send {cmd:?} -> {result:?}: {:?}",
+                wrote.escape_ascii().to_string()
+            );
+        }
+        match result {
+            Err(e) => {
+                assert_eq!(*out, before, "a refused send wrote bytes: {e:?}");
+                assert_eq!(
+                    self.codec.pending(),
+                    pending,
+                    "a refused send changed pending"
+                );
+                self.check_refusal(cmd, &e, pending);
+                None
+            }
+            Ok(token) => {
+                self.check_accepted(cmd, pending);
+                assert!(out.len() > before.len(), "an accepted send wrote nothing");
+                assert_eq!(
+                    &out[..before.len()],
+                    &before[..],
+                    "send changed earlier bytes"
+                );
+                match token {
+                    Some(token) => {
+                        assert!(!cmd.is_noreply());
+                        self.push(cmd.clone(), token, pending);
+                    }
+                    None => {
+                        assert!(cmd.is_noreply());
+                        assert_eq!(self.codec.pending(), pending, "noreply made an entry");
+                        self.sent_noreply = true;
+                    }
+                }
+                self.check_timer();
+                token
+            }
+        }
+    }
+
+    /// Sends a quiet batch of `mg`s with [`Codec::send_quiet_batch`].
+    pub fn send_batch(&mut self, gets: &[(Vec<u8>, Vec<MgFlag>)], out: &mut BytesMut) {
+        let built: Vec<_> = gets
+            .iter()
+            .map(|(key, flags)| crate::cmd::build_mg(key, flags))
+            .collect();
+        let before = out.clone();
+        let pending = self.codec.pending();
+        let result = self.codec.send_quiet_batch(&built, out, self.now);
+        let as_cmds: Vec<Cmd> = gets
+            .iter()
+            .map(|(key, flags)| Cmd::MetaGet {
+                key: crate::cmd::Key(key.clone()),
+                flags: flags.clone(),
+            })
+            .collect();
+        match result {
+            Err(e) => {
+                assert_eq!(*out, before, "a refused batch wrote bytes: {e:?}");
+                assert_eq!(
+                    self.codec.pending(),
+                    pending,
+                    "a refused batch changed pending"
+                );
+                if !self.state_refusal(&e, pending, gets.len() + 1) {
+                    let invalid = as_cmds.iter().any(|c| c.validate(&self.limits).is_err());
+                    assert!(
+                        invalid || matches!(e, EncodeError::AmbiguousQuiet),
+                        "a valid batch was refused: {e:?}"
+                    );
+                }
+            }
+            Ok(batch) => {
+                assert!(self.error.is_none() && self.codec.error().is_none());
+                assert_eq!(batch.len(), gets.len());
+                assert_eq!(self.codec.pending(), pending + gets.len() + 1);
+                for (i, (token, cmd)) in batch.tokens().zip(as_cmds).enumerate() {
+                    assert_eq!(token.get(), self.sent.len() as u64);
+                    assert_eq!(batch.get(i), Some(token));
+                    assert!(cmd.validate(&self.limits).is_ok(), "invalid mg accepted");
+                    // The batch adds `q`, and the token number as opaque when the mg
+                    // has neither an opaque nor `k`.
+                    let Cmd::MetaGet { key, mut flags } = cmd else {
+                        unreachable!()
+                    };
+                    let tagged = flags
+                        .iter()
+                        .any(|f| matches!(f, MgFlag::Opaque(_) | MgFlag::ReturnKey));
+                    flags.push(MgFlag::Quiet);
+                    if !tagged {
+                        let text = token.get().to_string().into_bytes();
+                        flags.push(MgFlag::Opaque(crate::cmd::Opaque(text)));
+                    }
+                    self.record_sent(Cmd::MetaGet { key, flags }, token);
+                }
+                assert_eq!(batch.fence().get(), self.sent.len() as u64);
+                self.record_sent(Cmd::MetaNoop, batch.fence());
+                if pending == 0 {
+                    self.last_activity = Some(self.now);
+                }
+                self.check_timer();
+            }
+        }
+    }
+
+    fn push(&mut self, cmd: Cmd, token: Token, pending: usize) {
+        assert_eq!(
+            token.get(),
+            self.sent.len() as u64,
+            "tokens count the commands sent"
+        );
+        assert_eq!(self.codec.pending(), pending + 1);
+        if pending == 0 {
+            self.last_activity = Some(self.now);
+        }
+        self.record_sent(cmd, token);
+    }
+
+    /// Whether the codec must refuse sends as closing: the newest command is a
+    /// `quit`/`shutdown` still in the deque. `None` when unknown (it was cancelled,
+    /// and may or may not have been read past).
+    fn closing(&self) -> Option<bool> {
+        match self.sent.last() {
+            Some(last) if last.cmd.closes() => match last.state {
+                State::Outstanding => Some(true),
+                State::Done => Some(false),
+                State::Cancelled => None,
+            },
+            _ => Some(false),
+        }
+    }
+
+    fn record_sent(&mut self, cmd: Cmd, token: Token) {
+        if !cmd.is_quiet() {
+            self.quiet_run_start = token.get() + 1;
+        }
+        self.sent.push(Sent {
+            token,
+            cmd,
+            state: State::Outstanding,
+        });
+    }
+
+    /// Refusals the codec's state explains; true if `e` is one of them (and right).
+    fn state_refusal(&self, e: &EncodeError, pending: usize, commands: usize) -> bool {
+        if let Some(poison) = self.codec.error() {
+            assert_eq!(*e, EncodeError::Poisoned(poison.clone()));
+            return true;
+        }
+        assert!(
+            self.error.is_none(),
+            "decode returned an error, codec is not poisoned"
+        );
+        match (self.closing(), e) {
+            (Some(true) | None, EncodeError::Closing) => return true,
+            (Some(true), _) => panic!("refused a send after quit with {e:?}, not Closing"),
+            _ => {}
+        }
+        assert!(!matches!(
+            e,
+            EncodeError::Poisoned(_) | EncodeError::Closing
+        ));
+        if pending + commands > self.limits.max_pending {
+            assert_eq!(
+                *e,
+                EncodeError::TooManyPending {
+                    limit: self.limits.max_pending
+                }
+            );
+            return true;
+        }
+        assert!(!matches!(e, EncodeError::TooManyPending { .. }));
+        false
+    }
+
+    fn check_refusal(&self, cmd: &Cmd, e: &EncodeError, pending: usize) {
+        let commands = usize::from(!cmd.is_noreply());
+        if self.state_refusal(e, pending, commands) {
+            return;
+        }
+        if matches!(e, EncodeError::AmbiguousQuiet) {
+            assert!(cmd.is_tagged_meta(), "AmbiguousQuiet for {cmd:?}");
+            assert!(cmd.validate(&self.limits).is_ok());
+            let run = self
+                .sent
+                .iter()
+                .any(|s| s.token.get() >= self.quiet_run_start && s.state != State::Done);
+            assert!(run, "AmbiguousQuiet with no quiet command pending: {cmd:?}");
+            return;
+        }
+        assert!(
+            cmd.validate(&self.limits).is_err(),
+            "a valid command was refused with {e:?}: {cmd:?}"
+        );
+    }
+
+    fn check_accepted(&self, cmd: &Cmd, pending: usize) {
+        assert!(
+            self.codec.error().is_none(),
+            "a poisoned codec accepted {cmd:?}"
+        );
+        assert_ne!(
+            self.closing(),
+            Some(true),
+            "a closing codec accepted {cmd:?}"
+        );
+        if !cmd.is_noreply() {
+            assert!(pending < self.limits.max_pending, "max_pending exceeded");
+        }
+        if let Err(rule) = cmd.validate(&self.limits) {
+            panic!("the codec accepted a command breaking the {rule} rule: {cmd:?}");
+        }
+    }
+
+    /// Cancels a sent token, checking the answer.
+    pub fn cancel(&mut self, token: Token) {
+        let i = usize::try_from(token.get()).expect("small token");
+        let cancelled = self.codec.cancel(token);
+        let entry = &mut self.sent[i];
+        if cancelled {
+            assert_eq!(
+                entry.state,
+                State::Outstanding,
+                "cancel returned true for a token that is not outstanding"
+            );
+            entry.state = State::Cancelled;
+        }
+        // false: done, cancelled, or already decided and waiting to be handed out (it
+        // must then still complete, which the end-of-stream check enforces).
+        self.check_timer();
+    }
+
+    /// Appends bytes to the input buffer (as read from the server).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+        self.fed += bytes.len() as u64;
+    }
+
+    /// Calls `decode` until it returns `Ok(None)` or an error (or `decode_each` once,
+    /// in [`each`](Self::each) mode), checking each result.
+    pub fn decode_all(&mut self) {
+        if self.each {
+            self.decode_each();
+            return;
+        }
+        loop {
+            if !self.input.is_empty() {
+                let start = self.input.as_ptr() as usize;
+                let region = (start, start + self.input.len());
+                if self.regions.last() != Some(&region) {
+                    self.regions.push(region);
+                }
+            }
+            let grew = self.input.len() > self.seen_len;
+            let result = self.codec.decode(&mut self.input, self.now);
+            if grew {
+                self.last_activity = Some(self.now);
+            }
+            self.seen_len = self.input.len();
+            match result {
+                Ok(None) => {
+                    assert!(
+                        self.codec.error().is_none(),
+                        "a poisoned codec asked for more bytes"
+                    );
+                    self.check_idle();
+                    break;
+                }
+                Ok(Some(done)) => self.on_completion(done),
+                Err(e) => {
+                    self.on_error(e);
+                    break;
+                }
+            }
+        }
+        self.check_examined();
+        self.check_timer();
+    }
+
+    /// `decode_each`: documented as `decode` until `Ok(None)`. Completions are
+    /// checked after the call, against the codec's state at its end.
+    fn decode_each(&mut self) {
+        if !self.input.is_empty() {
+            let start = self.input.as_ptr() as usize;
+            self.regions.push((start, start + self.input.len()));
+        }
+        let grew = self.input.len() > self.seen_len;
+        let mut done = Vec::new();
+        let result = self
+            .codec
+            .decode_each(&mut self.input, self.now, |c| done.push(c));
+        if grew {
+            self.last_activity = Some(self.now);
+        }
+        self.seen_len = self.input.len();
+        for c in done {
+            self.on_completion(c);
+        }
+        match result {
+            Ok(()) => {
+                assert!(
+                    self.codec.error().is_none(),
+                    "decode_each returned Ok on a poisoned codec"
+                );
+                self.check_idle();
+            }
+            Err(e) => self.on_error(e),
+        }
+        self.check_examined();
+        self.check_timer();
+    }
+
+    /// Reports end of stream and drains: afterwards every sent, not cancelled token has
+    /// completed exactly once.
+    pub fn eof(&mut self) {
+        let expected = self
+            .codec
+            .error()
+            .cloned()
+            .unwrap_or(ConnectionError::Closed);
+        self.codec.handle_eof();
+        assert_eq!(
+            self.codec.error(),
+            Some(&expected),
+            "handle_eof replaced the poison"
+        );
+        self.decode_all();
+        assert_eq!(
+            self.error.as_ref(),
+            Some(&expected),
+            "drain did not end in the poison"
+        );
+        self.check_all_done();
+    }
+
+    /// Moves the fake clock forward and reports it with `handle_timeout`.
+    pub fn tick(&mut self, seconds: u64) {
+        self.now += Duration::from_secs(seconds);
+        let deadline = self.codec.poll_timeout();
+        let before = self.codec.error().cloned();
+        self.codec.handle_timeout(self.now);
+        match (before, deadline) {
+            (Some(e), _) => assert_eq!(self.codec.error(), Some(&e), "timeout replaced poison"),
+            (None, Some(d)) if self.now >= d => {
+                assert_eq!(self.codec.error(), Some(&ConnectionError::Timeout));
+            }
+            (None, _) => assert!(self.codec.error().is_none(), "early timeout poisoned"),
+        }
+        self.decode_all();
+    }
+
+    fn check_all_done(&self) {
+        for s in &self.sent {
+            assert_ne!(
+                s.state,
+                State::Outstanding,
+                "token {} never completed: {:?}",
+                s.token.get(),
+                s.cmd
+            );
+        }
+    }
+
+    fn on_error(&mut self, e: ConnectionError) {
+        assert_eq!(
+            self.codec.error(),
+            Some(&e),
+            "decode's error is not the poison"
+        );
+        if let Some(previous) = &self.error {
+            assert_eq!(*previous, e, "the poison changed");
+        }
+        self.error = Some(e.clone());
+        self.check_all_done();
+        assert_eq!(self.codec.pending(), 0, "poisoned and drained, yet pending");
+        let again = self.codec.decode(&mut self.input, self.now);
+        assert_eq!(again, Err(e.clone()), "the error is not sticky");
+        let mut late = 0;
+        let again = self
+            .codec
+            .decode_each(&mut self.input, self.now, |_| late += 1);
+        assert_eq!(
+            (again, late),
+            (Err(e), 0),
+            "decode_each: the error is not sticky"
+        );
+        self.seen_len = self.input.len();
+        assert_eq!(self.codec.poll_timeout(), None);
+        assert_eq!(self.codec.min_buffer_len(), None);
+    }
+
+    fn on_completion(&mut self, done: Completion) {
+        let t = done.token.get();
+        let i = usize::try_from(t).expect("small token");
+        assert!(
+            i < self.sent.len(),
+            "completion for a token never sent: {t}"
+        );
+        if let Some(last) = self.last_done {
+            assert!(
+                t > last,
+                "completion {t} after {last}: out of order or twice"
+            );
+        }
+        self.last_done = Some(t);
+        match self.sent[i].state {
+            State::Outstanding => {}
+            State::Cancelled => panic!("cancelled token {t} completed"),
+            State::Done => panic!("token {t} completed twice"),
+        }
+        self.sent[i].state = State::Done;
+        let cmd = &self.sent[i].cmd;
+        if trace() {
+            eprintln!(
+                "done {t} {cmd:?} -> {:?}, poison {:?}",
+                done.result,
+                self.codec.error()
+            );
+        }
+        match &done.result {
+            Err(CommandError::Connection(e)) => {
+                assert_eq!(
+                    self.codec.error(),
+                    Some(e),
+                    "failed with a non-poison error"
+                );
+            }
+            Err(CommandError::Server(se)) => {
+                assert!(se.message.len() <= self.limits.max_line_len);
+                self.check_zero_copy(&se.message);
+                // Crate docs, "Errors": after ERROR or CLIENT_ERROR for a data command
+                // the stream is unknown and the codec poisons itself, except for the
+                // `ms` CLIENT_ERRORs about flags, sent after memcached parsed the
+                // length and swallowed the block.
+                let unread = match se.kind {
+                    ServerErrorKind::Error => cmd.carries_data(),
+                    ServerErrorKind::ClientError => match cmd {
+                        Cmd::Store { .. } => true,
+                        Cmd::MetaSet { .. } => !MS_BLOCK_SWALLOWED.contains(&&se.message[..]),
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                let expected =
+                    ConnectionError::Decode(DecodeError::UnreadDataBlock { error: se.clone() });
+                if unread {
+                    assert_eq!(self.codec.error(), Some(&expected), "stream state unknown");
+                } else if !self.each {
+                    // (With decode_each the codec's state is the one at the end of the
+                    // call, when a later command may have poisoned it.)
+                    assert_ne!(self.codec.error(), Some(&expected), "needless poison");
+                }
+            }
+            Ok(response) => self.check_response(cmd, response),
+            Err(other) => panic!("unknown command error {other:?}"),
+        }
+        if self.record {
+            self.completions.push(done);
+        }
+    }
+
+    fn check_zero_copy(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let start = bytes.as_ptr() as usize;
+        let end = start + bytes.len();
+        assert!(
+            self.regions.iter().any(|&(s, e)| s <= start && end <= e),
+            "{} bytes do not point into the input buffer",
+            bytes.len()
+        );
+    }
+
+    fn check_response(&self, cmd: &Cmd, response: &Response) {
+        let l = &self.limits;
+        let line = |b: &[u8]| {
+            assert!(
+                b.len() <= l.max_line_len,
+                "a line field exceeds max_line_len"
+            );
+            self.check_zero_copy(b);
+        };
+        let value = |b: &[u8]| {
+            assert!(b.len() <= l.max_value_len, "a value exceeds max_value_len");
+            self.check_zero_copy(b);
+        };
+        let typed = match (cmd, response) {
+            (Cmd::Get { cas, .. }, Response::Hit(v)) => {
+                value(&v.data);
+                v.cas.is_some() == *cas
+            }
+            (Cmd::Get { .. }, Response::Miss) => true,
+            (Cmd::GetMulti { keys, cas, .. }, Response::Values(items)) => {
+                assert!(items.len() <= l.max_values_per_reply, "too many values");
+                // Each item's key is a requested key, in request order.
+                let mut rest = keys.iter();
+                for item in items.iter() {
+                    line(item.key);
+                    value(item.data);
+                    assert_eq!(item.cas.is_some(), *cas);
+                    assert!(
+                        rest.any(|k| k.0 == item.key),
+                        "VALUE key not requested, or out of order"
+                    );
+                }
+                true
+            }
+            (Cmd::Store { .. }, r) => matches!(
+                r,
+                Response::Stored | Response::NotStored | Response::Exists | Response::NotFound
+            ),
+            (Cmd::Delete { .. }, r) => matches!(r, Response::Deleted | Response::NotFound),
+            (Cmd::Touch { .. }, r) => matches!(r, Response::Touched | Response::NotFound),
+            (Cmd::Incr { .. } | Cmd::Decr { .. }, r) => {
+                matches!(r, Response::Counter(_) | Response::NotFound)
+            }
+            (Cmd::Stats(args), r) => {
+                let count = match r {
+                    Response::Stats(v) => {
+                        v.iter().for_each(|s| {
+                            line(&s.name);
+                            line(&s.value);
+                        });
+                        Some(v.len())
+                    }
+                    Response::CacheDump(v) => {
+                        v.iter().for_each(|s| line(&s.key));
+                        Some(v.len())
+                    }
+                    Response::DetailDump(v) => {
+                        v.iter().for_each(|s| line(&s.prefix));
+                        Some(v.len())
+                    }
+                    _ => None,
+                };
+                assert!(
+                    count.unwrap_or(0) <= l.max_stat_lines,
+                    "too many stat lines"
+                );
+                match (args, r) {
+                    (StatsArgs::Word(w), Response::Reset) => w.0 == b"reset",
+                    (StatsArgs::Word(w), Response::Stats(_)) => w.0 != b"reset",
+                    (StatsArgs::None, Response::Stats(_)) => true,
+                    (StatsArgs::Detail(_), Response::Ok) => true,
+                    (StatsArgs::DetailDump, Response::DetailDump(_)) => true,
+                    (StatsArgs::CacheDump { .. }, Response::CacheDump(_)) => true,
+                    _ => false,
+                }
+            }
+            (Cmd::Version, Response::Version(v)) => {
+                line(v);
+                true
+            }
+            (Cmd::Verbosity { .. } | Cmd::FlushAll { .. } | Cmd::CacheMemlimit { .. }, r) => {
+                *r == Response::Ok
+            }
+            (Cmd::Quit | Cmd::Shutdown { .. }, r) => {
+                // Closed only comes from end of stream.
+                *r == Response::Closed && self.codec.error() == Some(&ConnectionError::Closed)
+            }
+            (Cmd::MetaNoop, r) => *r == Response::Noop,
+            (Cmd::MetaDebug { .. }, Response::MetaDebug(d)) => {
+                line(&d.key);
+                line(&d.fields);
+                true
+            }
+            (Cmd::MetaDebug { .. }, Response::Miss) => true,
+            (_, Response::Meta(m)) => {
+                use MetaStatus::*;
+                line(&m.raw_flags);
+                if let Some(v) = &m.value {
+                    value(v);
+                }
+                assert_eq!(m.value.is_some(), m.status == Value, "value iff VA");
+                if m.inferred {
+                    assert!(cmd.is_quiet(), "inferred outcome for a loud command");
+                    assert!(m.raw_flags.is_empty() && m.value.is_none());
+                }
+                // tests/fuzz_regressions.rs: meta_reply_with_two_opaques, _keys.
+                if let Some(echoed) = m.opaque() {
+                    assert_eq!(Some(echoed), cmd.opaque(), "echoed someone else's opaque");
+                }
+                if let (Some(echoed), Some(key)) = (m.key(), cmd.key()) {
+                    let raw = if m.key_is_base64() {
+                        crate::wire::base64_decode(echoed)
+                    } else {
+                        Some(echoed.to_vec())
+                    };
+                    assert_eq!(raw.as_deref(), Some(key), "echoed someone else's key");
+                }
+                let statuses: &[MetaStatus] = match cmd {
+                    Cmd::MetaGet { .. } => &[Value, Success, Miss],
+                    Cmd::MetaSet { .. } => &[Success, NotStored, Exists, NotFound],
+                    Cmd::MetaDelete { .. } => &[Success, NotFound, Exists],
+                    Cmd::MetaArithmetic { .. } => &[Value, Success, NotFound, NotStored, Exists],
+                    _ => &[],
+                };
+                statuses.contains(&m.status)
+            }
+            _ => false,
+        };
+        assert!(typed, "{cmd:?} completed with {response:?}");
+    }
+
+    /// After `Ok(None)`: what is left is one partial line or one partial data block,
+    /// after the held part of a multi-key reply in progress (the crate keeps such a
+    /// reply in the buffer until its `END`, bounded by the caps).
+    fn check_idle(&self) {
+        let l = &self.limits;
+        // The held reply belongs to a multi-key retrieval not completed yet (the
+        // head, but a cancelled command before it may or may not have left the
+        // deque, so any will do).
+        let multi_pending = self
+            .sent
+            .iter()
+            .any(|s| s.state != State::Done && matches!(s.cmd, Cmd::GetMulti { .. }));
+        let held = if multi_pending {
+            l.max_values_per_reply * (l.max_line_len + 2 + l.max_value_len + 2)
+        } else {
+            0
+        };
+        match self.codec.min_buffer_len() {
+            Some(want) => {
+                assert!(want > self.input.len(), "waits for bytes it has");
+                assert!(
+                    want <= held + l.max_line_len + 2 + l.max_value_len + 2,
+                    "data block beyond the caps"
+                );
+            }
+            None => assert!(
+                self.input.len() < held + l.max_line_len + 2,
+                "a complete or over-long line left in the buffer ({} bytes, each {}): {:?}",
+                self.input.len(),
+                self.each,
+                self.input[..self.input.len().min(600)]
+                    .escape_ascii()
+                    .to_string()
+            ),
+        }
+        let outstanding = self
+            .sent
+            .iter()
+            .filter(|s| s.state == State::Outstanding)
+            .count();
+        assert!(
+            self.codec.pending() >= outstanding,
+            "pending lost a command"
+        );
+    }
+
+    fn check_examined(&self) {
+        let examined = self.codec.bytes_examined();
+        assert!(
+            examined <= 2 * self.fed,
+            "bytes_examined {examined} for {} bytes fed",
+            self.fed
+        );
+    }
+
+    fn check_timer(&self) {
+        let expected = if self.codec.pending() > 0 && self.codec.error().is_none() {
+            Some(self.last_activity.expect("activity before pending") + TIMEOUT)
+        } else {
+            None
+        };
+        assert_eq!(self.codec.poll_timeout(), expected, "inactivity deadline");
+    }
+
+    /// Total bytes fed (garbage included).
+    pub fn fed(&self) -> u64 {
+        self.fed
+    }
+}
