@@ -560,7 +560,10 @@ impl<'a> Stats<'a> {
     }
 
     /// `stats cachedump <class> <limit>` (limit 0: all). memcached 1.6 lists only
-    /// items in the COLD LRU.
+    /// items in the COLD LRU. A stock memcached has 63 slab classes (a compile-time
+    /// constant of the server, so not checked here) and answers a class of 64 or more
+    /// with `CLIENT_ERROR Illegal slab id`: a typed result that leaves the stream in a
+    /// known state.
     pub fn cachedump(class: u32, limit: u32) -> Self {
         Self {
             args: StatsArgs::CacheDump { class, limit },

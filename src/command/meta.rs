@@ -8,6 +8,8 @@
 //! command is refused with `CLIENT_ERROR invalid flag`; `mg` `C` is parsed and ignored;
 //! `md` `x` is refused; `ms` `s` and `ms` `N` (append autovivify) are accepted and
 //! ignored. They are still offered, documented on each method, for newer servers.
+//! One more 1.6.18 quirk, checked against the server: an item created by `mg` `N`
+//! (autovivify) with a base64 key echoes its key raw (see [`MetaGet::vivify`]).
 
 use super::sealed::Encode;
 use super::{Command, Exptime, Plan, Writer, digits};
@@ -262,6 +264,13 @@ impl<'a> MetaGet<'a> {
         /// `T<exptime>`: update the TTL on a hit, like `touch`.
         touch(exptime: Exptime) => b'T', ttl;
         /// `N<exptime>`: on a miss, create an empty item with this TTL and return `W`.
+        ///
+        /// memcached 1.6.18 does not mark an item it creates this way as binary, so
+        /// with [`base64_key`](Self::base64_key) and [`return_key`](Self::return_key)
+        /// the `k` flag echoes the raw key (`mg YWI= b k N30` gets `HD kab W`). The
+        /// codec accepts either form; but a raw key holding a space or a line break
+        /// splits the reply line and poisons the codec, so do not ask for `k` with
+        /// `N` on such keys.
         vivify(exptime: Exptime) => b'N', vivify;
         /// `R<seconds>`: if the remaining TTL is below this, return `W` (win the recache).
         recache(seconds: u32) => b'R', recache;
