@@ -287,6 +287,6 @@ pub use error::{
 pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
 pub use response::{
-    CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response,
-    Stat, Ttl, Value, Values, ValuesIter,
+    CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
+    Ttl, Value, Values, ValuesIter,
 };
