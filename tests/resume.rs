@@ -102,3 +102,48 @@ fn long_lines_fed_byte_by_byte_are_searched_once() {
         reply.len()
     );
 }
+
+/// Feeds `reply` in two reads cut at `cut`; returns the response and the bytes examined.
+fn in_two(keys: &[String], reply: &[u8], cut: usize) -> (Response, u64) {
+    let now = Instant::now();
+    let mut codec = Codec::new();
+    codec
+        .send(&GetMulti::new(keys).with_cas(), &mut BytesMut::new(), now)
+        .unwrap();
+    let mut buf = BytesMut::from(&reply[..cut]);
+    let mut responses = Vec::new();
+    for next in [&reply[cut..], &[][..]] {
+        while let Some(done) = codec.decode(&mut buf, now).expect("valid reply") {
+            responses.push(done.result.expect("a reply"));
+        }
+        buf.extend_from_slice(next);
+    }
+    assert!(buf.is_empty(), "cut at {cut}: {} bytes left", buf.len());
+    let [response] = <[Response; 1]>::try_from(responses).expect("one response");
+    (response, codec.bytes_examined())
+}
+
+#[test]
+fn a_multi_key_reply_cut_anywhere_is_examined_as_if_whole() {
+    // The fast paths take a buffered item in one step and a cut one into raw mode from
+    // its header: whichever runs, the count and the values match the one-read feed.
+    let keys: Vec<String> = (0..4).map(|i| format!("key{i}")).collect();
+    let mut reply = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let value = "v\r\n".repeat(i * 3);
+        reply.extend_from_slice(
+            format!("VALUE {key} {i} {} {}\r\n{value}\r\n", value.len(), 100 + i).as_bytes(),
+        );
+    }
+    reply.extend_from_slice(b"END\r\n");
+    let (whole, examined) = in_two(&keys, &reply, reply.len());
+    let Response::Values(values) = &whole else {
+        panic!("{whole:?}")
+    };
+    assert_eq!(values.len(), 4);
+    for cut in 0..reply.len() {
+        let (response, cut_examined) = in_two(&keys, &reply, cut);
+        assert_eq!(response, whole, "cut at {cut}");
+        assert_eq!(cut_examined, examined, "cut at {cut}");
+    }
+}

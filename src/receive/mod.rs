@@ -337,12 +337,21 @@ impl Receiver {
                 }
                 continue;
             }
+            // Set when the item fast path already refused this line: trying it again once
+            // the line's end is found would only parse the header twice more.
+            let mut item_refused = false;
             if matches!(self.state, State::Line { scanned: 0 }) {
                 if let Some(response) = self.likely_reply(input, pending) {
                     if emit_head(pending, response, emit).is_break() {
                         return Ok(());
                     }
                     continue;
+                }
+                if input.rest().starts_with(b"VALUE ") {
+                    if self.whole_item(input, None, pending) {
+                        continue;
+                    }
+                    item_refused = true;
                 }
             }
             let step = match self.state {
@@ -361,7 +370,7 @@ impl Receiver {
                             }
                             continue;
                         }
-                        if self.whole_item(input, len, pending) {
+                        if !item_refused && self.whole_item(input, Some(len), pending) {
                             continue;
                         }
                         self.on_line(input, len, len + 2, pending)
@@ -514,17 +523,16 @@ impl Receiver {
     }
 
     /// The `VALUE` header at the front of `rest` (a line of `line` bytes, or if
-    /// `None` parsed straight from the unread bytes, up to its `\r\n`), if its data
-    /// block is buffered and followed by `trailer`, and nothing about it needs the
-    /// general path: the header, the line's length, and where the data ends.
+    /// `None` parsed straight from the unread bytes, up to its `\r\n`) when nothing
+    /// about it needs the general path: the header, the line's length, and the data
+    /// block's length.
     #[inline]
-    fn buffered_value(
+    fn value_header(
         &self,
         rest: &[u8],
         line: Option<usize>,
         cas: bool,
         expected: &[u8],
-        trailer: &[u8],
     ) -> Option<(ValueHeader, usize, usize)> {
         if !rest.starts_with(b"VALUE ") {
             return None;
@@ -542,9 +550,16 @@ impl Receiver {
         let data_len = usize::try_from(header.len)
             .ok()
             .filter(|&n| n <= self.limits.max_value_len)?;
+        Some((header, len, data_len))
+    }
+
+    /// Where the data block of a header line of `len` bytes ends, if it is buffered
+    /// and followed by `trailer`.
+    #[inline]
+    fn buffered_data(rest: &[u8], len: usize, data_len: usize, trailer: &[u8]) -> Option<usize> {
         let data_end = (len + 2).checked_add(data_len)?;
         let end = data_end.checked_add(trailer.len())?;
-        parse::same(rest.get(data_end..end)?, trailer).then_some((header, len, data_end))
+        parse::same(rest.get(data_end..end)?, trailer).then_some(data_end)
     }
 
     /// A single-key hit whose header, data and `END` are all buffered, taken in one
@@ -562,8 +577,9 @@ impl Receiver {
         arena: &Arena,
     ) -> Option<Response> {
         let trailer = b"\r\nEND\r\n";
-        let (header, len, data_end) =
-            self.buffered_value(input.rest(), line, cas, arena.get(head.keys), trailer)?;
+        let (header, len, data_len) =
+            self.value_header(input.rest(), line, cas, arena.get(head.keys))?;
+        let data_end = Self::buffered_data(input.rest(), len, data_len, trailer)?;
         if !header.expected {
             return None;
         }
@@ -581,11 +597,18 @@ impl Receiver {
         }))
     }
 
-    /// One `VALUE` of a multi-key reply whose data block is buffered, added to the
-    /// reply in one step (the same checks as the general path, which takes over for
-    /// anything unusual). Returns whether it was taken.
+    /// One `VALUE` of a multi-key reply, added to the reply in one step when its data
+    /// block is buffered, or its header taken and raw mode entered when the data is
+    /// still arriving (the same checks as the general path, which takes over for
+    /// anything unusual). With `line` unknown the header is parsed straight from the
+    /// unread bytes, without searching for its end first. Returns whether it was taken.
     #[inline(never)]
-    fn whole_item(&mut self, input: &mut Input<'_>, len: usize, pending: &Pending) -> bool {
+    fn whole_item(
+        &mut self,
+        input: &mut Input<'_>,
+        line: Option<usize>,
+        pending: &Pending,
+    ) -> bool {
         let Some(head) = pending.front() else {
             return false;
         };
@@ -604,8 +627,7 @@ impl Receiver {
             _ => return false,
         };
         let expected = next_key(arena, cursor, end);
-        let Some((header, _, data_end)) =
-            self.buffered_value(input.rest(), Some(len), cas, expected, b"\r\n")
+        let Some((header, len, data_len)) = self.value_header(input.rest(), line, cas, expected)
         else {
             return false;
         };
@@ -614,13 +636,25 @@ impl Receiver {
         } else if !take_key(arena, &mut cursor, end, &input.rest()[header.key.clone()]) {
             return false;
         }
-        self.examined += 2;
+        // What the general path would count: the header line if it was not searched yet.
+        let searched = if line.is_none() { len + 2 } else { 0 };
+        let Some(data_end) = Self::buffered_data(input.rest(), len, data_len, b"\r\n") else {
+            // The data is still arriving (the item a read cut in two): the header is
+            // good, so go to raw mode now rather than parse it again on the general path.
+            self.examined += searched as u64;
+            let key = &input.rest()[header.key.clone()];
+            if let Err(e) = self.start_value(key, len + 2, header, head, arena) {
+                self.poison(e.into());
+            }
+            return true;
+        };
+        self.examined += (searched + 2) as u64;
         let at = input.held;
         let span = ItemSpan {
             key_start: at + header.key.start,
             key_len: header.key.len(),
             data_start: at + len + 2,
-            data_len: data_end - len - 2,
+            data_len,
             flags: header.flags,
             cas: header.cas,
         };
