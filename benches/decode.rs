@@ -5,11 +5,11 @@
 //! ```text
 //! cargo bench --bench decode                    # criterion, then the ratio table
 //! cargo bench --bench decode -- get_hit         # only ids containing "get_hit"
-//! MCB_RATIO_ONLY=1 cargo bench --bench decode   # just the ratio table (~40 s)
+//! MCB_RATIO_ONLY=1 cargo bench --bench decode   # just the ratio table (~1 min)
 //! MCB_SAMPLES=21 MCB_SAMPLE_MS=40 ...           # more / longer samples per cell
 //! MCB_RATIO=0 cargo bench --bench decode        # criterion only
 //! MCB_SEED=1 cargo bench --bench decode         # codec figures for twisted_seed.py
-//! MCB_CALLGRIND=get_hit/16k/codec <decode exe>  # one contender, for valgrind
+//! MCB_CALLGRIND=get_hit/16k/each <decode exe>   # one contender, for valgrind
 //! cargo test --bench decode                     # every contender counts every reply once
 //! ```
 //!
@@ -21,6 +21,8 @@
 //!   the codec sees the buffer grow as after a `read` but the copy a real read costs
 //!   is not billed to it (it is the `memcpy` row), just as the floor's reads cost it
 //!   nothing.
+//! * `each`: the same through [`Codec::decode_each`], every completion of a read
+//!   handed to a closure in one call (the API an event loop uses).
 //! * `floor`: a deliberately naive, protocol-aware, untyped decoder (below): memchr
 //!   per line, match the first token, skip data blocks by length, check the CRLF,
 //!   count replies. No reply types, no request matching, no values built.
@@ -565,7 +567,7 @@ fn chunk_of(label: &str) -> usize {
 fn callgrind_mode(cases: &[Case], spec: &str) {
     let parts: Vec<&str> = spec.split('/').collect();
     let [stream, label, who] = parts[..] else {
-        panic!("MCB_CALLGRIND=<stream>/<whole|16k|1460>/<codec|floor|mp|mpb|memcpy>");
+        panic!("MCB_CALLGRIND=<stream>/<whole|16k|1460>/<codec|each|floor|mp|mpb|memcpy>");
     };
     let case = find(cases, stream);
     let who = *WHO

@@ -385,6 +385,37 @@ fn quiet_commands_of_every_kind() {
 }
 
 #[test]
+fn a_bare_hd_completes_each_meta_command_that_asked_for_no_echo() {
+    // The fast path for a bare `HD` and the general meta parser give the same result.
+    let commands: &[&dyn Command] = &[
+        &MetaGet::new("a"),
+        &MetaSet::new("b", "1"),
+        &MetaDelete::new("c"),
+        &MetaArithmetic::new("d"),
+        &MetaSet::new("e", "2").return_cas(),
+        &MetaNoop,
+    ];
+    let got = decode_every_way(
+        &|| codec_with(commands).0,
+        b"HD\r\nHD\r\nHD\r\nHD\r\nHD c7\r\nMN\r\n",
+        false,
+        false,
+    );
+    assert_eq!(
+        got,
+        [
+            "Meta(HD)",
+            "Meta(HD)",
+            "Meta(HD)",
+            "Meta(HD)",
+            "Meta(HD [c7])",
+            "Noop",
+            "End(pending=0, buffered=0)",
+        ]
+    );
+}
+
+#[test]
 fn replies_must_echo_their_own_opaque_and_key() {
     let mismatch = |commands: &[&dyn Command], recv: &[u8], error: DecodeError| {
         let got = decode_every_way(&|| codec_with(commands).0, recv, false, false);

@@ -34,10 +34,12 @@
 //! costs one reference count instead of two per item.
 //!
 //! The common replies also have fast paths that take a whole reply in one step (a
-//! line the head command most likely gets, compared without searching; a single-key
-//! hit with its `END`; a buffered `VALUE` of a multi-key reply). Each falls back to the
-//! general path on anything unusual, so both give the same result; the property
-//! tests and fuzz targets feed every reply at every split to check that.
+//! line the head command most likely gets, `STORED` or a bare meta `HD`, compared
+//! without searching; a single-key hit with its `END`; a buffered `VALUE` of a
+//! multi-key reply, or the header of one a read cut, which goes straight to `Block`).
+//! Each falls back to the general path on anything unusual, so both give the same
+//! result and count the same bytes examined; the property tests and fuzz targets
+//! feed every reply at every split to check that.
 //!
 //! Invariants, checked with `debug_assert!`:
 //! * The buffer's front holds, in order, bytes this call consumed, bytes held for a
@@ -475,7 +477,7 @@ impl Receiver {
                 return self.whole_hit(input, None, head, cas, &pending.arena);
             }
         }
-        let (line, response) = likely(head.expect)?;
+        let (line, response) = likely(head)?;
         if line.text.len() > self.limits.max_line_len || !line.matches(input.rest()) {
             return None;
         }
@@ -1380,12 +1382,13 @@ const TOUCHED: Likely = Likely::new(b"TOUCHED");
 const END: Likely = Likely::new(b"END");
 const OK: Likely = Likely::new(b"OK");
 const MN: Likely = Likely::new(b"MN");
+const HD: Likely = Likely::new(b"HD");
 
-/// The reply line a command expecting `expect` most often gets, when it is a simple
-/// one, and what it means.
+/// The reply line the command `entry` most often gets, when it is a simple one, and
+/// what it means.
 #[inline]
-fn likely(expect: Expect) -> Option<(&'static Likely, Response)> {
-    Some(match expect {
+fn likely(entry: &Entry) -> Option<(&'static Likely, Response)> {
+    Some(match entry.expect {
         Expect::Storage => (&STORED, Response::Stored),
         Expect::Delete => (&DELETED, Response::Deleted),
         Expect::Touch => (&TOUCHED, Response::Touched),
@@ -1395,6 +1398,22 @@ fn likely(expect: Expect) -> Option<(&'static Likely, Response)> {
             kind: MetaKind::Noop,
             ..
         } => (&MN, Response::Noop),
+        // A bare `HD` is the whole reply only when nothing echoed is due (what
+        // `check_meta` demands).
+        Expect::Meta {
+            kind: MetaKind::Get | MetaKind::Set | MetaKind::Delete | MetaKind::Arithmetic,
+            codes,
+            return_key: false,
+            ..
+        } if codes & code::HD != 0 && entry.opaque.is_none() => {
+            let response = MetaResponse {
+                status: MetaStatus::Success,
+                inferred: false,
+                value: None,
+                raw_flags: Bytes::new(),
+            };
+            (&HD, Response::Meta(response))
+        }
         _ => return None,
     })
 }
