@@ -438,6 +438,17 @@ fn replies_must_echo_their_own_opaque_and_key() {
         b"HD O1\r\n",
         DecodeError::OpaqueMismatch,
     );
+    // A value reply is checked the same, whole (one step) or split (line, then block).
+    mismatch(
+        &[&MetaGet::new("k").return_value().opaque("1")],
+        b"VA 1 O2\r\nx\r\n",
+        DecodeError::OpaqueMismatch,
+    );
+    mismatch(
+        &[&MetaGet::new("k").return_value().return_key()],
+        b"VA 1 kj\r\nx\r\n",
+        DecodeError::KeyMismatch,
+    );
     mismatch(
         &[&MetaGet::new("k").return_key()],
         b"HD kx\r\n",

@@ -35,8 +35,9 @@
 //!
 //! The common replies also have fast paths that take a whole reply in one step (a
 //! line the head command most likely gets, `STORED` or a bare meta `HD`, compared
-//! without searching; a single-key hit with its `END`; a buffered `VALUE` of a
-//! multi-key reply, or the header of one a read cut, which goes straight to `Block`).
+//! without searching; a single-key hit with its `END`; a meta `VA` with its data; a
+//! buffered `VALUE` of a multi-key reply, or the header of one a read cut, which goes
+//! straight to `Block`).
 //! Each falls back to the general path on anything unusual, so both give the same
 //! result and count the same bytes examined; the property tests and fuzz targets
 //! feed every reply at every split to check that.
@@ -514,10 +515,16 @@ impl Receiver {
         if head.quiet || !matches!(self.reply, Assembly::None) || !self.ready.is_empty() {
             return None;
         }
-        if let Expect::Single { cas } = head.expect {
-            if let Some(hit) = self.whole_hit(input, Some(len), head, cas, &pending.arena) {
-                return Some(hit);
+        match head.expect {
+            Expect::Single { cas } => {
+                if let Some(hit) = self.whole_hit(input, Some(len), head, cas, &pending.arena) {
+                    return Some(hit);
+                }
             }
+            Expect::Meta { .. } if input.rest().starts_with(b"VA ") => {
+                return self.whole_meta_value(input, len, head, &pending.arena);
+            }
+            _ => {}
         }
         let response = simple_reply(head.expect, &input.rest()[..len])?;
         input.consume(len + 2);
@@ -597,6 +604,38 @@ impl Receiver {
             cas: header.cas,
             data,
         }))
+    }
+
+    /// A meta `VA` line of `len` bytes whose data block is buffered, taken in one step
+    /// instead of through `Block`, with the same checks as the general path, which
+    /// takes over for anything unusual (including data still arriving).
+    #[inline(never)]
+    fn whole_meta_value(
+        &mut self,
+        input: &mut Input<'_>,
+        len: usize,
+        head: &Entry,
+        arena: &Arena,
+    ) -> Option<Response> {
+        let rest = input.rest();
+        let line = &rest[..len];
+        let header = parse::meta_header(line, code::VA).ok()?;
+        check_meta(head, &header, line, arena).ok()?;
+        let data_len = usize::try_from(header.size)
+            .ok()
+            .filter(|&n| n <= self.limits.max_value_len)?;
+        Self::buffered_data(rest, len, data_len, b"\r\n")?;
+        // What the general path would count: the terminator (the line was searched).
+        self.examined += 2;
+        let line = if header.flags.is_empty() {
+            input.consume(len + 2);
+            Bytes::new()
+        } else {
+            input.split(len + 2)
+        };
+        let data = input.split(data_len);
+        input.consume(2);
+        Some(Response::Meta(meta_response(&header, &line, Some(data))))
     }
 
     /// One `VALUE` of a multi-key reply, added to the reply in one step when its data
