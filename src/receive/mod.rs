@@ -627,12 +627,7 @@ impl Receiver {
         Self::buffered_data(rest, len, data_len, b"\r\n")?;
         // What the general path would count: the terminator (the line was searched).
         self.examined += 2;
-        let line = if header.flags.is_empty() {
-            input.consume(len + 2);
-            Bytes::new()
-        } else {
-            input.split(len + 2)
-        };
+        let line = take_meta_line(input, len + 2, &header);
         let data = input.split(data_len);
         input.consume(2);
         Some(Response::Meta(meta_response(&header, &line, Some(data))))
@@ -889,12 +884,7 @@ impl Receiver {
                 self.start_block(consumed, header.size, BlockKind::Meta(header))
             }
             Parsed::Meta(header) => {
-                let line = if header.flags.is_empty() {
-                    input.consume(consumed);
-                    Bytes::new()
-                } else {
-                    input.split(consumed)
-                };
+                let line = take_meta_line(input, consumed, &header);
                 let response = if header.code == code::MN {
                     Response::Noop
                 } else {
@@ -1057,12 +1047,7 @@ impl Receiver {
                 _ => unreachable!("a VALUE block always has a retrieval reply in progress"),
             },
             BlockKind::Meta(header) => {
-                let line = if header.flags.is_empty() {
-                    input.consume(header_len);
-                    Bytes::new()
-                } else {
-                    input.split(header_len)
-                };
+                let line = take_meta_line(input, header_len, &header);
                 let data = input.split(data_len);
                 input.consume(2);
                 let response = meta_response(&header, &line, Some(data));
@@ -1195,6 +1180,18 @@ fn inferred(expect: Expect) -> Response {
         inferred: true,
         ..MetaResponse::default()
     })
+}
+
+/// Takes a meta reply line of `consumed` bytes (with its `\r\n`) off the input: as
+/// `Bytes` when it carries return flags for the response to keep, else dropped,
+/// which saves a reference count.
+fn take_meta_line(input: &mut Input<'_>, consumed: usize, header: &MetaHeader) -> Bytes {
+    if header.flags.is_empty() {
+        input.consume(consumed);
+        Bytes::new()
+    } else {
+        input.split(consumed)
+    }
 }
 
 fn meta_response(header: &MetaHeader, line: &Bytes, value: Option<Bytes>) -> MetaResponse {

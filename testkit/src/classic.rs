@@ -906,12 +906,7 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use crate::Server;
-
-    fn run(server: &mut Server, input: &[u8]) -> String {
-        let mut out = Vec::new();
-        server.feed(input, &mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
+    use crate::tests::reply_text as run;
 
     #[test]
     fn incr_pads_in_place_and_grows() {

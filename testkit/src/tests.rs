@@ -13,6 +13,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// What the model answers to `input`, as text (for the command modules' tests).
+pub(crate) fn reply_text(server: &mut Server, input: &[u8]) -> String {
+    text(&run(server, input))
+}
+
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
 
