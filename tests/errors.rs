@@ -11,7 +11,7 @@ mod common;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use common::{codec_with, decode_every_way};
+use common::{codec_with, decode_every_way, snippet_of};
 use memcache_codec::{
     Codec, Command, CommandError, Config, ConnectionError, DecodeError, EncodeError, Exptime, Get,
     GetMulti, Incr, KeyError, Limits, MetaGet, MetaNoop, MetaSet, Stats, Store, Version,
@@ -57,31 +57,10 @@ fn poisons(limits: Limits, commands: &[&dyn Command], recv: &[u8], error: Decode
     assert!(out.is_empty());
 }
 
-fn snippet(line: &[u8]) -> memcache_codec::Snippet {
-    // Build the expected snippet the way the codec does: through a decode.
-    let mut codec = Codec::new();
-    let mut out = BytesMut::new();
-    codec.send(&Version, &mut out, Instant::now()).unwrap();
-    let mut buf = BytesMut::from(line);
-    buf.extend_from_slice(b"\r\n");
-    match codec
-        .decode(&mut buf, Instant::now())
-        .unwrap()
-        .unwrap()
-        .result
-    {
-        Err(CommandError::Connection(ConnectionError::Decode(DecodeError::UnexpectedReply {
-            line,
-            ..
-        }))) => line,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn unexpected(expected: &'static str, line: &[u8]) -> DecodeError {
     DecodeError::UnexpectedReply {
         expected,
-        line: snippet(line),
+        line: snippet_of(line),
     }
 }
 
@@ -248,7 +227,7 @@ fn malformed_lines_and_numbers() {
     let d = Limits::DEFAULT;
     let malformed = |what, line: &[u8]| DecodeError::Malformed {
         what,
-        line: snippet(line),
+        line: snippet_of(line),
     };
 
     poisons(

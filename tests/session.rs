@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use common::{codec_with, decode_every_way, shape_with};
+use common::{codec_with, decode_every_way, shape_with, snippet_of};
 use memcache_codec::{
-    Codec, Command, CommandError, Config, ConnectionError, DecodeError, EncodeError, Get, GetMulti,
+    Codec, Command, Config, ConnectionError, DecodeError, EncodeError, Get, GetMulti,
     MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet, Quit, Response, Store, Version,
 };
 
@@ -496,27 +496,6 @@ fn replies_must_echo_their_own_opaque_and_key() {
             line: snippet_of(b"HD O3"),
         },
     );
-}
-
-fn snippet_of(line: &[u8]) -> memcache_codec::Snippet {
-    let mut codec = Codec::new();
-    codec
-        .send(&Version, &mut BytesMut::new(), Instant::now())
-        .unwrap();
-    let mut buf = BytesMut::from(line);
-    buf.extend_from_slice(b"\r\n");
-    match codec
-        .decode(&mut buf, Instant::now())
-        .unwrap()
-        .unwrap()
-        .result
-    {
-        Err(CommandError::Connection(ConnectionError::Decode(DecodeError::UnexpectedReply {
-            line,
-            ..
-        }))) => line,
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use memcache_codec::{
-    Codec, Command, CommandError, Completion, ConnectionError, MetaResponse, MetaStatus, Response,
-    Value,
+    Codec, Command, CommandError, Completion, ConnectionError, DecodeError, MetaResponse,
+    MetaStatus, Response, Snippet, Value, Version,
 };
 
 /// One recorded exchange from `memcached-1.6.18.jsonl`.
@@ -279,4 +279,27 @@ pub fn decode_every_way(
 /// Shorthand for a meta reply with no value and no flags.
 pub fn meta(status: MetaStatus) -> String {
     format!("Meta({})", status.code())
+}
+
+/// The `Snippet` the codec makes of `line` in its errors, built the way the codec
+/// does (through a decode), for expected errors.
+pub fn snippet_of(line: &[u8]) -> Snippet {
+    let mut codec = Codec::new();
+    codec
+        .send(&Version, &mut BytesMut::new(), Instant::now())
+        .unwrap();
+    let mut buf = BytesMut::from(line);
+    buf.extend_from_slice(b"\r\n");
+    match codec
+        .decode(&mut buf, Instant::now())
+        .unwrap()
+        .unwrap()
+        .result
+    {
+        Err(CommandError::Connection(ConnectionError::Decode(DecodeError::UnexpectedReply {
+            line,
+            ..
+        }))) => line,
+        other => panic!("{other:?}"),
+    }
 }
