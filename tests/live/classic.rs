@@ -11,7 +11,7 @@ use memcache_codec::{
 };
 
 use crate::blocking::BlockingClient;
-use crate::harness::{self, ok, prefix, stat};
+use crate::harness::{self, ok, prefix, stat, values_of};
 
 fn hit(data: &[u8], flags: u32) -> Response {
     Response::Hit(Value {
@@ -141,10 +141,7 @@ fn retrievals_single_multi_and_touching() {
 
     // Multi-key: request order, misses left out, a repeated key returned twice.
     let keys = [&a, &absent, &a];
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&keys));
     let got: Vec<_> = items
         .iter()
         .map(|i| (&i.key[..], &i.value.data[..]))
@@ -153,10 +150,7 @@ fn retrievals_single_multi_and_touching() {
         got,
         [(a.as_bytes(), &b"alpha"[..]), (a.as_bytes(), b"alpha")]
     );
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&a]).with_cas().touch(hour)) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&[&a]).with_cas().touch(hour));
     assert!(items[0].value.cas.is_some());
     assert_eq!(
         ok(&mut c, &GetMulti::new(&[&absent])),
@@ -190,10 +184,7 @@ fn multi_get_of_100_keys() {
     for i in [0, 37, 99] {
         asked.insert(i, format!("{p}absent{i}"));
     }
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&asked)) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&asked));
     let expected: Vec<Item> = keys
         .iter()
         .zip(&values)
@@ -455,10 +446,7 @@ fn noreply_commands_then_a_fence() {
     // The fence: once MN arrives, everything before it has been applied.
     assert_eq!(ok(&mut c, &MetaNoop), Response::Noop);
     let keys = [&a, &b, &text, &gone];
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&keys));
     let got: Vec<_> = items
         .iter()
         .map(|i| (&i.key[..], &i.value.data[..]))
@@ -536,10 +524,7 @@ fn binary_values_round_trip() {
         };
         assert_eq!(meta.status, MetaStatus::Success);
     }
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&keys)) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&keys));
     let got: Vec<&[u8]> = items.iter().map(|i| &i.value.data[..]).collect();
     assert_eq!(got, values);
 }
@@ -558,10 +543,7 @@ fn keys_of_250_bytes_and_no_more() {
     assert_eq!(ok(&mut c, &Store::set(&long, "v")), Response::Stored);
     assert_eq!(ok(&mut c, &Store::set(&other, "w")), Response::Stored);
     assert_eq!(ok(&mut c, &Get::new(&long)), hit(b"v", 0));
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&long, &other])) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&[&long, &other]));
     assert_eq!(items.len(), 2);
     let Response::Meta(meta) = ok(&mut c, &MetaGet::new(&long).return_key().return_value()) else {
         panic!()
@@ -574,10 +556,7 @@ fn keys_of_250_bytes_and_no_more() {
     // Bytes above 0x7f are key bytes too.
     let utf8 = format!("{p}ключ-鍵");
     assert_eq!(ok(&mut c, &Store::set(&utf8, "u")), Response::Stored);
-    let Response::Values(items) = ok(&mut c, &GetMulti::new(&[&utf8])) else {
-        panic!()
-    };
-    let items = items.into_items();
+    let items = values_of(&mut c, &GetMulti::new(&[&utf8]));
     assert_eq!(&items[0].key[..], utf8.as_bytes());
     // Every printable byte is a valid key byte.
     let printable: String = (0x21u8..0x7f).map(char::from).collect();

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 use std::time::Duration;
 
-use memcache_codec::{Command, Config, Response, Stats};
+use memcache_codec::{Command, Config, Item, Response, Stats};
 
 use crate::blocking::BlockingClient;
 use crate::memcached::Memcached;
@@ -125,6 +125,18 @@ pub(crate) fn ok<C: Command + ?Sized>(client: &mut BlockingClient, command: &C) 
         Ok(Ok(response)) => response,
         Ok(Err(e)) => panic!("command failed: {e:?}"),
         Err(e) => panic!("command refused: {e:?}"),
+    }
+}
+
+/// Sends a multi-key retrieval and returns its items in wire order.
+#[track_caller]
+pub(crate) fn values_of<C: Command + ?Sized>(
+    client: &mut BlockingClient,
+    command: &C,
+) -> Vec<Item> {
+    match ok(client, command) {
+        Response::Values(values) => values.into_items(),
+        other => panic!("expected values, got {other:?}"),
     }
 }
 
