@@ -179,7 +179,7 @@ fn show(result: &Result<Response, CommandError>) -> String {
             ];
             let shown: Vec<String> = stats
                 .iter()
-                .filter(|s| pick.contains(&&*String::from_utf8_lossy(&s.name)))
+                .filter(|s| pick.contains(&&*String::from_utf8_lossy(s.name)))
                 .map(|s| format!("{}={}", s.name.escape_ascii(), s.value.escape_ascii()))
                 .collect();
             format!("{} stats, among them {}", stats.len(), shown.join(" "))
@@ -196,7 +196,7 @@ fn show_meta(m: &MetaResponse) -> String {
     if m.inferred {
         parts[0].push_str(" (inferred: memcached said nothing)");
     }
-    if let Some(value) = &m.value {
+    if let Some(value) = m.value() {
         parts.push(format!("\"{}\"", value.escape_ascii()));
     }
     if let Some(flags) = m.client_flags() {

@@ -6,38 +6,13 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::command::sealed::Encode;
 use crate::command::{Command, MetaGet, MetaNoop, NoreplyCommand, Writer};
-use crate::error::{CommandError, ConnectionError, EncodeError};
+use crate::completion::{Completion, Token};
+use crate::error::{ConnectionError, EncodeError};
+use crate::expect::Expect;
 use crate::limits::Config;
-use crate::pending::{Expect, Pending, Span};
-use crate::receive::{Input, Receiver};
-use crate::response::Response;
-
-/// Identifies a sent command in its [`Completion`]. Tokens increase by one per
-/// command sent with a reply expected, in send order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Token(pub(crate) u64);
-
-impl Token {
-    /// The token's number (the count of commands sent before it).
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-/// A command's outcome: its reply, or why it has none.
-///
-/// Every command sent with [`Codec::send`] completes exactly once (unless
-/// [cancelled](Codec::cancel)), in send order.
-#[must_use = "a completion carries a command's result"]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completion {
-    /// The token [`Codec::send`] returned for the command.
-    pub token: Token,
-    /// The reply, a server error line, or the connection failure.
-    pub result: Result<Response, CommandError>,
-}
+use crate::pending::Pending;
+use crate::receive::Receiver;
 
 /// A memcached client protocol state machine: commands in, bytes out; bytes in,
 /// completions out. See the [crate documentation](crate) for the drive loop.
@@ -60,6 +35,8 @@ pub struct Codec {
     /// When the inactivity timer last (re)started: a send with nothing pending, or
     /// bytes arriving. Only meaningful while commands are pending.
     last_activity: Option<Instant>,
+    /// The latest `now` the caller passed: time never runs backwards in the codec.
+    clock: Option<Instant>,
     /// The read buffer's length when `decode` last returned, to notice new bytes.
     buffered: usize,
 }
@@ -83,8 +60,16 @@ impl Codec {
             pending: Pending::default(),
             receiver: Receiver::new(config.limits),
             last_activity: None,
+            clock: None,
             buffered: 0,
         }
+    }
+
+    /// The caller's `now`, or the latest one seen if that is later.
+    fn tick(&mut self, now: Instant) -> Instant {
+        let now = self.clock.map_or(now, |latest| latest.max(now));
+        self.clock = Some(now);
+        now
     }
 
     /// The configuration.
@@ -99,39 +84,12 @@ impl Codec {
         // quit/shutdown is always the newest entry: nothing can be sent after it.
         let closing = self
             .pending
-            .get(self.pending.len().wrapping_sub(1))
-            .is_some_and(|e| e.expect == Expect::Close);
+            .back()
+            .is_some_and(|e| e.expect() == Expect::Close);
         if closing {
             return Err(EncodeError::Closing);
         }
         Ok(())
-    }
-
-    /// Writes `command` (already planned) to `out`; returns where its key and opaque
-    /// went in the arena.
-    fn write<C: Encode + ?Sized>(
-        &mut self,
-        command: &C,
-        wire_len: usize,
-        out: &mut BytesMut,
-        noreply: bool,
-    ) -> (Span, Option<Span>, usize) {
-        out.reserve(wire_len);
-        self.pending.reclaim_keys();
-        let keys = Span {
-            start: self.pending.arena.end(),
-            len: 0,
-        };
-        let mut writer = Writer {
-            out,
-            arena: &mut self.pending.arena,
-            noreply,
-            keys,
-            opaque: None,
-            key_count: 0,
-        };
-        command.write(&mut writer);
-        (writer.keys, writer.opaque, writer.key_count)
     }
 
     /// Appends `command` to `out` and expects its reply.
@@ -163,6 +121,7 @@ impl Codec {
         self.check_room(1)?;
         let was_idle = self.pending.is_empty();
         let token = self.push(command, out)?;
+        let now = self.tick(now);
         if was_idle {
             self.last_activity = Some(now);
         }
@@ -177,23 +136,24 @@ impl Codec {
         Ok(())
     }
 
-    /// Plans, checks against the quiet run, writes and enqueues one command.
+    /// Plans, writes and enqueues one command; on a refusal nothing is written.
     fn push<C: Command + ?Sized>(
         &mut self,
         command: &C,
         out: &mut BytesMut,
     ) -> Result<Token, EncodeError> {
         let plan = command.plan(&self.config.limits)?;
-        if let Expect::Meta { codes, .. } = plan.expect {
-            if self.pending.conflicts_with_quiet_run(plan.tag, codes) {
-                return Err(EncodeError::AmbiguousQuiet);
-            }
-        }
-        let (keys, opaque, key_count) = self.write(command, plan.wire_len, out, false);
-        let token = self
-            .pending
-            .push(plan.expect, keys, opaque, key_count, plan.tag);
-        Ok(Token(token))
+        let written = out.len();
+        out.reserve(plan.wire_len);
+        let mut draft = self.pending.draft();
+        command.write(&mut Writer {
+            out,
+            draft: &mut draft,
+            noreply: false,
+        });
+        draft
+            .commit(plan.expect)
+            .inspect_err(|_| out.truncate(written))
     }
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
@@ -238,12 +198,13 @@ impl Codec {
                 get.quiet().opaque(text)
             };
             if let Err(e) = self.push(&get, out) {
-                self.pending.rollback_quiet(entries);
+                self.pending.rollback(entries);
                 out.truncate(written);
                 return Err(e);
             }
         }
         let fence = self.push(&MetaNoop, out)?;
+        let now = self.tick(now);
         if was_idle {
             self.last_activity = Some(now);
         }
@@ -271,10 +232,15 @@ impl Codec {
     ) -> Result<(), EncodeError> {
         self.check_open()?;
         let plan = command.plan(&self.config.limits)?;
-        let arena_end = self.pending.arena.end();
-        let _ = self.write(command, plan.wire_len, out, true);
-        // No entry will check this command's reply: drop what it remembered.
-        self.pending.arena.truncate(arena_end);
+        out.reserve(plan.wire_len);
+        // No entry will check this command's reply: the draft is dropped.
+        let mut draft = self.pending.draft();
+        command.write(&mut Writer {
+            out,
+            draft: &mut draft,
+            noreply: true,
+        });
+        drop(draft);
         self.pending.note_noreply();
         Ok(())
     }
@@ -356,15 +322,9 @@ impl Codec {
         emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
     ) -> Result<(), ConnectionError> {
         if buf.len() > self.buffered {
-            self.last_activity = Some(now);
-        } else if buf.len() < self.buffered && self.receiver.mid_reply() {
-            // The caller took out bytes the decoder was part way through.
-            self.receiver.poison(ConnectionError::BufferTruncated);
+            self.last_activity = Some(self.tick(now));
         }
-        let result = {
-            let mut input = Input::new(buf);
-            self.receiver.run(&mut input, &mut self.pending, emit)
-        };
+        let result = self.receiver.run(buf, &mut self.pending, emit);
         self.buffered = buf.len();
         result
     }
@@ -397,6 +357,7 @@ impl Codec {
     /// pending command will complete with [`ConnectionError::Timeout`] and the codec
     /// is poisoned. Calling early, or again, changes nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.tick(now);
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
             self.receiver.poison(ConnectionError::Timeout);
         }
@@ -406,7 +367,7 @@ impl Codec {
     /// (memcached answers in order) and dropped. Returns false if `token` is not
     /// pending (already completed, cancelled, or never sent).
     pub fn cancel(&mut self, token: Token) -> bool {
-        self.pending.cancel(token.0)
+        self.pending.cancel(token)
     }
 
     /// Commands waiting for a reply, cancelled ones included.
@@ -477,19 +438,6 @@ fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
         n /= 10;
         if n == 0 {
             return &digits[i..];
-        }
-    }
-}
-
-/// Failures the codec completes commands with are [`CommandError`]s; this is a
-/// shorthand for matching on a completion's fatal error.
-impl Completion {
-    /// The connection error this command failed with, if it failed because the
-    /// connection did.
-    pub fn connection_error(&self) -> Option<&ConnectionError> {
-        match &self.result {
-            Err(CommandError::Connection(e)) => Some(e),
-            _ => None,
         }
     }
 }

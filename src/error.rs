@@ -179,6 +179,12 @@ pub enum DecodeError {
         /// The configured limit.
         limit: usize,
     },
+    /// A reply holding more bytes than [`Limits::max_reply_len`](crate::Limits::max_reply_len).
+    #[error("reply of more than {limit} bytes")]
+    ReplyTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
     /// The two bytes after a data block were not `\r\n`.
     #[error("data block not followed by \\r\\n")]
     BadDataTerminator,
@@ -232,10 +238,11 @@ pub enum ConnectionError {
     /// The caller reported an I/O failure (a reset, a failed write).
     #[error("connection failed: {0}")]
     Io(std::io::ErrorKind),
-    /// The read buffer lost bytes of a reply the codec was in the middle of: the
-    /// caller must pass the same buffer to every call and only append to it.
+    /// The read buffer lost or changed bytes of a reply the codec was in the middle of
+    /// (bytes taken out, or another buffer handed in): the caller must pass the same
+    /// buffer to every call and only append to it.
     #[error(
-        "the read buffer lost bytes of a reply in progress (pass the same buffer, only append)"
+        "the read buffer lost or changed bytes of a reply in progress (pass the same buffer, only append)"
     )]
     BufferTruncated,
 }

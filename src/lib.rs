@@ -176,6 +176,7 @@
 //! | [`max_value_len`](Limits::max_value_len) | 128 MiB (memcached's `-I` goes up to 1 GiB) | [`DecodeError::ValueTooLarge`] |
 //! | [`max_values_per_reply`](Limits::max_values_per_reply) | 16384 | [`DecodeError::TooManyValues`] (and [`EncodeError::TooManyKeys`] when sending) |
 //! | [`max_stat_lines`](Limits::max_stat_lines) | 100000 | [`DecodeError::TooManyStatLines`] |
+//! | [`max_reply_len`](Limits::max_reply_len) | 256 MiB | [`DecodeError::ReplyTooLarge`] |
 //! | [`max_pending`](Limits::max_pending) | 65536 | [`EncodeError::TooManyPending`] |
 //!
 //! # Commands
@@ -262,7 +263,9 @@
 
 mod codec;
 mod command;
+mod completion;
 mod error;
+mod expect;
 mod key;
 mod limits;
 mod pending;
@@ -274,12 +277,13 @@ mod response;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use codec::{Codec, Completion, QuietBatch, Token};
+pub use codec::{Codec, QuietBatch};
 pub use command::{
     ArithMode, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
     MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,
     NoreplyCommand, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
+pub use completion::{Completion, Token};
 pub use error::{
     CommandError, ConnectionError, DecodeError, EncodeError, KeyError, ServerError,
     ServerErrorKind, Snippet,
@@ -288,5 +292,5 @@ pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
 pub use response::{
     CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
-    Ttl, Value, Values, ValuesIter,
+    StatLines, StatRef, Ttl, Value, Values, ValuesIter,
 };

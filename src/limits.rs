@@ -9,9 +9,11 @@ use std::time::Duration;
 /// `VALUE` line announcing 1 TiB fails on the header, not after buffering it.
 ///
 /// Memory the codec holds stays within these caps plus the caller's last read: one
-/// partial line (≤ `max_line_len`), one data block (≤ `max_value_len`), and the values
-/// or stats lines of the reply being assembled (≤ `max_values_per_reply` or
-/// `max_stat_lines` entries).
+/// partial line (≤ `max_line_len`), and the reply being assembled: at most
+/// `max_reply_len` bytes (a multi-key reply's values, a stats reply's lines, a data
+/// block with its header), with at most `max_values_per_reply` values or
+/// `max_stat_lines` lines, each value at most `max_value_len`. The per-item caps alone
+/// would multiply (16384 values of 128 MiB); `max_reply_len` bounds their product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -31,6 +33,12 @@ pub struct Limits {
     pub max_stat_lines: usize,
     /// Most commands waiting for a reply. Default 65536.
     pub max_pending: usize,
+    /// Most bytes one reply may hold: every value of a multi-key reply with its
+    /// header, a stats reply's lines, a single value with its header. Checked when a
+    /// data block is announced and as lines are held, before memory is committed.
+    /// Default 256 MiB; raise it (with `max_value_len`) for multi-gets of many large
+    /// values.
+    pub max_reply_len: usize,
 }
 
 impl Limits {
@@ -41,6 +49,7 @@ impl Limits {
         max_values_per_reply: 16384,
         max_stat_lines: 100_000,
         max_pending: 65536,
+        max_reply_len: 256 * 1024 * 1024,
     };
 
     /// Sets [`max_line_len`](Self::max_line_len).
@@ -70,6 +79,12 @@ impl Limits {
     /// Sets [`max_pending`](Self::max_pending).
     pub const fn max_pending(mut self, n: usize) -> Self {
         self.max_pending = n;
+        self
+    }
+
+    /// Sets [`max_reply_len`](Self::max_reply_len).
+    pub const fn max_reply_len(mut self, n: usize) -> Self {
+        self.max_reply_len = n;
         self
     }
 }

@@ -1,190 +1,120 @@
 //! The pending-command deque: what each command still waiting for a reply can
-//! receive, in send order, plus the bytes needed to check its reply (keys, opaque).
+//! receive, in send order, plus the bytes its reply is checked against (keys,
+//! opaque).
+//!
+//! A command joins the deque through a [`Draft`]: the writer records the key (or the
+//! framed keys of a multi-key retrieval) and the opaque as it writes them, then
+//! [commits](Draft::commit) the draft into a [`Token`], or drops it, which takes back
+//! everything it recorded. The receive side reads an entry's key and opaque
+//! ([`Pending::key`], [`Pending::opaque`]) and walks a multi-key retrieval's keys
+//! with a [`KeyCursor`]; how they are stored is this file's business alone.
 //!
 //! Keys live in one arena shared by all entries instead of one allocation per
-//! command: sends append to it, completions release from its front, and it is
-//! compacted only when its dead prefix outgrows its live part.
+//! command: drafts append to it, completions release from its front, and it is
+//! compacted only when its dead prefix outgrows its live part. Offsets into it are
+//! logical (they never move; compaction only shifts its base).
+//!
+//! Tokens are not stored: the entry at index `i` has token `front + i`.
 
 use std::collections::{HashMap, VecDeque};
 
-/// Reply codes of the meta protocol, as bits, so a command's possible codes are a mask.
-pub(crate) mod code {
-    pub(crate) const VA: u8 = 1;
-    pub(crate) const HD: u8 = 2;
-    pub(crate) const EN: u8 = 4;
-    pub(crate) const NF: u8 = 8;
-    pub(crate) const NS: u8 = 16;
-    pub(crate) const EX: u8 = 32;
-    pub(crate) const MN: u8 = 64;
-    pub(crate) const ME: u8 = 128;
-}
-
-/// Which meta command an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MetaKind {
-    Get,
-    Set,
-    Delete,
-    Arithmetic,
-    Noop,
-    Debug,
-}
-
-/// What a stats request answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StatsShape {
-    /// `STAT` lines then `END`.
-    Stat,
-    /// `ITEM` lines then `END` (`stats cachedump`).
-    Item,
-    /// `PREFIX` lines then `END` (`stats detail dump`).
-    Prefix,
-    /// `RESET` (`stats reset`).
-    Reset,
-    /// `OK` (`stats detail on|off`).
-    Ok,
-}
-
-/// The reply a command can receive, which is all the receive state machine needs
-/// to decode it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// get/gets/gat/gats with one key: an optional `VALUE` then `END`.
-    Single { cas: bool },
-    /// The same with several keys: `VALUE`* then `END`.
-    Multi { cas: bool },
-    /// set/add/replace/append/prepend/cas: one status line.
-    Storage,
-    /// `DELETED` / `NOT_FOUND`.
-    Delete,
-    /// `TOUCHED` / `NOT_FOUND`.
-    Touch,
-    /// digits / `NOT_FOUND`.
-    Arith,
-    /// A stats reply of the given shape.
-    Stats(StatsShape),
-    /// `VERSION <v>`.
-    Version,
-    /// `OK` (verbosity, flush_all).
-    Ok,
-    /// `OK` / `MEMLIMIT_*` (cache_memlimit).
-    Memlimit,
-    /// quit / shutdown: end of stream (shutdown can also get an error line).
-    Close,
-    /// A meta command.
-    Meta {
-        kind: MetaKind,
-        /// Codes this entry can receive: all of the command's codes, or for a quiet
-        /// command only those quiet mode does not suppress.
-        codes: u8,
-        quiet: bool,
-        /// `k` was requested: replies echo the key.
-        return_key: bool,
-    },
-}
-
-impl Expect {
-    /// True if the command carried a data block after its line.
-    pub(crate) fn carries_data(self) -> bool {
-        matches!(
-            self,
-            Self::Storage
-                | Self::Meta {
-                    kind: MetaKind::Set,
-                    ..
-                }
-        )
-    }
-
-    /// True for quiet meta commands, whose reply may never come.
-    pub(crate) fn is_quiet(self) -> bool {
-        matches!(self, Self::Meta { quiet: true, .. })
-    }
-}
-
-/// A range of the key arena, in logical offsets (they never move; compaction
-/// shifts only the arena's base).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Span {
-    pub(crate) start: usize,
-    pub(crate) len: usize,
-}
-
-impl Span {
-    pub(crate) fn end(self) -> usize {
-        self.start + self.len
-    }
-}
+use crate::completion::Token;
+use crate::error::EncodeError;
+use crate::expect::Expect;
 
 /// A command waiting for its reply.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
-    pub(crate) token: u64,
-    pub(crate) expect: Expect,
-    /// The key as raw bytes (single-key and meta commands), or for multi-key
-    /// retrievals every key prefixed by its length byte, in request order.
-    pub(crate) keys: Span,
-    /// Meta opaque, without the `O`; empty span if none was sent.
-    pub(crate) opaque: Option<Span>,
+    expect: Expect,
+    /// `QUIET`, `CANCELLED`, `AFTER_NOREPLY` bits.
+    bits: u8,
+    /// Length of the opaque (without its `O`), stored right after the keys; 0 if none.
+    opaque_len: u8,
     /// How many keys a multi-key retrieval asked for (to size its reply).
-    pub(crate) key_count: usize,
-    /// A quiet meta command (`expect.is_quiet()`, kept at hand for the hot path).
-    pub(crate) quiet: bool,
+    key_count: u32,
+    /// Where the key (or the framed keys) start in the arena.
+    keys_start: usize,
+    /// Their length.
+    keys_len: usize,
+    /// Hash of the meta reply tag (opaque, echoed key), for the quiet-run check.
+    tag: u64,
+}
+
+const QUIET: u8 = 1;
+const CANCELLED: u8 = 2;
+const AFTER_NOREPLY: u8 = 4;
+
+impl Entry {
+    #[inline]
+    pub(crate) fn expect(&self) -> Expect {
+        self.expect
+    }
+
+    /// A quiet meta command: its reply may never come.
+    #[inline]
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.bits & QUIET != 0
+    }
+
     /// The caller gave up on this command: read its reply, deliver nothing.
-    pub(crate) cancelled: bool,
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.bits & CANCELLED != 0
+    }
+
     /// `noreply` commands were sent between the previous entry and this one, so an
     /// error line arriving here could be theirs.
-    pub(crate) after_noreply: bool,
-    /// Hash of the meta reply tag (opaque, echoed key), for the quiet-run check.
-    pub(crate) tag: u64,
+    #[inline]
+    pub(crate) fn after_noreply(&self) -> bool {
+        self.bits & AFTER_NOREPLY != 0
+    }
+
+    /// How many keys a multi-key retrieval asked for.
+    #[inline]
+    pub(crate) fn key_count(&self) -> usize {
+        self.key_count as usize
+    }
 }
 
 /// What is left of a command once it leaves the deque.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Popped {
-    pub(crate) token: u64,
+    pub(crate) token: Token,
     pub(crate) expect: Expect,
     pub(crate) cancelled: bool,
 }
 
+/// A position in a multi-key retrieval's requested keys: the keys not yet answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyCursor {
+    pos: usize,
+    end: usize,
+}
+
 /// Append-only byte store for the keys and opaques of pending entries.
 #[derive(Debug, Default)]
-pub(crate) struct Arena {
+struct Arena {
     bytes: Vec<u8>,
     /// Logical offset of `bytes[0]`.
     base: usize,
 }
 
 impl Arena {
-    pub(crate) fn end(&self) -> usize {
+    #[inline]
+    fn end(&self) -> usize {
         self.base + self.bytes.len()
     }
 
-    pub(crate) fn push(&mut self, data: &[u8]) -> Span {
-        let start = self.end();
-        self.bytes.extend_from_slice(data);
-        Span {
-            start,
-            len: data.len(),
-        }
-    }
-
-    /// Appends `data` after a length byte (`data` is at most 255 bytes).
+    /// Drops everything at and after logical offset `end`.
     #[inline]
-    pub(crate) fn push_framed(&mut self, data: &[u8]) {
-        self.bytes.reserve(data.len() + 1);
-        self.bytes.push(data.len() as u8);
-        self.bytes.extend_from_slice(data);
-    }
-
-    /// Drops everything at and after logical offset `end` (undoes pushes).
-    pub(crate) fn truncate(&mut self, end: usize) {
+    fn truncate(&mut self, end: usize) {
         self.bytes.truncate(end - self.base);
     }
 
-    pub(crate) fn get(&self, span: Span) -> &[u8] {
-        let start = span.start - self.base;
-        &self.bytes[start..start + span.len]
+    #[inline]
+    fn get(&self, start: usize, len: usize) -> &[u8] {
+        let start = start - self.base;
+        &self.bytes[start..start + len]
     }
 
     /// Nothing is live any more.
@@ -220,95 +150,139 @@ struct QuietRun {
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     entries: VecDeque<Entry>,
-    pub(crate) arena: Arena,
-    next_token: u64,
+    arena: Arena,
+    /// The token of `entries[0]` (or of the next entry, when empty).
+    front: u64,
     noreply_since_last: bool,
     run: QuietRun,
 }
 
 impl Pending {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    #[inline]
+    pub(crate) fn front(&self) -> Option<&Entry> {
+        self.entries.front()
+    }
+
+    /// The newest entry.
+    pub(crate) fn back(&self) -> Option<&Entry> {
+        self.entries.back()
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&Entry> {
         self.entries.get(i)
     }
 
-    pub(crate) fn front(&self) -> Option<&Entry> {
-        self.entries.front()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
     }
 
-    /// Whether a meta command with this reply tag and these possible codes could have
-    /// its reply mistaken for that of a quiet command still in the trailing run.
-    pub(crate) fn conflicts_with_quiet_run(&self, tag: u64, codes: u8) -> bool {
+    /// The token the next committed entry will get.
+    pub(crate) fn next_token(&self) -> u64 {
+        self.front + self.entries.len() as u64
+    }
+
+    /// The key a single-key command sent (raw, not base64).
+    #[inline]
+    pub(crate) fn key(&self, entry: &Entry) -> &[u8] {
+        self.arena.get(entry.keys_start, entry.keys_len)
+    }
+
+    /// The opaque a meta command sent, without its `O`.
+    #[inline]
+    pub(crate) fn opaque(&self, entry: &Entry) -> Option<&[u8]> {
+        (entry.opaque_len > 0).then(|| {
+            self.arena.get(
+                entry.keys_start + entry.keys_len,
+                usize::from(entry.opaque_len),
+            )
+        })
+    }
+
+    /// The requested keys of a multi-key retrieval, none answered yet.
+    #[inline]
+    pub(crate) fn keys(&self, entry: &Entry) -> KeyCursor {
+        KeyCursor {
+            pos: entry.keys_start,
+            end: entry.keys_start + entry.keys_len,
+        }
+    }
+
+    /// The next requested key not yet answered (empty past the last).
+    #[inline]
+    pub(crate) fn next_key(&self, cursor: KeyCursor) -> &[u8] {
+        if cursor.pos >= cursor.end {
+            return &[];
+        }
+        let len = usize::from(self.arena.get(cursor.pos, 1)[0]);
+        self.arena.get(cursor.pos + 1, len)
+    }
+
+    /// Moves `cursor` past the next requested key (which the caller found equal to
+    /// the key answered).
+    #[inline]
+    pub(crate) fn skip_key(&self, cursor: &mut KeyCursor) {
+        let len = usize::from(self.arena.get(cursor.pos, 1)[0]);
+        cursor.pos += 1 + len;
+    }
+
+    /// Advances `cursor` over the requested keys up to and including `key`; false
+    /// (and `cursor` unchanged) if `key` is not among the remaining ones.
+    pub(crate) fn take_key(&self, cursor: &mut KeyCursor, key: &[u8]) -> bool {
+        let mut at = *cursor;
+        while at.pos < at.end {
+            let requested = self.next_key(at);
+            self.skip_key(&mut at);
+            if requested == key {
+                *cursor = at;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Starts a new entry. The key store's dead prefix (keys of completed commands)
+    /// is reclaimed first, once it dominates.
+    #[inline]
+    pub(crate) fn draft(&mut self) -> Draft<'_> {
+        if let Some(front) = self.entries.front() {
+            self.arena.compact(front.keys_start);
+        }
+        let mark = self.arena.end();
+        Draft {
+            pending: self,
+            mark,
+            opaque_start: None,
+            key_count: 0,
+        }
+    }
+
+    /// A `noreply` command was written: the next entry's error line could be its.
+    pub(crate) fn note_noreply(&mut self) {
+        self.noreply_since_last = true;
+    }
+
+    /// Whether a quiet meta command with this reply tag and these possible codes
+    /// could have its reply mistaken for that of a quiet command still in the run.
+    fn conflicts_with_quiet_run(&self, tag: u64, codes: u8) -> bool {
         self.run
             .tags
             .get(&tag)
             .is_some_and(|&(_, run_codes)| run_codes & codes != 0)
     }
 
-    pub(crate) fn note_noreply(&mut self) {
-        self.noreply_since_last = true;
-    }
-
-    /// Appends an entry whose keys/opaque were already pushed to the arena.
-    pub(crate) fn push(
-        &mut self,
-        expect: Expect,
-        keys: Span,
-        opaque: Option<Span>,
-        key_count: usize,
-        tag: u64,
-    ) -> u64 {
-        let token = self.next_token;
-        self.next_token += 1;
-        match expect {
-            Expect::Meta {
-                quiet: true, codes, ..
-            } => {
-                let slot = self.run.tags.entry(tag).or_insert((0, 0));
-                slot.0 += 1;
-                slot.1 |= codes;
-            }
-            _ => {
-                // A command that always gets a reply: later replies can no longer be
-                // mistaken for those of quiet commands before it.
-                if !self.run.tags.is_empty() {
-                    self.run.tags.clear();
-                }
-                self.run.start_token = self.next_token;
-            }
-        }
-        self.entries.push_back(Entry {
-            token,
-            expect,
-            keys,
-            opaque,
-            key_count,
-            quiet: expect.is_quiet(),
-            cancelled: false,
-            after_noreply: std::mem::take(&mut self.noreply_since_last),
-            tag,
-        });
-        token
-    }
-
-    /// Drops the key store's dead prefix (keys of completed commands) once it
-    /// dominates; called before a command writes its keys.
-    pub(crate) fn reclaim_keys(&mut self) {
-        if let Some(front) = self.entries.front() {
-            self.arena.compact(front.keys.start);
-        }
-    }
-
     /// Forgets a quiet entry that leaves the deque, if it is part of the trailing run.
-    fn leave_run(&mut self, entry: &Entry) {
-        if entry.quiet && entry.token >= self.run.start_token {
+    fn leave_run(&mut self, token: u64, entry: &Entry) {
+        if entry.is_quiet() && token >= self.run.start_token {
             if let Some(slot) = self.run.tags.get_mut(&entry.tag) {
                 slot.0 -= 1;
                 if slot.0 == 0 {
@@ -318,65 +292,178 @@ impl Pending {
         }
     }
 
-    /// Undoes the quiet entries pushed since the deque held `len` entries (a batch
-    /// that failed half way), with their arena bytes and tokens.
-    pub(crate) fn rollback_quiet(&mut self, len: usize) {
+    /// Undoes the entries committed since the deque held `len` entries (a batch that
+    /// failed half way), with their keys and tokens.
+    pub(crate) fn rollback(&mut self, len: usize) {
         while self.entries.len() > len {
             let Some(entry) = self.entries.pop_back() else {
                 break;
             };
-            debug_assert!(entry.expect.is_quiet(), "only quiet pushes are rolled back");
-            self.leave_run(&entry);
-            self.arena.truncate(entry.keys.start);
-            self.next_token = entry.token;
-            self.noreply_since_last = entry.after_noreply;
+            let token = self.front + self.entries.len() as u64;
+            self.leave_run(token, &entry);
+            self.arena.truncate(entry.keys_start);
+            self.noreply_since_last = entry.after_noreply();
         }
-    }
-
-    /// The token the next pushed entry will get.
-    pub(crate) fn next_token(&self) -> u64 {
-        self.next_token
     }
 
     /// Removes the head entry; returns what completing it needs.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<Popped> {
-        let head = self.entries.front()?;
-        let popped = Popped {
-            token: head.token,
-            expect: head.expect,
-            cancelled: head.cancelled,
-        };
-        if head.quiet {
-            let head = head.clone();
-            self.leave_run(&head);
+        let entry = self.entries.pop_front()?;
+        let token = self.front;
+        self.front += 1;
+        if entry.is_quiet() {
+            self.leave_run(token, &entry);
         }
-        self.entries.pop_front();
-        // The key store is reclaimed when sending (see `push`), except here, where
+        // The key store is reclaimed when drafting (see `draft`), except here, where
         // all of it is dead at once.
         if self.entries.is_empty() {
             self.arena.clear();
         }
-        Some(popped)
+        Some(Popped {
+            token: Token(token),
+            expect: entry.expect,
+            cancelled: entry.is_cancelled(),
+        })
     }
 
     /// Marks the entry with this token cancelled; false if it is not pending.
-    pub(crate) fn cancel(&mut self, token: u64) -> bool {
-        let Ok(i) = self.entries.binary_search_by_key(&token, |e| e.token) else {
+    pub(crate) fn cancel(&mut self, token: Token) -> bool {
+        let Some(i) = token.0.checked_sub(self.front) else {
             return false;
         };
-        let entry = &mut self.entries[i];
-        !std::mem::replace(&mut entry.cancelled, true)
+        let Some(entry) = usize::try_from(i)
+            .ok()
+            .and_then(|i| self.entries.get_mut(i))
+        else {
+            return false;
+        };
+        let was = entry.is_cancelled();
+        entry.bits |= CANCELLED;
+        !was
+    }
+}
+
+/// An entry being written: records what the reply will be checked against, then
+/// [commits](Self::commit) into the deque or, dropped, takes it all back.
+#[must_use = "a draft joins the deque only when committed"]
+pub(crate) struct Draft<'p> {
+    pending: &'p mut Pending,
+    /// The arena's end when the draft began.
+    mark: usize,
+    /// Where the opaque starts, once recorded.
+    opaque_start: Option<usize>,
+    key_count: u32,
+}
+
+impl Draft<'_> {
+    /// Records the key of a single-key command.
+    #[inline]
+    pub(crate) fn key(&mut self, key: &[u8]) {
+        debug_assert!(self.opaque_start.is_none() && self.key_count == 0);
+        self.pending.arena.bytes.extend_from_slice(key);
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter()
+    /// Records the next key of a multi-key retrieval (at most 255 bytes: one length
+    /// byte frames it, so the reply check reads keys without searching).
+    #[inline]
+    pub(crate) fn framed_key(&mut self, key: &[u8]) -> Result<(), EncodeError> {
+        debug_assert!(self.opaque_start.is_none());
+        let Ok(len) = u8::try_from(key.len()) else {
+            return Err(EncodeError::InvalidKey {
+                index: self.key_count as usize,
+                reason: crate::error::KeyError::TooLong { len: key.len() },
+            });
+        };
+        let bytes = &mut self.pending.arena.bytes;
+        bytes.push(len);
+        bytes.extend_from_slice(key);
+        self.key_count += 1;
+        Ok(())
+    }
+
+    /// Records the opaque of a meta command (after its key; at most 255 bytes).
+    #[inline]
+    pub(crate) fn opaque(&mut self, opaque: &[u8]) {
+        debug_assert!(self.opaque_start.is_none() && opaque.len() <= 255);
+        self.opaque_start = Some(self.pending.arena.end());
+        self.pending.arena.bytes.extend_from_slice(opaque);
+    }
+
+    /// Joins the deque expecting `expect`. A quiet meta command (or one after quiet
+    /// ones) whose reply could not be told apart from an earlier quiet command's is
+    /// refused with [`EncodeError::AmbiguousQuiet`], and the draft is taken back.
+    pub(crate) fn commit(self, expect: Expect) -> Result<Token, EncodeError> {
+        let end = self.pending.arena.end();
+        let keys_end = self.opaque_start.unwrap_or(end);
+        let (keys_start, keys_len) = (self.mark, keys_end - self.mark);
+        let opaque_len = end - keys_end;
+        let tag = match expect {
+            Expect::Meta {
+                codes, return_key, ..
+            } => {
+                let arena = &self.pending.arena;
+                let opaque = self.opaque_start.map(|start| arena.get(start, opaque_len));
+                let key = return_key.then(|| arena.get(keys_start, keys_len));
+                let tag = tag_hash(opaque, key);
+                if self.pending.conflicts_with_quiet_run(tag, codes) {
+                    return Err(EncodeError::AmbiguousQuiet);
+                }
+                tag
+            }
+            _ => 0,
+        };
+        let mut bits = 0;
+        if expect.is_quiet() {
+            bits |= QUIET;
+        }
+        let pending = &mut *self.pending;
+        if std::mem::take(&mut pending.noreply_since_last) {
+            bits |= AFTER_NOREPLY;
+        }
+        let token = pending.next_token();
+        match expect {
+            Expect::Meta {
+                quiet: true, codes, ..
+            } => {
+                let slot = pending.run.tags.entry(tag).or_insert((0, 0));
+                slot.0 += 1;
+                slot.1 |= codes;
+            }
+            _ => {
+                // A command that always gets a reply: later replies can no longer be
+                // mistaken for those of quiet commands before it.
+                if !pending.run.tags.is_empty() {
+                    pending.run.tags.clear();
+                }
+                pending.run.start_token = token + 1;
+            }
+        }
+        pending.entries.push_back(Entry {
+            expect,
+            bits,
+            opaque_len: opaque_len as u8,
+            key_count: self.key_count,
+            keys_start,
+            keys_len,
+            tag,
+        });
+        // Committed: what the draft recorded now belongs to the entry.
+        std::mem::forget(self);
+        Ok(Token(token))
+    }
+}
+
+impl Drop for Draft<'_> {
+    /// Not committed: take back everything the draft recorded.
+    fn drop(&mut self) {
+        self.pending.arena.truncate(self.mark);
     }
 }
 
 /// FNV-1a over the parts of a meta reply tag. Deterministic and allocation-free; a
 /// collision can only make the quiet-run check refuse a command it need not have.
-pub(crate) fn tag_hash(opaque: Option<&[u8]>, echoed_key: Option<&[u8]>) -> u64 {
+fn tag_hash(opaque: Option<&[u8]>, echoed_key: Option<&[u8]>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |b: u8| {
         h ^= u64::from(b);
@@ -393,4 +480,82 @@ pub(crate) fn tag_hash(opaque: Option<&[u8]>, echoed_key: Option<&[u8]>) -> u64 
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::MetaKind;
+
+    fn meta(quiet: bool) -> Expect {
+        Expect::Meta {
+            kind: MetaKind::Get,
+            codes: if quiet { 1 | 2 } else { 1 | 2 | 4 },
+            quiet,
+            return_key: false,
+        }
+    }
+
+    #[test]
+    fn a_dropped_draft_leaves_nothing() {
+        let mut pending = Pending::default();
+        let mut draft = pending.draft();
+        draft.key(b"kept");
+        let token = draft.commit(Expect::Single { cas: false }).unwrap();
+        let mut draft = pending.draft();
+        draft.key(b"dropped");
+        draft.opaque(b"7");
+        drop(draft);
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending.next_token(), token.0 + 1);
+        let entry = *pending.front().unwrap();
+        assert_eq!(pending.key(&entry), b"kept");
+        assert_eq!(pending.arena.end() - pending.arena.base, 4);
+    }
+
+    #[test]
+    fn framed_keys_are_walked_in_order() {
+        let mut pending = Pending::default();
+        let mut draft = pending.draft();
+        for key in [&b"a"[..], b"bb", b"a"] {
+            draft.framed_key(key).unwrap();
+        }
+        assert!(draft.framed_key(&[b'x'; 256]).is_err());
+        draft.commit(Expect::Multi { cas: false }).unwrap();
+        let entry = *pending.front().unwrap();
+        assert_eq!(entry.key_count(), 3);
+        let mut cursor = pending.keys(&entry);
+        assert_eq!(pending.next_key(cursor), b"a");
+        assert!(pending.take_key(&mut cursor, b"bb"));
+        assert_eq!(pending.next_key(cursor), b"a");
+        assert!(!pending.take_key(&mut cursor, b"bb"), "already passed");
+        assert!(pending.take_key(&mut cursor, b"a"));
+        assert_eq!(pending.next_key(cursor), b"");
+    }
+
+    #[test]
+    fn quiet_commands_that_cannot_be_told_apart_are_refused() {
+        let mut pending = Pending::default();
+        pending.draft().commit(meta(true)).unwrap();
+        assert_eq!(
+            pending.draft().commit(meta(true)),
+            Err(EncodeError::AmbiguousQuiet)
+        );
+        let mut draft = pending.draft();
+        draft.key(b"k");
+        draft.opaque(b"1");
+        let tagged = draft.commit(meta(true)).unwrap();
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.opaque(pending.get(1).unwrap()), Some(&b"1"[..]));
+        // A loud command ends the run.
+        pending.draft().commit(Expect::Version).unwrap();
+        pending.draft().commit(meta(true)).unwrap();
+        assert!(pending.cancel(tagged));
+        assert!(!pending.cancel(tagged));
+        assert!(!pending.cancel(Token(99)));
+        pending.rollback(2);
+        assert_eq!(pending.next_token(), 2);
+        while pending.pop().is_some() {}
+        assert_eq!(pending.next_token(), 2);
+    }
 }

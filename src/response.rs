@@ -210,13 +210,116 @@ impl std::fmt::Debug for ItemRef<'_> {
     }
 }
 
-/// One `STAT <name> <value>` line.
+/// One `STAT <name> <value>` line, owned (see [`StatLines::to_vec`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Stat {
     /// The name (`pid`, `items:1:number`, `22:addr`, ...).
     pub name: Bytes,
     /// The rest of the line after the name and one space; may hold spaces, may be empty.
     pub value: Bytes,
+}
+
+/// Where one `STAT` line's name and value lie in the reply's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct StatSpan {
+    pub(crate) name: (usize, usize),
+    pub(crate) value: (usize, usize),
+}
+
+/// The `STAT` lines of a stats reply, in wire order.
+///
+/// Like [`Values`], one zero-copy view of the reply: its bytes are one [`Bytes`] split
+/// off the read buffer, and each line is a pair of ranges into it.
+#[derive(Clone, Default)]
+pub struct StatLines {
+    frame: Bytes,
+    lines: Vec<StatSpan>,
+}
+
+impl StatLines {
+    pub(crate) fn new(frame: Bytes, lines: Vec<StatSpan>) -> Self {
+        Self { frame, lines }
+    }
+
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// True for a reply of no lines (`stats items` on an empty cache).
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The `i`th line.
+    pub fn get(&self, i: usize) -> Option<StatRef<'_>> {
+        self.lines.get(i).map(|span| self.line(span))
+    }
+
+    /// The value of the first line named `name`.
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|s| s.name == name.as_bytes())
+            .map(|s| s.value)
+    }
+
+    /// Every line, in wire order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = StatRef<'_>> + ExactSizeIterator {
+        self.lines.iter().map(|span| self.line(span))
+    }
+
+    /// Owned lines, with zero-copy `Bytes` for names and values.
+    pub fn to_vec(&self) -> Vec<Stat> {
+        self.iter()
+            .map(|s| Stat {
+                name: self.frame.slice_ref(s.name),
+                value: self.frame.slice_ref(s.value),
+            })
+            .collect()
+    }
+
+    fn line(&self, span: &StatSpan) -> StatRef<'_> {
+        let (n, nl) = span.name;
+        let (v, vl) = span.value;
+        StatRef {
+            name: &self.frame[n..n + nl],
+            value: &self.frame[v..v + vl],
+        }
+    }
+}
+
+impl PartialEq for StatLines {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for StatLines {}
+
+impl std::fmt::Debug for StatLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// One line of a [`StatLines`], borrowed from it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatRef<'a> {
+    /// The name (`pid`, `items:1:number`, `22:addr`, ...).
+    pub name: &'a [u8],
+    /// The rest of the line after the name and one space; may hold spaces, may be empty.
+    pub value: &'a [u8],
+}
+
+impl std::fmt::Debug for StatRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={}",
+            self.name.escape_ascii(),
+            self.value.escape_ascii()
+        )
+    }
 }
 
 /// One `ITEM <key> [<bytes> b; <expiry> s]` line of `stats cachedump`.
@@ -275,7 +378,7 @@ pub enum Response {
     /// `version`: the version string (`1.6.18`).
     Version(Bytes),
     /// `stats` and its `STAT`-line subcommands, in wire order.
-    Stats(Vec<Stat>),
+    Stats(StatLines),
     /// `stats cachedump`.
     CacheDump(Vec<CacheDumpItem>),
     /// `stats detail dump`.
@@ -367,9 +470,9 @@ pub enum Ttl {
 /// below read [`MetaResponse::raw_flags`] without failing. Return flags this crate does
 /// not know are kept: [`MetaResponse::flag`] finds any flag by its letter.
 ///
-/// Kept small on purpose (two byte handles and a code): every completion carries a
-/// [`Response`] by value.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One zero-copy handle on the reply's bytes (its flags and its value), so a reply
+/// costs one reference count however much it carries.
+#[derive(Clone, Default)]
 pub struct MetaResponse {
     /// The return code; for a quiet command the server stayed silent about, the code
     /// that silence stands for (see [`MetaResponse::inferred`]).
@@ -377,17 +480,62 @@ pub struct MetaResponse {
     /// True if the server sent nothing for this quiet command and the status was
     /// inferred from quiet mode (`mg q` miss, `ms`/`md`/`ma q` success).
     pub inferred: bool,
-    /// The data block of a `VA` reply.
-    pub value: Option<Bytes>,
-    /// All return flag tokens after the code (and size), exactly as sent.
-    pub raw_flags: Bytes,
+    /// The reply's bytes: the header line if it has flags, then the data block.
+    frame: Bytes,
+    /// The return flags in `frame`.
+    flags: (usize, usize),
+    /// Where the value starts in `frame` (it runs to the end), for a `VA` reply.
+    value: Option<usize>,
 }
 
 impl MetaResponse {
+    /// What a quiet command's silence stands for.
+    pub(crate) fn inferred(status: MetaStatus) -> Self {
+        Self {
+            status,
+            inferred: true,
+            ..Self::default()
+        }
+    }
+
+    /// A reply the server sent: `frame` holds the flags at `flags` and, from
+    /// `value` on, the value.
+    pub(crate) fn new(
+        status: MetaStatus,
+        frame: Bytes,
+        flags: (usize, usize),
+        value: Option<usize>,
+    ) -> Self {
+        Self {
+            status,
+            inferred: false,
+            frame,
+            flags,
+            value,
+        }
+    }
+
+    /// The data block of a `VA` reply.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.value.map(|start| &self.frame[start..])
+    }
+
+    /// The data block of a `VA` reply, as a zero-copy `Bytes` sharing the reply's
+    /// memory (one reference count).
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value.map(|start| self.frame.slice(start..))
+    }
+
+    /// All return flag tokens after the code (and size), exactly as sent.
+    pub fn raw_flags(&self) -> &[u8] {
+        let (start, len) = self.flags;
+        &self.frame[start..start + len]
+    }
+
     /// The token of the return flag `letter` (`b'c'`, `b'O'`, or one this crate does
     /// not know), without its letter; `None` if the server did not return it.
     pub fn flag(&self, letter: u8) -> Option<&[u8]> {
-        self.raw_flags
+        self.raw_flags()
             .split(|&b| b == b' ')
             .find(|t| t.first() == Some(&letter))
             .map(|t| &t[1..])
@@ -459,6 +607,31 @@ impl MetaResponse {
     /// `Z`: another client already received the win flag.
     pub fn win_sent(&self) -> bool {
         self.flag(b'Z').is_some()
+    }
+}
+
+impl PartialEq for MetaResponse {
+    fn eq(&self, other: &Self) -> bool {
+        (self.status, self.inferred, self.value(), self.raw_flags())
+            == (
+                other.status,
+                other.inferred,
+                other.value(),
+                other.raw_flags(),
+            )
+    }
+}
+
+impl Eq for MetaResponse {}
+
+impl std::fmt::Debug for MetaResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaResponse")
+            .field("status", &self.status)
+            .field("inferred", &self.inferred)
+            .field("value", &self.value().map(|v| v.escape_ascii().to_string()))
+            .field("raw_flags", &self.raw_flags().escape_ascii().to_string())
+            .finish()
     }
 }
 

@@ -324,7 +324,7 @@ fn typed_meta_fields() {
         .unwrap();
     let meta = done.result.unwrap().into_meta().unwrap();
     assert_eq!(meta.status, memcache_codec::MetaStatus::Value);
-    assert_eq!(meta.value.as_deref(), Some(&b"hi"[..]));
+    assert_eq!(meta.value(), Some(&b"hi"[..]));
     assert_eq!(meta.cas(), Some(9));
     assert_eq!(meta.client_flags(), Some(7));
     assert_eq!(meta.ttl(), Some(memcache_codec::Ttl::Never));

@@ -183,7 +183,8 @@ impl Session {
             DecodeError::LineTooLong { .. }
             | DecodeError::ValueTooLarge { .. }
             | DecodeError::TooManyValues { .. }
-            | DecodeError::TooManyStatLines { .. } => true,
+            | DecodeError::TooManyStatLines { .. }
+            | DecodeError::ReplyTooLarge { .. } => true,
             // An error line after noreply commands or inside a quiet run cannot be
             // attributed (crate docs, "noreply" and "Meta protocol and quiet mode").
             DecodeError::AmbiguousError { .. } => true,

@@ -55,6 +55,7 @@ pub fn limits() -> Limits {
         .max_values_per_reply(16)
         .max_stat_lines(64)
         .max_pending(64)
+        .max_reply_len(16 * 1024)
 }
 
 /// The codec configuration every target uses.
@@ -714,8 +715,8 @@ impl Tracker {
                 let count = match r {
                     Response::Stats(v) => {
                         v.iter().for_each(|s| {
-                            line(&s.name);
-                            line(&s.value);
+                            line(s.name);
+                            line(s.value);
                         });
                         Some(v.len())
                     }
@@ -763,14 +764,14 @@ impl Tracker {
             (Cmd::MetaDebug { .. }, Response::Miss) => true,
             (_, Response::Meta(m)) => {
                 use MetaStatus::*;
-                line(&m.raw_flags);
-                if let Some(v) = &m.value {
+                line(m.raw_flags());
+                if let Some(v) = m.value() {
                     value(v);
                 }
-                assert_eq!(m.value.is_some(), m.status == Value, "value iff VA");
+                assert_eq!(m.value().is_some(), m.status == Value, "value iff VA");
                 if m.inferred {
                     assert!(cmd.is_quiet(), "inferred outcome for a loud command");
-                    assert!(m.raw_flags.is_empty() && m.value.is_none());
+                    assert!(m.raw_flags().is_empty() && m.value().is_none());
                 }
                 // tests/fuzz_regressions.rs: meta_reply_with_two_opaques, _keys.
                 if let Some(echoed) = m.opaque() {
@@ -799,22 +800,26 @@ impl Tracker {
     }
 
     /// After `Ok(None)`: what is left is one partial line or one partial data block,
-    /// after the held part of a multi-key reply in progress (the crate keeps such a
-    /// reply in the buffer until its `END`, bounded by the caps).
+    /// after the held part of a multi-line reply in progress (the crate keeps a
+    /// multi-key or stats reply in the buffer until its `END`, bounded by the caps).
     fn check_idle(&self) {
         let l = &self.limits;
-        // The held reply belongs to a multi-key retrieval not completed yet (the
-        // head, but a cancelled command before it may or may not have left the
-        // deque, so any will do).
-        let multi_pending = self
-            .sent
-            .iter()
-            .any(|s| s.state != State::Done && matches!(s.cmd, Cmd::GetMulti { .. }));
-        let held = if multi_pending {
-            l.max_values_per_reply * (l.max_line_len + 2 + l.max_value_len + 2)
-        } else {
-            0
+        // The held reply belongs to a multi-line reply not completed yet (the head,
+        // but a cancelled command before it may or may not have left the deque, so
+        // any will do).
+        let open = |pred: fn(&Cmd) -> bool| {
+            self.sent
+                .iter()
+                .any(|s| s.state != State::Done && pred(&s.cmd))
         };
+        let mut held = 0;
+        if open(|c| matches!(c, Cmd::GetMulti { .. })) {
+            held = l.max_values_per_reply * (l.max_line_len + 2 + l.max_value_len + 2);
+        }
+        if open(|c| matches!(c, Cmd::Stats(args) if !matches!(args, StatsArgs::Detail(_)))) {
+            held = held.max(l.max_stat_lines * (l.max_line_len + 2));
+        }
+        let held = held.min(l.max_reply_len);
         match self.codec.min_buffer_len() {
             Some(want) => {
                 assert!(want > self.input.len(), "waits for bytes it has");

@@ -3,9 +3,9 @@
 use super::sealed::Encode;
 use super::{Command, Exptime, NoreplyCommand, Plan, Writer};
 use crate::error::EncodeError;
+use crate::expect::{Expect, StatsShape};
 use crate::key::{MAX_KEY_LEN, check_key, check_token};
 use crate::limits::Limits;
-use crate::pending::{Expect, StatsShape};
 
 /// The largest `<bytes>` memcached reads correctly (it truncates lengths to 32 bits
 /// and needs room for the trailing `\r\n`).
@@ -16,11 +16,7 @@ fn key_ok(key: &[u8]) -> Result<(), EncodeError> {
 }
 
 fn plan(expect: Expect, wire_len: usize) -> Result<Plan, EncodeError> {
-    Ok(Plan {
-        expect,
-        tag: 0,
-        wire_len,
-    })
+    Ok(Plan { expect, wire_len })
 }
 
 /// Room for ` noreply\r\n` and one number, when sizing a line.
@@ -35,7 +31,7 @@ fn retrieval_verb(cas: bool, touch: Option<Exptime>) -> &'static [u8] {
     }
 }
 
-fn write_retrieval_head(w: &mut Writer<'_>, cas: bool, touch: Option<Exptime>) {
+fn write_retrieval_head(w: &mut Writer<'_, '_>, cas: bool, touch: Option<Exptime>) {
     w.raw(retrieval_verb(cas, touch));
     if let Some(t) = touch {
         w.raw(b" ");
@@ -96,7 +92,7 @@ impl Encode for Get<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         write_retrieval_head(w, self.cas, self.touch);
         w.raw(b" ");
         w.key(self.key);
@@ -166,9 +162,8 @@ impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
         plan(Expect::Multi { cas: self.cas }, len)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         write_retrieval_head(w, self.cas, self.touch);
-        let start = w.arena.end();
         for key in self.keys {
             let key = key.as_ref();
             w.raw(b" ");
@@ -176,13 +171,8 @@ impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
             // Keys are at most 250 bytes, so one length byte frames each: the reply
             // check reads them without searching.
             debug_assert!(key.len() <= MAX_KEY_LEN);
-            w.arena.push_framed(key);
+            let _ = w.draft.framed_key(key);
         }
-        w.keys = crate::pending::Span {
-            start,
-            len: w.arena.end() - start,
-        };
-        w.key_count = self.keys.len();
         w.raw(b"\r\n");
     }
 }
@@ -330,7 +320,7 @@ impl Encode for Store<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(self.verb());
         w.key(self.key);
         w.raw(b" ");
@@ -373,7 +363,7 @@ impl Encode for Delete<'_> {
         plan(Expect::Delete, self.key.len() + LINE_SLACK)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"delete ");
         w.key(self.key);
         w.noreply();
@@ -408,7 +398,7 @@ impl Encode for Touch<'_> {
         plan(Expect::Touch, self.key.len() + LINE_SLACK)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"touch ");
         w.key(self.key);
         w.raw(b" ");
@@ -426,7 +416,7 @@ fn plan_arith(key: &[u8]) -> Result<Plan, EncodeError> {
     plan(Expect::Arith, key.len() + LINE_SLACK + 20)
 }
 
-fn write_arith(w: &mut Writer<'_>, verb: &[u8], key: &[u8], delta: u64) {
+fn write_arith(w: &mut Writer<'_, '_>, verb: &[u8], key: &[u8], delta: u64) {
     w.raw(verb);
     w.key(key);
     w.raw(b" ");
@@ -460,7 +450,7 @@ impl Encode for Incr<'_> {
         plan_arith(self.key)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         write_arith(w, b"incr ", self.key, self.delta);
     }
 }
@@ -490,7 +480,7 @@ impl Encode for Decr<'_> {
         plan_arith(self.key)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         write_arith(w, b"decr ", self.key, self.delta);
     }
 }
@@ -599,7 +589,7 @@ impl Encode for Stats<'_> {
         plan(Expect::Stats(shape), MAX_KEY_LEN + LINE_SLACK)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"stats");
         match self.args {
             StatsArgs::None => {}
@@ -631,7 +621,7 @@ impl Encode for Version {
         plan(Expect::Version, 9)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"version\r\n");
     }
 }
@@ -657,7 +647,7 @@ impl Encode for Verbosity {
         plan(Expect::Ok, LINE_SLACK + 10)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"verbosity ");
         w.u64(self.level.into());
         w.noreply();
@@ -702,7 +692,7 @@ impl Encode for FlushAll {
         plan(Expect::Ok, LINE_SLACK + 10)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"flush_all");
         if let Some(delay) = self.delay {
             w.raw(b" ");
@@ -737,7 +727,7 @@ impl Encode for CacheMemlimit {
         plan(Expect::Memlimit, LINE_SLACK + 10)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"cache_memlimit ");
         w.u64(self.megabytes.into());
         w.noreply();
@@ -759,7 +749,7 @@ impl Encode for Quit {
         plan(Expect::Close, 6)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"quit\r\n");
     }
 }
@@ -792,7 +782,7 @@ impl Encode for Shutdown {
         plan(Expect::Close, 20)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(if self.graceful {
             b"shutdown graceful\r\n"
         } else {

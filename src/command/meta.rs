@@ -14,9 +14,9 @@
 use super::sealed::Encode;
 use super::{Command, Exptime, Plan, Writer, digits};
 use crate::error::EncodeError;
+use crate::expect::{Expect, MetaKind, code};
 use crate::key::{MAX_KEY_LEN, base64_encode, base64_len, check_key, check_token};
 use crate::limits::Limits;
-use crate::pending::{Expect, MetaKind, code, tag_hash};
 
 /// The longest opaque memcached accepts, without the `O` (32 with it).
 const MAX_OPAQUE_LEN: usize = 31;
@@ -85,14 +85,14 @@ impl<'a> Flags<'a> {
         usize::from(self.len) * 22 + self.opaque.map_or(0, <[u8]>::len)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         for &letter in self.letters() {
             w.raw(&[b' ', letter]);
             match letter {
                 b'O' => {
                     let opaque = self.opaque.unwrap_or_default();
                     w.raw(opaque);
-                    w.opaque = Some(w.arena.push(opaque));
+                    w.draft.opaque(opaque);
                 }
                 b'T' => w.i64(self.ttl.unwrap_or_default().as_raw().into()),
                 b'N' => w.i64(self.vivify.unwrap_or_default().as_raw().into()),
@@ -127,13 +127,13 @@ fn check_meta_key(key: &[u8], base64: bool) -> Result<(), EncodeError> {
 }
 
 /// Writes the key as sent (base64 with `b`) and keeps the raw key for reply checks.
-fn write_meta_key(w: &mut Writer<'_>, key: &[u8], base64: bool) {
+fn write_meta_key(w: &mut Writer<'_, '_>, key: &[u8], base64: bool) {
     if base64 {
         base64_encode(key, w.out);
     } else {
         w.raw(key);
     }
-    w.keys = w.arena.push(key);
+    w.draft.key(key);
 }
 
 fn meta_plan(
@@ -156,7 +156,6 @@ fn meta_plan(
             quiet,
             return_key,
         },
-        tag: tag_hash(flags.opaque, return_key.then_some(key)),
         wire_len: 8 + base64_len(key.len()) + flags.wire_len() + extra_len,
     })
 }
@@ -305,7 +304,7 @@ impl Encode for MetaGet<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"mg ");
         write_meta_key(w, self.key, self.flags.has(b'b'));
         self.flags.write(w);
@@ -425,7 +424,7 @@ impl Encode for MetaSet<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"ms ");
         write_meta_key(w, self.key, self.flags.has(b'b'));
         w.raw(b" ");
@@ -495,7 +494,7 @@ impl Encode for MetaDelete<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"md ");
         write_meta_key(w, self.key, self.flags.has(b'b'));
         self.flags.write(w);
@@ -605,7 +604,7 @@ impl Encode for MetaArithmetic<'_> {
         )
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"ma ");
         write_meta_key(w, self.key, self.flags.has(b'b'));
         self.flags.write(w);
@@ -631,12 +630,11 @@ impl Encode for MetaNoop {
                 quiet: false,
                 return_key: false,
             },
-            tag: tag_hash(None, None),
             wire_len: 4,
         })
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"mn\r\n");
     }
 }
@@ -678,12 +676,11 @@ impl Encode for MetaDebugCommand<'_> {
                 quiet: false,
                 return_key: false,
             },
-            tag: tag_hash(None, None),
             wire_len: 8 + base64_len(self.key.len()),
         })
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_, '_>) {
         w.raw(b"me ");
         write_meta_key(w, self.key, self.base64);
         if self.base64 {

@@ -21,8 +21,9 @@ pub use meta::{
 use bytes::BytesMut;
 
 use crate::error::EncodeError;
+use crate::expect::Expect;
 use crate::limits::Limits;
-use crate::pending::{Arena, Expect, Span};
+use crate::pending::Draft;
 
 /// A command the [`Codec`](crate::Codec) can send.
 ///
@@ -41,8 +42,6 @@ pub(crate) mod sealed {
     #[derive(Debug, Clone, Copy)]
     pub struct Plan {
         pub(crate) expect: Expect,
-        /// Meta reply tag hash (0 for classic commands).
-        pub(crate) tag: u64,
         /// Bytes the command will take on the wire, to reserve once.
         pub(crate) wire_len: usize,
     }
@@ -52,25 +51,21 @@ pub(crate) mod sealed {
         /// Checks every field; on success says how the reply will look.
         fn plan(&self, limits: &Limits) -> Result<Plan, EncodeError>;
         /// Writes the command. Called only after `plan` succeeded, so it cannot fail.
-        fn write(&self, w: &mut Writer<'_>);
+        fn write(&self, w: &mut Writer<'_, '_>);
     }
 
-    /// Where a command writes itself: the caller's output buffer, and the arena that
-    /// keeps what the reply will be checked against.
-    pub struct Writer<'a> {
+    /// Where a command writes itself: the caller's output buffer, and the draft of
+    /// its pending entry, which keeps what the reply will be checked against.
+    pub struct Writer<'a, 'p> {
         pub(crate) out: &'a mut BytesMut,
-        pub(crate) arena: &'a mut Arena,
+        pub(crate) draft: &'a mut Draft<'p>,
         pub(crate) noreply: bool,
-        pub(crate) keys: Span,
-        pub(crate) opaque: Option<Span>,
-        /// Keys a multi-key retrieval wrote.
-        pub(crate) key_count: usize,
     }
 }
 
 pub(crate) use sealed::{Plan, Writer};
 
-impl Writer<'_> {
+impl Writer<'_, '_> {
     #[inline]
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
@@ -104,7 +99,7 @@ impl Writer<'_> {
     #[inline]
     pub(crate) fn key(&mut self, key: &[u8]) {
         self.out.extend_from_slice(key);
-        self.keys = self.arena.push(key);
+        self.draft.key(key);
     }
 
     /// Writes ` noreply` if this is a `send_noreply`.

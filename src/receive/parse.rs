@@ -1,6 +1,15 @@
-//! Pure parsers for one reply line (without its `\r\n`). They return byte ranges into
-//! the line instead of `Bytes`, so the state machine splits the line off the buffer
-//! only when a reply keeps some of it.
+//! Pure parsers for one reply line. They return byte ranges into what they read
+//! instead of `Bytes`, so the family readers split bytes off the buffer only when a
+//! reply keeps some of them.
+//!
+//! The parsers of the lines a reply usually starts with (a `VALUE` header, a meta
+//! header, a number) read a [`Text`]: either a whole line whose end the search found,
+//! or the unread bytes, whose line ends at the first `\r\n`. On the unread bytes a
+//! parser succeeds only on a clean line, exactly as it would on the same line found
+//! by the search, and refuses anything else; the reader then searches for the line's
+//! end and runs the same parser on the line, which decides. That is what makes the
+//! quick path and the slow one a single grammar: the outcome of a reply does not
+//! depend on where the reads cut it.
 //!
 //! Each parser quotes the grammar it implements from `protocol.txt` (and
 //! RESPONSES.md where the real server differs).
@@ -8,11 +17,53 @@
 use std::ops::Range;
 
 use crate::error::{DecodeError, ServerErrorKind, Snippet};
-use crate::pending::code;
+use crate::expect::code;
+
+/// What a parser reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Text<'a> {
+    /// The unread bytes: the line (if it is all there) ends at the first `\r\n`.
+    Unread(&'a [u8]),
+    /// A whole line, without its `\r\n`.
+    Line(&'a [u8]),
+}
+
+/// Why a parser did not take what it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// The line is not of this shape at all (another parser may take it).
+    NotThis,
+    /// The unread bytes end before the line does, or hold something only the whole
+    /// line can decide (never returned for a [`Text::Line`]).
+    Unsure,
+    /// The line has this shape, but missing or extra fields.
+    Malformed(&'static str),
+    /// A number field is not decimal digits or does not fit its type.
+    BadNumber(&'static str),
+}
+
+impl Refusal {
+    /// The decode error for a whole line this parser refused; `None` for
+    /// [`Refusal::NotThis`], which the caller decides.
+    pub(super) fn error(self, line: &[u8]) -> Option<DecodeError> {
+        match self {
+            Self::NotThis | Self::Unsure => None,
+            Self::Malformed(what) => Some(malformed(what, line)),
+            Self::BadNumber(field) => Some(DecodeError::BadNumber { field }),
+        }
+    }
+}
+
+pub(super) fn malformed(what: &'static str, line: &[u8]) -> DecodeError {
+    DecodeError::Malformed {
+        what,
+        line: Snippet::of(line),
+    }
+}
 
 /// Decimal digits to a `u64`: 1 to 20 digits, no sign, no overflow.
 #[inline]
-pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
+pub(super) fn parse_u64(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 20 {
         return None;
     }
@@ -32,15 +83,230 @@ fn parse_u32(digits: &[u8]) -> Option<u32> {
     parse_u64(digits)?.try_into().ok()
 }
 
-fn number<T>(value: Option<T>, field: &'static str) -> Result<T, DecodeError> {
-    value.ok_or(DecodeError::BadNumber { field })
+/// Reads the decimal digits at `*pos` (at least one, at most a `u64`) and moves past
+/// them; what follows is the caller's to check.
+#[inline]
+fn digits(bytes: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, Refusal> {
+    let mut n: u64 = 0;
+    let mut count = 0;
+    for &b in bytes.get(*pos..).unwrap_or_default() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if count == 20 {
+            return Err(Refusal::BadNumber(field));
+        }
+        // 19 digits never overflow; only the 20th needs checking.
+        n = if count < 19 {
+            n * 10 + u64::from(d)
+        } else {
+            n.checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d)))
+                .ok_or(Refusal::BadNumber(field))?
+        };
+        count += 1;
+    }
+    if count == 0 {
+        return Err(Refusal::BadNumber(field));
+    }
+    *pos += count;
+    Ok(n)
 }
 
-fn malformed(what: &'static str, line: &[u8]) -> DecodeError {
-    DecodeError::Malformed {
-        what,
-        line: Snippet::of(line),
+/// Whether the line ends at `pos`: for a whole line, its end; for unread bytes, a
+/// `\r\n` there. `Err(Unsure)` when unread bytes run out or hold anything else
+/// (which only the whole line can decide).
+#[inline]
+fn ends_at(text: Text<'_>, pos: usize) -> Result<bool, Refusal> {
+    match text {
+        Text::Line(line) => Ok(pos == line.len()),
+        Text::Unread(bytes) => match bytes.get(pos..pos + 2) {
+            Some(b"\r\n") => Ok(true),
+            _ => Err(Refusal::Unsure),
+        },
     }
+}
+
+/// Byte equality, inline for the short strings keys usually are (a slice `==` calls
+/// `memcmp`, whose call costs more than comparing a few bytes): eight bytes at a time.
+#[inline]
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 32 {
+        return a == b;
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// An error line, recognised by its first word.
+///
+/// ```text
+/// error-line = "ERROR" [ (SP / ":") <msg> ] CRLF
+///            / "CLIENT_ERROR" SP <msg> CRLF
+///            / "SERVER_ERROR" SP <msg> CRLF
+/// ```
+/// (RESPONSES.md §2; 1.6.18 also sends `ERROR: shutdown not enabled` and newer servers
+/// `SERVER_ERROR: ...`, so a colon is accepted after every word.)
+pub(super) fn error_line(line: &[u8]) -> Option<(ServerErrorKind, Range<usize>)> {
+    let (kind, word_len) = match line.first()? {
+        b'E' if line.starts_with(b"ERROR") => (ServerErrorKind::Error, 5),
+        b'C' if line.starts_with(b"CLIENT_ERROR") => (ServerErrorKind::ClientError, 12),
+        b'S' if line.starts_with(b"SERVER_ERROR") => (ServerErrorKind::ServerError, 12),
+        _ => return None,
+    };
+    let message = match line.get(word_len) {
+        None => word_len..word_len,
+        Some(b' ') => word_len + 1..line.len(),
+        Some(b':') => {
+            let start = if line.get(word_len + 1) == Some(&b' ') {
+                word_len + 2
+            } else {
+                word_len + 1
+            };
+            start..line.len()
+        }
+        Some(_) => return None,
+    };
+    Some((kind, message))
+}
+
+/// A status word that carries a message (`MEMLIMIT_TOO_SMALL <msg>`): the message,
+/// if `line` is `word` alone or `word`, a space and a message.
+pub(super) fn word_with_message(line: &[u8], word: &[u8]) -> Option<Range<usize>> {
+    let rest = line.strip_prefix(word)?;
+    match rest.first() {
+        None => Some(line.len()..line.len()),
+        Some(b' ') => Some(word.len() + 1..line.len()),
+        Some(_) => None,
+    }
+}
+
+/// The reply to `incr`/`decr`: `<value>\r\n`, decimal digits. Returns the number and
+/// the line's length.
+#[inline]
+pub(super) fn number(text: Text<'_>) -> Result<(u64, usize), Refusal> {
+    match text {
+        Text::Line(line) => match parse_u64(line) {
+            Some(n) => Ok((n, line.len())),
+            None if line.first().is_some_and(u8::is_ascii_digit) => {
+                Err(Refusal::BadNumber("counter"))
+            }
+            None => Err(Refusal::NotThis),
+        },
+        Text::Unread(bytes) => {
+            let mut pos = 0;
+            let n = digits(bytes, &mut pos, "counter").map_err(|_| Refusal::Unsure)?;
+            ends_at(text, pos)?;
+            Ok((n, pos))
+        }
+    }
+}
+
+/// `VERSION <version>`: the version's range.
+pub(super) fn version_line(line: &[u8]) -> Option<Range<usize>> {
+    line.starts_with(b"VERSION ").then_some(8..line.len())
+}
+
+/// A `VALUE` header.
+///
+/// ```text
+/// VALUE <key> <flags> <bytes> [<cas unique>]\r\n
+/// ```
+/// The cas field is present exactly for `gets` and `gats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ValueHeader {
+    pub(super) key: Range<usize>,
+    /// The key is the one the caller expected.
+    pub(super) expected: bool,
+    pub(super) flags: u32,
+    pub(super) len: u64,
+    pub(super) cas: Option<u64>,
+    /// The line's length without its `\r\n`.
+    pub(super) line_len: usize,
+}
+
+/// Parses a `VALUE` header. `expected` is the key the reply most likely carries (the
+/// next one requested): if the line starts with it, no search for the key's end is
+/// needed. On unread bytes, a key that is not the expected one must hold no byte up
+/// to a space (no requested key does), else the whole line decides.
+#[inline]
+pub(super) fn value_header(
+    text: Text<'_>,
+    with_cas: bool,
+    expected: &[u8],
+) -> Result<ValueHeader, Refusal> {
+    let bytes = match text {
+        Text::Unread(bytes) | Text::Line(bytes) => bytes,
+    };
+    if !bytes.starts_with(b"VALUE ") {
+        return Err(if bytes.len() < 6 && b"VALUE ".starts_with(bytes) {
+            Refusal::Unsure
+        } else {
+            Refusal::NotThis
+        });
+    }
+    let bad = Refusal::Malformed("VALUE");
+    let end = 6 + expected.len();
+    let is_expected = !expected.is_empty()
+        && bytes.get(end) == Some(&b' ')
+        && bytes.get(6..end).is_some_and(|key| same(key, expected));
+    let key_end = if is_expected {
+        end
+    } else {
+        let rest = bytes.get(6..).unwrap_or_default();
+        let space = match text {
+            Text::Line(_) => memchr::memchr(b' ', rest),
+            // Any byte up to a space (a line end among them) is the line's to decide.
+            Text::Unread(_) => match rest.iter().position(|&b| b <= b' ') {
+                Some(i) if rest[i] == b' ' => Some(i),
+                _ => return Err(Refusal::Unsure),
+            },
+        };
+        match space {
+            Some(0) | None => return Err(bad),
+            Some(n) => 6 + n,
+        }
+    };
+    let mut pos = key_end + 1;
+    let flags = digits(bytes, &mut pos, "VALUE flags")?;
+    if bytes.get(pos) != Some(&b' ') {
+        return Err(bad);
+    }
+    pos += 1;
+    let len = digits(bytes, &mut pos, "VALUE bytes")?;
+    let cas = match bytes.get(pos) {
+        Some(b' ') => {
+            pos += 1;
+            Some(digits(bytes, &mut pos, "VALUE cas")?)
+        }
+        _ => None,
+    };
+    if cas.is_some() != with_cas {
+        return Err(bad);
+    }
+    if !ends_at(text, pos)? {
+        return Err(bad);
+    }
+    Ok(ValueHeader {
+        key: 6..key_end,
+        expected: is_expected,
+        flags: u32::try_from(flags).map_err(|_| Refusal::BadNumber("VALUE flags"))?,
+        len,
+        cas,
+        line_len: pos,
+    })
 }
 
 /// Splits `line[from..]` on single spaces, yielding ranges into `line`.
@@ -76,198 +342,21 @@ impl<'l> Tokens<'l> {
     }
 }
 
-/// An error line, recognised by its first word.
-///
-/// ```text
-/// error-line = "ERROR" [ (SP / ":") <msg> ] CRLF
-///            / "CLIENT_ERROR" SP <msg> CRLF
-///            / "SERVER_ERROR" SP <msg> CRLF
-/// ```
-/// (RESPONSES.md §2; 1.6.18 also sends `ERROR: shutdown not enabled` and newer servers
-/// `SERVER_ERROR: ...`, so a colon is accepted after every word.)
-pub(crate) fn error_line(line: &[u8]) -> Option<(ServerErrorKind, Range<usize>)> {
-    let (kind, word_len) = match line.first()? {
-        b'E' if line.starts_with(b"ERROR") => (ServerErrorKind::Error, 5),
-        b'C' if line.starts_with(b"CLIENT_ERROR") => (ServerErrorKind::ClientError, 12),
-        b'S' if line.starts_with(b"SERVER_ERROR") => (ServerErrorKind::ServerError, 12),
-        _ => return None,
-    };
-    let message = match line.get(word_len) {
-        None => word_len..word_len,
-        Some(b' ') => word_len + 1..line.len(),
-        Some(b':') => {
-            let start = if line.get(word_len + 1) == Some(&b' ') {
-                word_len + 2
-            } else {
-                word_len + 1
-            };
-            start..line.len()
-        }
-        Some(_) => return None,
-    };
-    Some((kind, message))
-}
-
-/// A `VALUE` header.
-///
-/// ```text
-/// VALUE <key> <flags> <bytes> [<cas unique>]\r\n
-/// ```
-/// The cas field is present exactly for `gets` and `gats`.
-#[derive(Debug, Clone)]
-pub(crate) struct ValueHeader {
-    pub(crate) key: Range<usize>,
-    /// The key is the one the caller expected.
-    pub(crate) expected: bool,
-    pub(crate) flags: u32,
-    pub(crate) len: u64,
-    pub(crate) cas: Option<u64>,
-    /// Where the fields end: the line's end, or its `\r`.
-    pub(crate) end: usize,
-}
-
-/// Parses the `VALUE` header at the start of `bytes`: a whole line (without its
-/// `\r\n`), or the unread bytes, in which case the fields stop at the line's `\r`
-/// and the caller checks the `\r\n` (no search for the line's end is needed).
-///
-/// `expected` is the key the reply most likely carries (the next one requested): if
-/// the line starts with it, no search for the end of the key is needed either.
-#[inline]
-pub(crate) fn value_header(
-    bytes: &[u8],
-    with_cas: bool,
-    expected: &[u8],
-) -> Result<ValueHeader, DecodeError> {
-    // One pass: the key up to its space, then each number read as it is scanned.
-    let bad = || {
-        let line_end = memchr::memchr(b'\r', bytes).unwrap_or(bytes.len());
-        malformed("VALUE", &bytes[..line_end])
-    };
-    let end = 6 + expected.len();
-    let is_expected = !expected.is_empty()
-        && bytes.get(end) == Some(&b' ')
-        && bytes.get(6..end).is_some_and(|key| same(key, expected));
-    let key_end = if is_expected {
-        end
-    } else {
-        match bytes.get(6..).and_then(|rest| memchr::memchr(b' ', rest)) {
-            Some(0) | None => return Err(bad()),
-            Some(n) => 6 + n,
-        }
-    };
-    let mut pos = key_end + 1;
-    let flags = digits(bytes, &mut pos, "VALUE flags")?;
-    if bytes.get(pos) != Some(&b' ') {
-        return Err(bad());
-    }
-    pos += 1;
-    let len = digits(bytes, &mut pos, "VALUE bytes")?;
-    let cas = match bytes.get(pos) {
-        Some(b' ') => {
-            pos += 1;
-            Some(digits(bytes, &mut pos, "VALUE cas")?)
-        }
-        _ => None,
-    };
-    if cas.is_some() != with_cas {
-        return Err(bad());
-    }
-    Ok(ValueHeader {
-        key: 6..key_end,
-        expected: is_expected,
-        flags: u32::try_from(flags).map_err(|_| DecodeError::BadNumber {
-            field: "VALUE flags",
-        })?,
-        len,
-        cas,
-        end: pos,
-    })
-}
-
-/// A whole `VALUE` line (without its `\r\n`): the fields must end where it does.
-pub(crate) fn value_line(
-    line: &[u8],
-    with_cas: bool,
-    expected: &[u8],
-) -> Result<ValueHeader, DecodeError> {
-    let header = value_header(line, with_cas, expected)?;
-    if header.end != line.len() {
-        return Err(malformed("VALUE", line));
-    }
-    Ok(header)
-}
-
-/// Byte equality, inline for the short strings keys usually are (a slice `==` calls
-/// `memcmp`, whose call costs more than comparing a few bytes): eight bytes at a time.
-#[inline]
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    if a.len() > 32 {
-        return a == b;
-    }
-    let (mut a, mut b) = (a, b);
-    while let (Some((x, rest_a)), Some((y, rest_b))) =
-        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
-    {
-        if x != y {
-            return false;
-        }
-        (a, b) = (rest_a, rest_b);
-    }
-    a.iter().zip(b).all(|(x, y)| x == y)
-}
-
-/// Reads the decimal digits at `*pos` (at least one, at most a `u64`) and moves past
-/// them; what follows is the caller's to check.
-#[inline]
-fn digits(bytes: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, DecodeError> {
-    let mut n: u64 = 0;
-    let mut count = 0;
-    for &b in bytes.get(*pos..).unwrap_or_default() {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        if count == 20 {
-            return Err(DecodeError::BadNumber { field });
-        }
-        // 19 digits never overflow; only the 20th needs checking.
-        n = if count < 19 {
-            n * 10 + u64::from(d)
-        } else {
-            n.checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d)))
-                .ok_or(DecodeError::BadNumber { field })?
-        };
-        count += 1;
-    }
-    if count == 0 {
-        return Err(DecodeError::BadNumber { field });
-    }
-    *pos += count;
-    Ok(n)
-}
-
 /// A `STAT <name> <value>` line; the value is the rest of the line (it may hold
 /// spaces, RESPONSES.md §5.8).
-pub(crate) fn stat_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), DecodeError> {
+pub(super) fn stat_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), Refusal> {
     let mut tokens = Tokens::new(line, 5);
     match tokens.next_range() {
         Some(name) if !name.is_empty() => Ok((name, tokens.rest())),
-        _ => Err(malformed("STAT", line)),
+        _ => Err(Refusal::Malformed("STAT")),
     }
 }
 
 /// A `stats cachedump` line: `ITEM <key> [<bytes> b; <expiry> s]`.
-pub(crate) fn item_line(line: &[u8]) -> Result<(Range<usize>, u64, u64), DecodeError> {
-    let bad = || malformed("ITEM", line);
+pub(super) fn item_line(line: &[u8]) -> Result<(Range<usize>, u64, u64), Refusal> {
+    let bad = Refusal::Malformed("ITEM");
     let mut tokens = Tokens::new(line, 5);
-    let key = tokens
-        .next_range()
-        .filter(|r| !r.is_empty())
-        .ok_or_else(bad)?;
+    let key = tokens.next_range().filter(|r| !r.is_empty()).ok_or(bad)?;
     let size = tokens.next_token().and_then(|t| t.strip_prefix(b"["));
     let b = tokens.next_token();
     let expiry = tokens.next_token();
@@ -275,29 +364,30 @@ pub(crate) fn item_line(line: &[u8]) -> Result<(Range<usize>, u64, u64), DecodeE
     match (size, b, expiry, s, tokens.next_range()) {
         (Some(size), Some(b"b;"), Some(expiry), Some(b"s]"), None) => Ok((
             key,
-            number(parse_u64(size), "ITEM size")?,
-            number(parse_u64(expiry), "ITEM expiry")?,
+            parse_u64(size).ok_or(Refusal::BadNumber("ITEM size"))?,
+            parse_u64(expiry).ok_or(Refusal::BadNumber("ITEM expiry"))?,
         )),
-        _ => Err(bad()),
+        _ => Err(bad),
     }
 }
 
 /// A `stats detail dump` line: `PREFIX <prefix> get <n> hit <n> set <n> del <n>`.
-pub(crate) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), DecodeError> {
+pub(super) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), Refusal> {
+    let bad = Refusal::Malformed("PREFIX");
     let mut tokens = Tokens::new(line, 7);
-    let prefix = tokens
-        .next_range()
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| malformed("PREFIX", line))?;
+    let prefix = tokens.next_range().filter(|r| !r.is_empty()).ok_or(bad)?;
     let mut counts = [0u64; 4];
     for (name, slot) in ["get", "hit", "set", "del"].iter().zip(&mut counts) {
         if tokens.next_token() != Some(name.as_bytes()) {
-            return Err(malformed("PREFIX", line));
+            return Err(bad);
         }
-        *slot = number(tokens.next_token().and_then(parse_u64), "PREFIX count")?;
+        *slot = tokens
+            .next_token()
+            .and_then(parse_u64)
+            .ok_or(Refusal::BadNumber("PREFIX count"))?;
     }
     if tokens.next_range().is_some() {
-        return Err(malformed("PREFIX", line));
+        return Err(bad);
     }
     Ok((prefix, counts))
 }
@@ -309,36 +399,87 @@ pub(crate) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), Decod
 /// ```text
 /// <RC> [<size>] <flag>*\r\n     RC = VA (with size) / HD / EN / NF / NS / EX / MN
 /// ```
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MetaHeader {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct MetaHeader {
     /// One of the `code::*` bits.
-    pub(crate) code: u8,
+    pub(super) code: u8,
     /// `VA`'s data length.
-    pub(crate) size: u64,
-    /// The return flags, as one range (empty if none).
-    pub(crate) flags: Range<usize>,
-    pub(crate) opaque: Option<Range<usize>>,
-    pub(crate) key: Option<Range<usize>>,
-    pub(crate) key_is_base64: bool,
+    pub(super) size: u64,
+    /// The line's length without its `\r\n`.
+    pub(super) line_len: usize,
+    /// Where the return flags start (`line_len` if there are none).
+    pub(super) flags_start: usize,
+    pub(super) opaque: Option<Range<usize>>,
+    pub(super) key: Option<Range<usize>>,
+    pub(super) key_is_base64: bool,
 }
 
 impl MetaHeader {
+    /// The return flags' range.
+    pub(super) fn flags(&self) -> Range<usize> {
+        self.flags_start..self.line_len
+    }
+
     /// A bare `EN` with no flags: what servers before memcached#880 send for a miss,
     /// without the opaque or key echo.
-    pub(crate) fn is_bare_miss(&self) -> bool {
-        self.code == code::EN && self.flags.is_empty()
+    pub(super) fn is_bare_miss(&self) -> bool {
+        self.code == code::EN && self.flags_start == self.line_len
     }
 }
 
-/// The return flags parsed into typed fields.
-const KNOWN_RETURN_FLAGS: &[u8] = b"cftshlkObWXZ";
+/// The return flags with a bit each in the duplicate check, and the field named
+/// when one's number is bad.
+#[inline]
+fn known_flag(letter: u8) -> Option<(u32, &'static str)> {
+    Some(match letter {
+        b'c' => (0, "meta c"),
+        b'f' => (1, "meta f"),
+        b't' => (2, "meta t"),
+        b's' => (3, "meta s"),
+        b'h' => (4, "meta h"),
+        b'l' => (5, "meta l"),
+        b'k' => (6, ""),
+        b'O' => (7, ""),
+        b'b' => (8, ""),
+        b'W' => (9, ""),
+        b'X' => (10, ""),
+        b'Z' => (11, ""),
+        _ => return None,
+    })
+}
 
-/// Reads the return code of a meta line, if it is one.
-pub(crate) fn meta_code(line: &[u8]) -> Option<u8> {
-    if line.len() > 2 && line[2] != b' ' {
-        return None;
+/// Where the token starting at `start` ends (a space or the line's end), and whether
+/// the line ends there.
+#[inline]
+fn token_end(text: Text<'_>, start: usize) -> Result<(usize, bool), Refusal> {
+    match text {
+        Text::Line(line) => Ok(match memchr::memchr(b' ', &line[start.min(line.len())..]) {
+            Some(i) => (start + i, false),
+            None => (line.len(), true),
+        }),
+        Text::Unread(bytes) => {
+            let rest = bytes.get(start..).unwrap_or_default();
+            let mut i = 0;
+            while let Some(&b) = rest.get(i) {
+                if b <= b' ' {
+                    match b {
+                        b' ' => return Ok((start + i, false)),
+                        b'\r' if rest.get(i + 1) == Some(&b'\n') => return Ok((start + i, true)),
+                        b'\r' | b'\n' => return Err(Refusal::Unsure),
+                        _ => {}
+                    }
+                }
+                i += 1;
+            }
+            Err(Refusal::Unsure)
+        }
     }
-    Some(match line.get(..2)? {
+}
+
+/// The return code of a meta line, if it is one.
+#[inline]
+fn meta_code(two: [u8; 2]) -> Option<u8> {
+    Some(match &two {
         b"VA" => code::VA,
         b"HD" => code::HD,
         b"EN" => code::EN,
@@ -351,81 +492,147 @@ pub(crate) fn meta_code(line: &[u8]) -> Option<u8> {
     })
 }
 
-/// Parses a meta reply line whose code is not `ME`. Unknown return flags are kept
-/// (servers add flags); known ones must be well-formed.
-pub(crate) fn meta_header(line: &[u8], code_bit: u8) -> Result<MetaHeader, DecodeError> {
+/// Whether a whole line starts with a meta return code other than `ME` (whose line
+/// is a different shape, see [`meta_debug_line`]).
+pub(super) fn is_meta_line(line: &[u8]) -> bool {
+    match line.first_chunk::<2>().and_then(|two| meta_code(*two)) {
+        Some(c) => c != code::ME && (line.len() == 2 || line[2] == b' '),
+        None => false,
+    }
+}
+
+/// Parses a meta reply header (any code but `ME`) in one pass: the code, `VA`'s size,
+/// then each return flag, checked as it is scanned. Unknown return flags are kept
+/// (servers add flags); known ones must be well-formed, and each may appear once
+/// (a repeated one could be checked on one occurrence and read on another).
+#[inline]
+pub(super) fn meta_header(text: Text<'_>) -> Result<MetaHeader, Refusal> {
+    let bytes = match text {
+        Text::Unread(bytes) | Text::Line(bytes) => bytes,
+    };
+    let Some(two) = bytes.first_chunk::<2>() else {
+        return Err(match text {
+            Text::Unread(_) => Refusal::Unsure,
+            Text::Line(_) => Refusal::NotThis,
+        });
+    };
+    let code = match meta_code(*two) {
+        Some(c) if c != code::ME => c,
+        _ => return Err(Refusal::NotThis),
+    };
     let mut header = MetaHeader {
-        code: code_bit,
+        code,
         ..MetaHeader::default()
     };
-    let mut tokens = Tokens::new(line, 3);
-    if code_bit == code::VA {
-        header.size = number(tokens.next_token().and_then(parse_u64), "VA size")?;
+    // The line is the code alone, or the code, a space and tokens.
+    let mut at_end = match text {
+        Text::Line(line) => match line.get(2) {
+            None => true,
+            Some(b' ') => false,
+            Some(_) => return Err(Refusal::NotThis),
+        },
+        Text::Unread(bytes) => match bytes.get(2) {
+            Some(b' ') => false,
+            Some(b'\r') => ends_at(text, 2)?,
+            Some(_) => return Err(Refusal::NotThis),
+            None => return Err(Refusal::Unsure),
+        },
+    };
+    let mut pos = 3;
+    if at_end {
+        pos = 2;
     }
-    let flags_start = tokens.pos.min(line.len());
-    // memcached returns each flag once; a repeated one could be checked on one
-    // occurrence and read on another, so it is refused.
-    let mut seen = 0u64;
-    while let Some(range) = tokens.next_range() {
-        if range.is_empty() {
-            return Err(malformed("meta", line));
+    if code == code::VA {
+        if at_end {
+            return Err(Refusal::BadNumber("VA size"));
         }
-        let letter = line[range.start];
-        if let Some(bit) = KNOWN_RETURN_FLAGS.iter().position(|&l| l == letter) {
+        let (end, last) = token_end(text, pos)?;
+        header.size = parse_u64(&bytes[pos..end]).ok_or(Refusal::BadNumber("VA size"))?;
+        (pos, at_end) = (if last { end } else { end + 1 }, last);
+    }
+    header.flags_start = pos;
+    let mut seen = 0u32;
+    while !at_end {
+        let (end, last) = token_end(text, pos)?;
+        if end == pos {
+            return Err(Refusal::Malformed("meta"));
+        }
+        let letter = bytes[pos];
+        let token = &bytes[pos + 1..end];
+        if let Some((bit, field)) = known_flag(letter) {
             if seen & (1 << bit) != 0 {
-                return Err(malformed("meta", line));
+                return Err(Refusal::Malformed("meta"));
             }
             seen |= 1 << bit;
-        }
-        let token = &line[range.start + 1..range.end];
-        let token_range = range.start + 1..range.end;
-        let valid = match letter {
-            b'c' | b's' | b'l' => parse_u64(token).is_some(),
-            b'f' => parse_u32(token).is_some(),
-            b't' => token == b"-1" || parse_u32(token).is_some(),
-            b'h' => matches!(token, b"0" | b"1"),
-            _ => true,
-        };
-        if !valid {
-            let field = match letter {
-                b'c' => "meta c",
-                b's' => "meta s",
-                b'l' => "meta l",
-                b'f' => "meta f",
-                b't' => "meta t",
-                _ => "meta h",
+            let valid = match letter {
+                b'c' | b's' | b'l' => parse_u64(token).is_some(),
+                b'f' => parse_u32(token).is_some(),
+                b't' => token == b"-1" || parse_u32(token).is_some(),
+                b'h' => matches!(token, b"0" | b"1"),
+                _ => true,
             };
-            return Err(DecodeError::BadNumber { field });
+            if !valid {
+                return Err(Refusal::BadNumber(field));
+            }
+            match letter {
+                b'k' if !token.is_empty() => header.key = Some(pos + 1..end),
+                b'O' => header.opaque = Some(pos + 1..end),
+                b'b' if token.is_empty() => header.key_is_base64 = true,
+                b'W' | b'X' | b'Z' if token.is_empty() => {}
+                b'k' | b'b' | b'W' | b'X' | b'Z' => return Err(Refusal::Malformed("meta")),
+                _ => {}
+            }
         }
-        match letter {
-            b'k' if !token.is_empty() => header.key = Some(token_range),
-            b'O' => header.opaque = Some(token_range),
-            b'b' if token.is_empty() => header.key_is_base64 = true,
-            b'W' | b'X' | b'Z' if token.is_empty() => {}
-            b'k' | b'b' | b'W' | b'X' | b'Z' => return Err(malformed("meta", line)),
-            // An unknown flag is kept in `raw_flags`, not an error.
-            _ => {}
-        }
+        // An unknown flag is kept in the raw flags, not an error.
+        (pos, at_end) = (if last { end } else { end + 1 }, last);
     }
-    header.flags = flags_start..line.len();
-    if code_bit == code::MN && !header.flags.is_empty() {
-        return Err(malformed("MN", line));
+    header.line_len = pos;
+    if code == code::MN && header.flags_start != header.line_len {
+        return Err(Refusal::Malformed("MN"));
     }
     Ok(header)
 }
 
 /// `ME <key> <k>=<v>*`: the key and the field list.
-pub(crate) fn meta_debug_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), DecodeError> {
+pub(super) fn meta_debug_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>), Refusal> {
+    if !line.starts_with(b"ME ") {
+        return Err(Refusal::NotThis);
+    }
     let mut tokens = Tokens::new(line, 3);
     match tokens.next_range() {
         Some(key) if !key.is_empty() => Ok((key, tokens.rest())),
-        _ => Err(malformed("ME", line)),
+        _ => Err(Refusal::Malformed("ME")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses `line` both ways: as a found line, and as the unread bytes `line\r\n`
+    /// followed by more. Unread, the parser must agree with the line or be unsure.
+    fn both<T: std::fmt::Debug + PartialEq>(
+        line: &[u8],
+        parse: impl Fn(Text<'_>) -> Result<T, Refusal>,
+    ) -> Result<T, Refusal> {
+        let whole = parse(Text::Line(line));
+        let mut unread = line.to_vec();
+        unread.extend_from_slice(b"\r\nEND\r\n");
+        // Unread, a parser may refuse a line it takes whole, never the reverse.
+        match (&whole, parse(Text::Unread(&unread))) {
+            (Ok(a), Ok(b)) => assert_eq!(*a, b),
+            (Err(w), Ok(u)) => panic!(
+                "{:?}: line {w:?}, unread {u:?}",
+                line.escape_ascii().to_string()
+            ),
+            _ => {}
+        }
+        // Cut anywhere, the unread bytes are never taken.
+        for cut in 0..line.len() + 1 {
+            assert!(parse(Text::Unread(&unread[..cut])).is_err());
+        }
+        whole
+    }
 
     #[test]
     fn numbers() {
@@ -449,9 +656,16 @@ mod tests {
                 "{:?}",
                 digits.escape_ascii().to_string()
             );
+            let parsed = both(digits, number);
+            assert_eq!(parsed.ok().map(|(n, _)| n), *want);
         }
         assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
         assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(
+            number(Text::Line(b"12a")),
+            Err(Refusal::BadNumber("counter"))
+        );
+        assert_eq!(number(Text::Line(b"STORED")), Err(Refusal::NotThis));
     }
 
     #[test]
@@ -488,6 +702,13 @@ mod tests {
             let got = error_line(line).map(|(k, r)| (k, &line[r]));
             assert_eq!(got, *want, "{:?}", line.escape_ascii().to_string());
         }
+        assert_eq!(word_with_message(b"BUSY", b"BUSY"), Some(4..4));
+        assert_eq!(word_with_message(b"BUSY now", b"BUSY"), Some(5..8));
+        assert_eq!(word_with_message(b"BUSYX", b"BUSY"), None);
+    }
+
+    fn value_line(line: &[u8], cas: bool, expected: &[u8]) -> Result<ValueHeader, Refusal> {
+        both(line, |text| value_header(text, cas, expected))
     }
 
     #[test]
@@ -496,6 +717,9 @@ mod tests {
         assert_eq!((h.key, h.flags, h.len, h.cas), (6..7, 42, 5, None));
         let h = value_line(b"VALUE key 0 3 18446744073709551615", true, b"key").unwrap();
         assert_eq!(h.cas, Some(u64::MAX));
+        assert!(h.expected);
+        let h = value_line(b"VALUE keys 0 3", false, b"key").unwrap();
+        assert!(!h.expected);
         let bad: &[(&[u8], bool)] = &[
             (b"VALUE k 0 5 1", false),
             (b"VALUE k 0 5", true),
@@ -506,14 +730,36 @@ mod tests {
             (b"VALUE k 4294967296 5", false),
             (b"VALUE k 0 x", false),
             (b"VALUE k 0 5 18446744073709551616", true),
+            (b"VALUE k 0 5\rx", false),
         ];
         for (line, cas) in bad {
-            assert!(
-                value_line(line, *cas, b"k").is_err() && value_line(line, *cas, b"").is_err(),
-                "{:?}",
-                line.escape_ascii().to_string()
+            for expected in [&b"k"[..], b""] {
+                assert!(
+                    value_line(line, *cas, expected).is_err(),
+                    "{:?}",
+                    line.escape_ascii()
+                );
+            }
+        }
+        // A found line cannot hold a line end, so bytes like these are a key's; on the
+        // unread bytes only the found line can decide.
+        for line in [&b"VALUE k\r 0 5"[..], b"VALUE k\n 0 5"] {
+            assert!(value_line(line, false, b"k").is_ok());
+            let mut unread = line.to_vec();
+            unread.extend_from_slice(b"\r\n");
+            assert_eq!(
+                value_header(Text::Unread(&unread), false, b"k"),
+                Err(Refusal::Unsure)
             );
         }
+        assert_eq!(
+            value_header(Text::Line(b"STORED"), false, b""),
+            Err(Refusal::NotThis)
+        );
+        assert_eq!(
+            value_header(Text::Unread(b"VAL"), false, b""),
+            Err(Refusal::Unsure)
+        );
     }
 
     #[test]
@@ -542,21 +788,31 @@ mod tests {
         assert!(prefix_line(b"PREFIX user hit 3 get 2 set 1 del 0").is_err());
     }
 
+    fn meta(line: &[u8]) -> Result<MetaHeader, Refusal> {
+        both(line, meta_header)
+    }
+
     #[test]
     fn meta_headers() {
         let line = b"VA 5 s5 f9 ks_mg O12345 c53 t-1 b W X Z h1 l7 Q9";
-        let h = meta_header(line, meta_code(line).unwrap()).unwrap();
+        let h = meta(line).unwrap();
         assert_eq!(h.code, code::VA);
         assert_eq!(h.size, 5);
         assert_eq!(&line[h.key.clone().unwrap()], b"s_mg");
         assert_eq!(&line[h.opaque.clone().unwrap()], b"12345");
         assert!(h.key_is_base64);
-        assert_eq!(&line[h.flags.clone()], &line[5..]);
+        assert_eq!(&line[h.flags()], &line[5..]);
+        let h = meta(b"VA 5").unwrap();
+        assert_eq!((h.size, h.flags()), (5, 4..4));
 
-        assert!(meta_header(b"HD t300 t", code::HD).is_err(), "repeated");
-        assert!(meta_header(b"HD t300", code::HD).is_ok());
-        assert!(meta_header(b"EN", code::EN).unwrap().is_bare_miss());
-        assert!(!meta_header(b"EN O1", code::EN).unwrap().is_bare_miss());
+        assert_eq!(
+            meta(b"HD t300 t"),
+            Err(Refusal::Malformed("meta")),
+            "repeated"
+        );
+        assert!(meta(b"HD t300").is_ok());
+        assert!(meta(b"EN").unwrap().is_bare_miss());
+        assert!(!meta(b"EN O1").unwrap().is_bare_miss());
         for bad in [
             &b"HD c"[..],
             b"HD f4294967296",
@@ -570,17 +826,25 @@ mod tests {
             b"HD ka kb",
             b"HD W W",
             b"HD c1 t2 c1",
+            b"HD c1\rX",
+            b"HD ",
         ] {
-            assert!(
-                meta_header(bad, code::HD).is_err(),
-                "{:?}",
-                bad.escape_ascii().to_string()
-            );
+            assert!(meta(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
         }
-        assert!(meta_header(b"VA x", code::VA).is_err());
-        assert!(meta_header(b"MN x", code::MN).is_err());
-        assert_eq!(meta_code(b"HDX"), None);
-        assert_eq!(meta_code(b"H"), None);
-        assert_eq!(meta_code(b"MN"), Some(code::MN));
+        assert_eq!(meta(b"VA x"), Err(Refusal::BadNumber("VA size")));
+        assert_eq!(meta(b"VA"), Err(Refusal::BadNumber("VA size")));
+        assert_eq!(meta(b"MN x"), Err(Refusal::Malformed("MN")));
+        assert_eq!(meta(b"HDX"), Err(Refusal::NotThis));
+        assert_eq!(meta(b"H"), Err(Refusal::NotThis));
+        assert_eq!(meta(b"ME k exp=1"), Err(Refusal::NotThis));
+        assert!(meta(b"MN").is_ok());
+        // Found, a line holding a line end is a token's; unread, the line decides.
+        assert!(meta(b"HD Ox\ny").is_ok());
+        assert_eq!(
+            meta_header(Text::Unread(b"HD Ox\ny\r\n")),
+            Err(Refusal::Unsure)
+        );
+        assert!(is_meta_line(b"MN") && is_meta_line(b"HD c1") && !is_meta_line(b"HDX"));
+        assert!(!is_meta_line(b"ME k"));
     }
 }

@@ -100,14 +100,14 @@ fn meta_shape(m: &MetaResponse, volatile: bool) -> String {
     if m.inferred {
         s.push_str(" (inferred)");
     }
-    if let Some(v) = &m.value {
+    if let Some(v) = m.value() {
         let _ = write!(s, " \"{}\"", text(v));
     }
-    if !m.raw_flags.is_empty() {
+    if !m.raw_flags().is_empty() {
         let flags = if volatile {
-            mask_meta_flags(&m.raw_flags)
+            mask_meta_flags(m.raw_flags())
         } else {
-            text(&m.raw_flags)
+            text(m.raw_flags())
         };
         let _ = write!(s, " [{flags}]");
     }
@@ -154,7 +154,7 @@ pub fn response_shape(r: &Response, volatile: bool) -> String {
         Response::Stats(lines) => {
             let lines: Vec<String> = lines
                 .iter()
-                .map(|s| format!("{}={}", text(&s.name), text(&s.value)))
+                .map(|s| format!("{}={}", text(s.name), text(s.value)))
                 .collect();
             format!("Stats[{}]", lines.join(", "))
         }

@@ -514,7 +514,7 @@ fn binary_values_round_trip() {
         let Ok(Response::Meta(meta)) = c.wait(mg) else {
             panic!()
         };
-        assert_eq!(meta.value.as_deref(), Some(values[i]));
+        assert_eq!(meta.value(), Some(values[i]));
         assert_eq!(meta.client_flags(), Some(i as u32));
     }
     // And through ms, in a multi-get.

@@ -150,6 +150,6 @@ pub(crate) fn stat(client: &mut BlockingClient, arg: Option<&str>, name: &str) -
     stats
         .iter()
         .find(|s| s.name == name.as_bytes())
-        .map(|s| String::from_utf8_lossy(&s.value).into_owned())
+        .map(|s| String::from_utf8_lossy(s.value).into_owned())
         .unwrap_or_else(|| panic!("no stat {name}"))
 }

@@ -504,7 +504,7 @@ impl Model {
                 match (self.items.contains_key(&key), m.status) {
                     (false, MetaStatus::Miss) if m.inferred == quiet => "miss",
                     (true, MetaStatus::Value) if !m.inferred => {
-                        let data = m.value.as_deref().ok_or("no value")?;
+                        let data = m.value().ok_or("no value")?;
                         self.observe(key, data, m.client_flags().ok_or("no flags")?)?;
                         self.learn(key, m.cas().ok_or("no cas")?)?;
                         "hit"
@@ -577,7 +577,7 @@ impl Model {
                 status.code()
             }
             (&Op::Ma { key, incr, delta }, Response::Meta(m)) => {
-                let reply = match (m.status, m.value.as_deref()) {
+                let reply = match (m.status, m.value()) {
                     (MetaStatus::NotFound, None) => Arith::NotFound,
                     (MetaStatus::Value, Some(digits)) => {
                         let text = std::str::from_utf8(digits).map_err(|e| e.to_string())?;

@@ -45,7 +45,7 @@ fn meta_get_and_its_return_flags() {
     let m = meta(&mut c, &every);
     assert_eq!(m.status, MetaStatus::Value);
     assert!(!m.inferred);
-    assert_eq!(m.value.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(m.value(), Some(&b"hello"[..]));
     assert_eq!(m.client_flags(), Some(5));
     assert!(
         matches!(m.ttl(), Some(Ttl::Seconds(3500..=3600))),
@@ -62,7 +62,7 @@ fn meta_get_and_its_return_flags() {
 
     // Without v: HD. A miss: EN, echoing key and opaque (1.6.18).
     let m = meta(&mut c, &MetaGet::new(&k));
-    assert_eq!((m.status, m.value), (MetaStatus::Success, None));
+    assert_eq!((m.status, m.value()), (MetaStatus::Success, None));
     let m = meta(
         &mut c,
         &MetaGet::new(&absent)
@@ -91,7 +91,7 @@ fn meta_get_and_its_return_flags() {
         .return_value();
     let m = meta(&mut c, &vivify);
     assert_eq!(
-        (m.status, m.value.as_deref(), m.won()),
+        (m.status, m.value(), m.won()),
         (MetaStatus::Value, Some(&b""[..]), true)
     );
     let m = meta(&mut c, &vivify);
@@ -151,10 +151,7 @@ fn meta_set_modes_cas_and_ttl() {
         &mut c,
         &MetaGet::new(&k).return_value().return_client_flags(),
     );
-    assert_eq!(
-        (m.value.as_deref(), m.client_flags()),
-        (Some(&b"<r>"[..]), Some(3))
-    );
+    assert_eq!((m.value(), m.client_flags()), (Some(&b"<r>"[..]), Some(3)));
 
     // Compare-and-swap: c returns the new cas (c0 when nothing was stored).
     let set = MetaSet::new(&k, "one").return_cas().ttl(hour());
@@ -168,7 +165,7 @@ fn meta_set_modes_cas_and_ttl() {
     let on_absent = MetaSet::new(&absent, "x").compare_cas(cas);
     assert_eq!(status(&mut c, &on_absent), MetaStatus::NotFound);
     let m = meta(&mut c, &MetaGet::new(&k).return_value().return_ttl());
-    assert_eq!(m.value.as_deref(), Some(&b"two"[..]));
+    assert_eq!(m.value(), Some(&b"two"[..]));
     assert_eq!(m.ttl(), Some(Ttl::Never), "a set without T resets the TTL");
 
     // k echoes the key; b sends a binary key in base64.
@@ -182,10 +179,7 @@ fn meta_set_modes_cas_and_ttl() {
         .return_key()
         .return_value();
     let m = meta(&mut c, &get);
-    assert_eq!(
-        (m.value.as_deref(), m.key_is_base64()),
-        (Some(&b"bin"[..]), true)
-    );
+    assert_eq!((m.value(), m.key_is_base64()), (Some(&b"bin"[..]), true));
 }
 
 #[test]
@@ -261,7 +255,7 @@ fn meta_arithmetic_vivify_wrap_floor_and_text() {
     let mut c = server.client();
     let p = prefix("ma");
     let (n, text) = (format!("{p}n"), format!("{p}text"));
-    let value = |m: MetaResponse| m.value.map(|v| String::from_utf8(v.to_vec()).unwrap());
+    let value = |m: MetaResponse| m.value().map(|v| String::from_utf8(v.to_vec()).unwrap());
 
     assert_eq!(
         meta(&mut c, &MetaArithmetic::new(&n)).status,
@@ -379,10 +373,10 @@ fn quiet_batches_of_gets_and_writes() {
         };
         if i % 2 == 0 {
             assert_eq!((m.status, m.inferred), (MetaStatus::Value, false));
-            assert_eq!(m.value.as_deref(), Some(keys[i].as_bytes()));
+            assert_eq!(m.value(), Some(keys[i].as_bytes()));
         } else {
             assert_eq!(
-                (m.status, m.inferred, m.value),
+                (m.status, m.inferred, m.value()),
                 (MetaStatus::Miss, true, None)
             );
         }
@@ -443,7 +437,7 @@ fn quiet_batches_of_gets_and_writes() {
     assert_eq!((m.status, m.inferred), (MetaStatus::Success, true));
     assert_eq!(c.wait(fence), Ok(Response::Noop));
     let m = meta(&mut c, &MetaGet::new(&keys[1]).return_value());
-    assert_eq!(m.value.as_deref(), Some(&b"new"[..]));
+    assert_eq!(m.value(), Some(&b"new"[..]));
     assert_eq!(
         meta(&mut c, &MetaGet::new(&keys[2])).status,
         MetaStatus::Miss

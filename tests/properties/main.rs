@@ -436,10 +436,7 @@ fn within_limits(response: &Response) -> bool {
                 && items.iter().all(|i| i.data.len() <= TIGHT.max_value_len)
         }
         Response::Stats(lines) => lines.len() <= TIGHT.max_stat_lines,
-        Response::Meta(m) => m
-            .value
-            .as_ref()
-            .is_none_or(|v| v.len() <= TIGHT.max_value_len),
+        Response::Meta(m) => m.value().is_none_or(|v| v.len() <= TIGHT.max_value_len),
         _ => true,
     }
 }

@@ -663,7 +663,7 @@ pub fn check(
             Response::Meta(m),
         ) if m.status == *status
             && m.inferred == *inferred
-            && match (value, &m.value) {
+            && match (value, m.value()) {
                 (None, None) => true,
                 (Some(want), Some(got)) => want.matches(got),
                 _ => false,
@@ -674,7 +674,7 @@ pub fn check(
             && (!*cas || m.cas().is_some()) =>
         {
             let mut learned = Vec::new();
-            if let (Some(key), Some(v)) = (key, &m.value) {
+            if let (Some(key), Some(v)) = (key, m.value()) {
                 learned.push(Learned::Value(key, v.to_vec()));
             }
             if let (Some(key), Some(c), true) = (key, m.cas(), *cas) {

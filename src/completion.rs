@@ -1,0 +1,42 @@
+//! What the codec hands back: a [`Token`] per sent command, and a [`Completion`] per
+//! finished one. The lowest layer of the crate besides the errors and responses, so the
+//! receive side and the codec both use it without depending on each other.
+
+use crate::error::{CommandError, ConnectionError};
+use crate::response::Response;
+
+/// Identifies a sent command in its [`Completion`]. Tokens increase by one per
+/// command sent with a reply expected, in send order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Token(pub(crate) u64);
+
+impl Token {
+    /// The token's number (the count of commands sent before it).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A command's outcome: its reply, or why it has none.
+///
+/// Every command sent with [`Codec::send`](crate::Codec::send) completes exactly once
+/// (unless [cancelled](crate::Codec::cancel)), in send order.
+#[must_use = "a completion carries a command's result"]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The token [`Codec::send`](crate::Codec::send) returned for the command.
+    pub token: Token,
+    /// The reply, a server error line, or the connection failure.
+    pub result: Result<Response, CommandError>,
+}
+
+impl Completion {
+    /// The connection error this command failed with, if it failed because the
+    /// connection did.
+    pub fn connection_error(&self) -> Option<&ConnectionError> {
+        match &self.result {
+            Err(CommandError::Connection(e)) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Every fact about what a pending command expects, in one place.
+//!
+//! A command's [`Expect`] is decided when it is sent and is all the receive side
+//! needs to read its reply: which reply family reads it ([`Expect::family`]), the
+//! fixed one-line replies it can get, the likely one first ([`Expect::fixed_replies`]),
+//! the words that carry a server error for it ([`Expect::error_words`]), whether it
+//! takes a number or a version line, what an empty multi-line reply means
+//! ([`Expect::empty_reply`]), what a quiet command's silence means
+//! ([`Expect::inferred`]), how it is described in errors ([`Expect::describe`]), and
+//! whether memcached read its data block when it refused it
+//! ([`Expect::block_was_read`]).
+//!
+//! Adding a reply kind means adding its facts here, its parser in
+//! `receive/parse.rs`, and its reading in one family file of `receive/`.
+
+use crate::error::{ServerError, ServerErrorKind};
+use crate::response::{MetaResponse, MetaStatus, Response, StatLines, Values};
+
+/// Reply codes of the meta protocol, as bits, so a command's possible codes are a mask.
+pub(crate) mod code {
+    pub(crate) const VA: u8 = 1;
+    pub(crate) const HD: u8 = 2;
+    pub(crate) const EN: u8 = 4;
+    pub(crate) const NF: u8 = 8;
+    pub(crate) const NS: u8 = 16;
+    pub(crate) const EX: u8 = 32;
+    pub(crate) const MN: u8 = 64;
+    pub(crate) const ME: u8 = 128;
+}
+
+/// Which meta command an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetaKind {
+    Get,
+    Set,
+    Delete,
+    Arithmetic,
+    Noop,
+    Debug,
+}
+
+/// What a stats request answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatsShape {
+    /// `STAT` lines then `END`.
+    Stat,
+    /// `ITEM` lines then `END` (`stats cachedump`).
+    Item,
+    /// `PREFIX` lines then `END` (`stats detail dump`).
+    Prefix,
+    /// `RESET` (`stats reset`).
+    Reset,
+    /// `OK` (`stats detail on|off`).
+    Ok,
+}
+
+/// The reply a command can receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// get/gets/gat/gats with one key: an optional `VALUE` then `END`.
+    Single { cas: bool },
+    /// The same with several keys: `VALUE`* then `END`.
+    Multi { cas: bool },
+    /// set/add/replace/append/prepend/cas: one status line.
+    Storage,
+    /// `DELETED` / `NOT_FOUND`.
+    Delete,
+    /// `TOUCHED` / `NOT_FOUND`.
+    Touch,
+    /// digits / `NOT_FOUND`.
+    Arith,
+    /// A stats reply of the given shape.
+    Stats(StatsShape),
+    /// `VERSION <v>`.
+    Version,
+    /// `OK` (verbosity, flush_all).
+    Ok,
+    /// `OK` / `MEMLIMIT_*` (cache_memlimit).
+    Memlimit,
+    /// quit / shutdown: end of stream (shutdown can also get an error line).
+    Close,
+    /// A meta command.
+    Meta {
+        kind: MetaKind,
+        /// Codes this entry can receive: all of the command's codes, or for a quiet
+        /// command only those quiet mode does not suppress.
+        codes: u8,
+        quiet: bool,
+        /// `k` was requested: replies echo the key.
+        return_key: bool,
+    },
+}
+
+/// The reader a reply goes to, chosen once per reply from the head command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// One line: a fixed word, a number, `VERSION <v>`, or an error line.
+    Status,
+    /// `VALUE` items and `END`.
+    Retrieval,
+    /// `STAT`, `ITEM` or `PREFIX` lines and `END`.
+    Stats,
+    /// `VA`/`HD`/`EN`/`NF`/`NS`/`EX`/`MN`/`ME`, with quiet commands' silences.
+    Meta,
+}
+
+/// A one-line reply that keeps none of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Stored,
+    NotStored,
+    Exists,
+    NotFound,
+    Deleted,
+    Touched,
+    Ok,
+    Reset,
+}
+
+impl Status {
+    #[inline]
+    pub(crate) fn response(self) -> Response {
+        match self {
+            Self::Stored => Response::Stored,
+            Self::NotStored => Response::NotStored,
+            Self::Exists => Response::Exists,
+            Self::NotFound => Response::NotFound,
+            Self::Deleted => Response::Deleted,
+            Self::Touched => Response::Touched,
+            Self::Ok => Response::Ok,
+            Self::Reset => Response::Reset,
+        }
+    }
+}
+
+/// A fixed reply line with its `\r\n`, also kept as a masked 16-byte pattern, so
+/// checking whether the unread bytes start with it is one compare.
+#[derive(Debug)]
+pub(crate) struct Fixed {
+    /// The line without its `\r\n`.
+    pub(crate) text: &'static [u8],
+    word: u128,
+    mask: u128,
+}
+
+impl Fixed {
+    const fn new(text: &'static [u8]) -> Self {
+        let len = text.len() + 2;
+        assert!(len <= 16);
+        let mut bytes = [0u8; 16];
+        let mut i = 0;
+        while i < text.len() {
+            bytes[i] = text[i];
+            i += 1;
+        }
+        bytes[text.len()] = b'\r';
+        bytes[text.len() + 1] = b'\n';
+        Self {
+            text,
+            word: u128::from_le_bytes(bytes),
+            mask: u128::MAX >> (8 * (16 - len)),
+        }
+    }
+
+    /// The line's length with its `\r\n`.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.text.len() + 2
+    }
+
+    /// Whether `bytes` start with the line and its `\r\n`.
+    #[inline]
+    pub(crate) fn starts(&self, bytes: &[u8]) -> bool {
+        match bytes.first_chunk::<16>() {
+            Some(word) => u128::from_le_bytes(*word) & self.mask == self.word,
+            None => bytes
+                .get(..self.len())
+                .is_some_and(|l| l.starts_with(self.text) && l.ends_with(b"\r\n")),
+        }
+    }
+}
+
+const STORED: Fixed = Fixed::new(b"STORED");
+const NOT_STORED: Fixed = Fixed::new(b"NOT_STORED");
+const EXISTS: Fixed = Fixed::new(b"EXISTS");
+const NOT_FOUND: Fixed = Fixed::new(b"NOT_FOUND");
+const DELETED: Fixed = Fixed::new(b"DELETED");
+const TOUCHED: Fixed = Fixed::new(b"TOUCHED");
+const OK: Fixed = Fixed::new(b"OK");
+const RESET: Fixed = Fixed::new(b"RESET");
+
+/// `END`: the end of a multi-line reply (retrieval, stats).
+pub(crate) const END: Fixed = Fixed::new(b"END");
+/// `HD` with nothing after it: a meta success that echoes nothing.
+pub(crate) const BARE_HD: Fixed = Fixed::new(b"HD");
+/// `EN` with nothing after it: a miss that echoes nothing (and `me`'s miss).
+pub(crate) const EN: Fixed = Fixed::new(b"EN");
+/// `MN`: the reply to `mn`.
+pub(crate) const MN: Fixed = Fixed::new(b"MN");
+
+impl Expect {
+    /// The family that reads this command's reply.
+    #[inline]
+    pub(crate) fn family(self) -> Family {
+        match self {
+            Self::Single { .. } | Self::Multi { .. } => Family::Retrieval,
+            Self::Stats(StatsShape::Stat | StatsShape::Item | StatsShape::Prefix) => Family::Stats,
+            Self::Meta { .. } => Family::Meta,
+            _ => Family::Status,
+        }
+    }
+
+    /// The one-line replies made of a fixed word this command can get, the likely
+    /// one first.
+    #[inline]
+    pub(crate) fn fixed_replies(self) -> &'static [(Fixed, Status)] {
+        match self {
+            Self::Storage => &[
+                (STORED, Status::Stored),
+                (NOT_STORED, Status::NotStored),
+                (EXISTS, Status::Exists),
+                (NOT_FOUND, Status::NotFound),
+            ],
+            Self::Delete => &[(DELETED, Status::Deleted), (NOT_FOUND, Status::NotFound)],
+            Self::Touch => &[(TOUCHED, Status::Touched), (NOT_FOUND, Status::NotFound)],
+            Self::Arith => &[(NOT_FOUND, Status::NotFound)],
+            Self::Ok | Self::Memlimit | Self::Stats(StatsShape::Ok) => &[(OK, Status::Ok)],
+            Self::Stats(StatsShape::Reset) => &[(RESET, Status::Reset)],
+            _ => &[],
+        }
+    }
+
+    /// Words other than `ERROR`/`CLIENT_ERROR`/`SERVER_ERROR` that start a server
+    /// error line for this command (followed by nothing, or a space and a message).
+    #[inline]
+    pub(crate) fn error_words(self) -> &'static [(&'static [u8], ServerErrorKind)] {
+        match self {
+            Self::Memlimit => &[
+                (b"MEMLIMIT_TOO_SMALL", ServerErrorKind::MemlimitTooSmall),
+                (
+                    b"MEMLIMIT_ADJUST_FAILED",
+                    ServerErrorKind::MemlimitAdjustFailed,
+                ),
+            ],
+            _ => &[],
+        }
+    }
+
+    /// The reply is a decimal number (`incr`/`decr`).
+    #[inline]
+    pub(crate) fn takes_number(self) -> bool {
+        self == Self::Arith
+    }
+
+    /// The reply is `VERSION <v>`.
+    #[inline]
+    pub(crate) fn takes_version(self) -> bool {
+        self == Self::Version
+    }
+
+    /// What `END` with nothing before it means.
+    pub(crate) fn empty_reply(self) -> Response {
+        match self {
+            Self::Multi { .. } => Response::Values(Values::default()),
+            Self::Stats(StatsShape::Item) => Response::CacheDump(Vec::new()),
+            Self::Stats(StatsShape::Prefix) => Response::DetailDump(Vec::new()),
+            Self::Stats(_) => Response::Stats(StatLines::default()),
+            _ => Response::Miss,
+        }
+    }
+
+    /// True if the command carried a data block after its line.
+    #[inline]
+    pub(crate) fn carries_data(self) -> bool {
+        matches!(
+            self,
+            Self::Storage
+                | Self::Meta {
+                    kind: MetaKind::Set,
+                    ..
+                }
+        )
+    }
+
+    /// True for quiet meta commands, whose reply may never come.
+    #[inline]
+    pub(crate) fn is_quiet(self) -> bool {
+        matches!(self, Self::Meta { quiet: true, .. })
+    }
+
+    /// What a quiet command's silence means: `mg` missed, the others succeeded.
+    pub(crate) fn inferred(self) -> Response {
+        let status = match self {
+            Self::Meta {
+                kind: MetaKind::Get,
+                ..
+            } => MetaStatus::Miss,
+            _ => MetaStatus::Success,
+        };
+        Response::Meta(MetaResponse::inferred(status))
+    }
+
+    /// Whether memcached read (or swallowed) the data block of the storage command it
+    /// answered with `error`. If not, it will parse the block as commands
+    /// (RESPONSES.md §2.3).
+    pub(crate) fn block_was_read(self, error: &ServerError) -> bool {
+        match error.kind {
+            // `object too large`, `out of memory storing object`: swallowed.
+            ServerErrorKind::ServerError => true,
+            ServerErrorKind::ClientError => {
+                matches!(
+                    self,
+                    Self::Meta {
+                        kind: MetaKind::Set,
+                        ..
+                    }
+                ) && MS_ERRORS_AFTER_THE_LENGTH.contains(&&error.message[..])
+            }
+            // `ERROR`: the line was not understood at all; for classic storage, any
+            // `CLIENT_ERROR` means the line was refused before the length was read.
+            _ => false,
+        }
+    }
+
+    /// What the command can receive, for error messages.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Single { .. } | Self::Multi { .. } => "VALUE or END",
+            Self::Storage => "STORED, NOT_STORED, EXISTS or NOT_FOUND",
+            Self::Delete => "DELETED or NOT_FOUND",
+            Self::Touch => "TOUCHED or NOT_FOUND",
+            Self::Arith => "a number or NOT_FOUND",
+            Self::Stats(StatsShape::Stat) => "STAT or END",
+            Self::Stats(StatsShape::Item) => "ITEM or END",
+            Self::Stats(StatsShape::Prefix) => "PREFIX or END",
+            Self::Stats(StatsShape::Reset) => "RESET",
+            Self::Stats(StatsShape::Ok) | Self::Ok => "OK",
+            Self::Version => "VERSION",
+            Self::Memlimit => "OK or MEMLIMIT_*",
+            Self::Close => "end of stream",
+            Self::Meta { kind, .. } => match kind {
+                MetaKind::Get => "VA, HD or EN",
+                MetaKind::Set => "HD, NS, EX or NF",
+                MetaKind::Delete => "HD, NF or EX",
+                MetaKind::Arithmetic => "VA, HD, NF, NS or EX",
+                MetaKind::Noop => "MN",
+                MetaKind::Debug => "ME or EN",
+            },
+        }
+    }
+}
+
+/// The `CLIENT_ERROR`s memcached sends for an `ms` whose data length it had already
+/// parsed: it swallows the data block, so the stream stays in step (RESPONSES.md
+/// §2.3). The codec checks key, length and flag count before sending, so these are
+/// what remains (a flag the server does not implement, such as `E` on 1.6.18).
+const MS_ERRORS_AFTER_THE_LENGTH: &[&[u8]] = &[
+    b"invalid flag",
+    b"duplicate flag",
+    b"bad token in command line format",
+    b"opaque token too long",
+    b"error decoding key",
+    b"incorrect length for M token",
+    b"invalid mode for ms M token",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_lines_match_exactly_their_line() {
+        let mut long = b"STORED\r\n".to_vec();
+        long.extend_from_slice(&[b'x'; 20]);
+        for (bytes, want) in [
+            (&b"STORED\r\n"[..], true),
+            (&long[..], true),
+            (b"STORED\r", false),
+            (b"STORED\n\r", false),
+            (b"STOREDX\r\n", false),
+            (b"NOT_STORED\r\n", false),
+            (b"", false),
+        ] {
+            assert_eq!(
+                STORED.starts(bytes),
+                want,
+                "{:?}",
+                bytes.escape_ascii().to_string()
+            );
+        }
+        assert!(NOT_STORED.starts(b"NOT_STORED\r\nSTORED\r\n"));
+        assert!(!BARE_HD.starts(b"HD c1\r\n"));
+        assert!(BARE_HD.starts(b"HD\r\n"));
+    }
+
+    #[test]
+    fn likely_reply_comes_first() {
+        assert_eq!(Expect::Storage.fixed_replies()[0].1, Status::Stored);
+        assert_eq!(Expect::Delete.fixed_replies()[0].1, Status::Deleted);
+        assert_eq!(Expect::Touch.fixed_replies()[0].1, Status::Touched);
+    }
+}

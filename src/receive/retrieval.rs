@@ -1,0 +1,310 @@
+//! The retrieval family: `get`/`gets`/`gat`/`gats` replies.
+//!
+//! ```text
+//! retrieval-reply = *item "END" CRLF / error-line
+//! item            = "VALUE" SP key SP <flags> SP <bytes> [SP <cas>] CRLF
+//!                   <bytes octets> CRLF
+//! ```
+//! (RESPONSES.md §4.) Items come in request order, misses left out, a key asked for
+//! twice returned twice: each `VALUE` key is checked against the keys requested and
+//! not answered yet ([`KeyCursor`]). A single-key reply completes as
+//! [`Response::Hit`] or [`Response::Miss`]; a multi-key one is held in the buffer
+//! until `END` and completes as one [`Values`] frame.
+//!
+//! On the unread bytes, an item whose header is clean and whose data block is
+//! buffered is taken in one step (for a single key, with its `END`: the whole reply);
+//! with its data still arriving, the reader goes straight to the `Block` state from
+//! the header it parsed.
+
+use std::ops::Range;
+
+use super::parse::{self, Text, ValueHeader};
+use super::{At, Block, BlockKind, Next, Reader, Reply, refused};
+use crate::error::{DecodeError, Snippet};
+use crate::expect::{END, Expect};
+use crate::pending::{Entry, KeyCursor, Pending};
+use crate::response::{ItemSpan, Response, Value, Values};
+
+/// Reads the next line of the head's retrieval reply.
+#[inline]
+pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Next, DecodeError> {
+    let (cas, multi) = match expect {
+        Expect::Single { cas } => (cas, false),
+        Expect::Multi { cas } => (cas, true),
+        _ => unreachable!("the retrieval family reads get replies"),
+    };
+    match at {
+        At::Start => {
+            let rest = r.input.rest();
+            if rest.first() == Some(&b'V') {
+                return Ok(quick_item(r, multi, cas).unwrap_or(Next::Search));
+            }
+            if END.starts(rest) && r.framing.line_fits(END.text.len()) {
+                r.framing.took_line(END.text.len());
+                return Ok(end(r, expect, END.text.len()));
+            }
+            Ok(Next::Search)
+        }
+        At::Line(len) => {
+            let line = r.line(len);
+            if line == END.text {
+                return Ok(end(r, expect, len));
+            }
+            let (expected, _) = expected_key(r.pending, r.entry(), r.reply, multi);
+            match parse::value_header(Text::Line(line), cas, expected) {
+                Ok(header) => start_item(r, multi, header, len),
+                Err(refusal) => refused(refusal, expect, r.line(len)),
+            }
+        }
+    }
+}
+
+/// The key the next `VALUE` most likely carries (the requested key, or the next
+/// requested one not answered yet) and, for a multi-key reply, the requested keys not
+/// answered yet. Nothing if no `VALUE` may come.
+#[inline]
+fn expected_key<'p>(
+    pending: &'p Pending,
+    head: &Entry,
+    reply: &Reply,
+    multi: bool,
+) -> (&'p [u8], Option<KeyCursor>) {
+    match (reply, multi) {
+        (Reply::None, false) => (pending.key(head), None),
+        (Reply::None, true) => {
+            let keys = pending.keys(head);
+            (pending.next_key(keys), Some(keys))
+        }
+        (Reply::Multi { keys, .. }, true) => (pending.next_key(*keys), Some(*keys)),
+        _ => (&[], None),
+    }
+}
+
+/// An item whose header is clean on the unread bytes (the key the expected one, or a
+/// requested one; every cap met): taken with its data when that is buffered, else
+/// the data block is waited for. `None` for anything the found line must decide.
+#[inline]
+fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
+    let pending = r.pending;
+    let items = match &*r.reply {
+        Reply::Multi { items, .. } => items.len(),
+        Reply::None => 0,
+        // A second `VALUE` for one key: the found line's to refuse.
+        Reply::Single(_) | Reply::Stats(_) => return None,
+    };
+    if multi {
+        r.framing.one_more_value(items).ok()?;
+    }
+    let (expected, mut keys) = expected_key(pending, r.entry(), r.reply, multi);
+    let rest = r.input.rest();
+    let header = parse::value_header(Text::Unread(rest), cas, expected).ok()?;
+    let line_len = header.line_len;
+    if !r.framing.line_fits(line_len) {
+        return None;
+    }
+    let header_len = line_len + 2;
+    let data_len = r
+        .framing
+        .block(r.input.held(), header_len, header.len)
+        .ok()?;
+    match &mut keys {
+        None if header.expected => {}
+        None => return None,
+        Some(keys) if header.expected => pending.skip_key(keys),
+        Some(keys) => {
+            if !pending.take_key(keys, &rest[header.key.clone()]) {
+                return None;
+            }
+        }
+    }
+    // The header is good: the line is taken.
+    r.framing.took_line(line_len);
+    let data_end = header_len + data_len;
+    let buffered = rest.get(data_end..data_end + 2) == Some(b"\r\n");
+    if !buffered {
+        // The data is still arriving (or is not followed by "\r\n", which the block
+        // step reports): wait for it from the header parsed here.
+        if let Some(keys) = keys {
+            multi_progress(r, keys);
+        }
+        return Some(Next::Block(Block {
+            header_len,
+            data_len,
+            kind: BlockKind::Value {
+                key: header.key,
+                flags: header.flags,
+                cas: header.cas,
+            },
+        }));
+    }
+    let whole = !multi && END.starts(&rest[data_end + 2..]) && r.framing.line_fits(END.text.len());
+    r.framing
+        .terminator(b"\r\n")
+        .expect("the terminator was checked");
+    match keys {
+        None => {
+            r.input.consume(header_len);
+            let data = r.input.split(data_len);
+            let value = Value {
+                flags: header.flags,
+                cas: header.cas,
+                data,
+            };
+            if whole {
+                // The single-key reply, whole: its END too.
+                r.framing.took_line(END.text.len());
+                r.input.consume(2 + END.len());
+                return Some(Next::Done(Response::Hit(value)));
+            }
+            r.input.consume(2);
+            *r.reply = Reply::Single(value);
+        }
+        Some(keys) => {
+            let at = r.input.held();
+            multi_progress(r, keys);
+            if let Reply::Multi { items, .. } = r.reply {
+                items.push(item_span(
+                    at,
+                    header.key,
+                    header_len,
+                    data_len,
+                    header.flags,
+                    header.cas,
+                ));
+            }
+            r.input.hold(data_end + 2);
+        }
+    }
+    Some(Next::More)
+}
+
+/// Records that a multi-key reply has answered the requested keys up to `keys`,
+/// starting the reply if this is its first item.
+#[inline]
+fn multi_progress(r: &mut Reader<'_, '_>, keys: KeyCursor) {
+    let capacity = r
+        .entry()
+        .key_count()
+        .min(r.framing.limits.max_values_per_reply);
+    match &mut *r.reply {
+        Reply::Multi { keys: at, .. } => *at = keys,
+        reply => {
+            *reply = Reply::Multi {
+                items: Vec::with_capacity(capacity),
+                keys,
+            };
+        }
+    }
+}
+
+/// A `VALUE` header on a found line of `len` bytes: its key checked against the
+/// request, its length against the caps; then its data block is waited for.
+fn start_item(
+    r: &mut Reader<'_, '_>,
+    multi: bool,
+    header: ValueHeader,
+    len: usize,
+) -> Result<Next, DecodeError> {
+    let pending = r.pending;
+    let key = &r.line(len)[header.key.clone()];
+    let unexpected = || DecodeError::UnexpectedKey {
+        key: Snippet::of(key),
+    };
+    match (&*r.reply, multi) {
+        (Reply::None, false) if header.expected => {}
+        (Reply::None, true) => {
+            let mut keys = pending.keys(r.entry());
+            if !pending.take_key(&mut keys, key) {
+                return Err(unexpected());
+            }
+            multi_progress(r, keys);
+        }
+        (Reply::Multi { items, keys }, true) => {
+            r.framing.one_more_value(items.len())?;
+            let mut keys = *keys;
+            if !pending.take_key(&mut keys, key) {
+                return Err(unexpected());
+            }
+            multi_progress(r, keys);
+        }
+        _ => return Err(unexpected()),
+    }
+    let header_len = len + 2;
+    let data_len = r.framing.block(r.input.held(), header_len, header.len)?;
+    Ok(Next::Block(Block {
+        header_len,
+        data_len,
+        kind: BlockKind::Value {
+            key: header.key,
+            flags: header.flags,
+            cas: header.cas,
+        },
+    }))
+}
+
+/// A `VALUE` data block, read and its terminator checked: kept.
+pub(super) fn block_read(
+    r: &mut Reader<'_, '_>,
+    header_len: usize,
+    data_len: usize,
+    key: Range<usize>,
+    flags: u32,
+    cas: Option<u64>,
+) -> Result<Next, DecodeError> {
+    match &mut *r.reply {
+        Reply::Multi { items, .. } => {
+            // Kept in the buffer: the reply becomes one `Bytes` at its END.
+            let at = r.input.held();
+            items.push(item_span(at, key, header_len, data_len, flags, cas));
+            r.input.hold(header_len + data_len + 2);
+        }
+        reply => {
+            r.input.consume(header_len);
+            let data = r.input.split(data_len);
+            r.input.consume(2);
+            *reply = Reply::Single(Value { flags, cas, data });
+        }
+    }
+    Ok(Next::More)
+}
+
+/// Where an item held at offset `at` lies in the reply's bytes.
+#[inline]
+fn item_span(
+    at: usize,
+    key: Range<usize>,
+    header_len: usize,
+    data_len: usize,
+    flags: u32,
+    cas: Option<u64>,
+) -> ItemSpan {
+    ItemSpan {
+        key_start: at + key.start,
+        key_len: key.len(),
+        data_start: at + header_len,
+        data_len,
+        flags,
+        cas,
+    }
+}
+
+/// `END`, a line of `len` bytes: the reply is complete.
+#[inline]
+fn end(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Next {
+    let response = match std::mem::take(r.reply) {
+        Reply::Single(value) => {
+            r.input.consume(len + 2);
+            Response::Hit(value)
+        }
+        Reply::Multi { items, .. } => {
+            let frame = r.input.take_held();
+            r.input.consume(len + 2);
+            Response::Values(Values::new(frame, items))
+        }
+        Reply::None | Reply::Stats(_) => {
+            r.input.consume(len + 2);
+            expect.empty_reply()
+        }
+    };
+    Next::Done(response)
+}
