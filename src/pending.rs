@@ -20,12 +20,14 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::completion::Token;
 use crate::error::EncodeError;
-use crate::expect::Expect;
+use crate::expect::{Expect, Family};
 
 /// A command waiting for its reply.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
     expect: Expect,
+    /// `expect.family()`, kept at hand for the hot path.
+    family: Family,
     /// `QUIET`, `CANCELLED`, `AFTER_NOREPLY` bits.
     bits: u8,
     /// Length of the opaque (without its `O`), stored right after the keys; 0 if none.
@@ -48,6 +50,12 @@ impl Entry {
     #[inline]
     pub(crate) fn expect(&self) -> Expect {
         self.expect
+    }
+
+    /// The family that reads this command's reply.
+    #[inline]
+    pub(crate) fn family(&self) -> Family {
+        self.family
     }
 
     /// A quiet meta command: its reply may never come.
@@ -327,6 +335,23 @@ impl Pending {
         })
     }
 
+    /// Removes the head entry; returns its token and whether it was cancelled.
+    #[inline(always)]
+    pub(crate) fn pop_head(&mut self) -> Option<(Token, bool)> {
+        let entry = self.entries.front()?;
+        let cancelled = entry.is_cancelled();
+        if entry.is_quiet() {
+            return self.pop().map(|p| (p.token, p.cancelled));
+        }
+        self.entries.pop_front();
+        let token = Token(self.front);
+        self.front += 1;
+        if self.entries.is_empty() {
+            self.arena.clear();
+        }
+        Some((token, cancelled))
+    }
+
     /// Marks the entry with this token cancelled; false if it is not pending.
     pub(crate) fn cancel(&mut self, token: Token) -> bool {
         let Some(i) = token.0.checked_sub(self.front) else {
@@ -441,6 +466,7 @@ impl Draft<'_> {
         }
         pending.entries.push_back(Entry {
             expect,
+            family: expect.family(),
             bits,
             opaque_len: opaque_len as u8,
             key_count: self.key_count,

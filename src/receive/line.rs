@@ -79,6 +79,12 @@ impl Framing {
         self.examined += len as u64 + 2;
     }
 
+    /// Counts the two bytes after a data block, which the caller found to be `\r\n`.
+    #[inline]
+    pub(super) fn took_terminator(&mut self) {
+        self.examined += 2;
+    }
+
     /// Checks the two bytes after a data block.
     #[inline]
     pub(super) fn terminator(&mut self, after_data: &[u8]) -> Result<(), DecodeError> {

@@ -87,13 +87,15 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
             return Some(Next::Block(Block {
                 header_len,
                 data_len,
-                kind: BlockKind::Meta(header),
+                kind: BlockKind::Meta {
+                    flags: flags_of(&header),
+                },
             }));
         }
         r.framing
             .terminator(b"\r\n")
             .expect("the terminator was checked");
-        return Some(take_value(r, &header, header_len, data_len));
+        return Some(take_value(r, flags_of(&header), header_len, data_len));
     }
     r.framing.took_line(header.line_len);
     Some(take(r, &header))
@@ -164,7 +166,9 @@ fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, Deco
         return Ok(Next::Block(Block {
             header_len,
             data_len,
-            kind: BlockKind::Meta(header),
+            kind: BlockKind::Meta {
+                flags: flags_of(&header),
+            },
         }));
     }
     Ok(take(r, &header))
@@ -291,27 +295,27 @@ fn take(r: &mut Reader<'_, '_>, header: &MetaHeader) -> Next {
     Next::Done(Response::Meta(response))
 }
 
-/// A `VA` header of `header_len` bytes (with its `\r\n`) and its data block, whose
-/// terminator was checked: complete, as one frame.
+/// Where a header's return flags lie: start and length.
+fn flags_of(header: &MetaHeader) -> (usize, usize) {
+    let flags = header.flags();
+    (flags.start, flags.len())
+}
+
+/// A `VA` header of `header_len` bytes (with its `\r\n`), its return flags at
+/// `flags`, and its data block, whose terminator was checked: complete, as one frame.
 fn take_value(
     r: &mut Reader<'_, '_>,
-    header: &MetaHeader,
+    flags: (usize, usize),
     header_len: usize,
     data_len: usize,
 ) -> Next {
-    let flags = header.flags();
-    let response = if flags.is_empty() {
+    let response = if flags.1 == 0 {
         r.input.consume(header_len);
         let frame = r.input.split(data_len);
         MetaResponse::new(MetaStatus::Value, frame, (0, 0), Some(0))
     } else {
         let frame = r.input.split(header_len + data_len);
-        MetaResponse::new(
-            MetaStatus::Value,
-            frame,
-            (flags.start, flags.len()),
-            Some(header_len),
-        )
+        MetaResponse::new(MetaStatus::Value, frame, flags, Some(header_len))
     };
     r.input.consume(2);
     Next::Done(Response::Meta(response))
@@ -320,11 +324,11 @@ fn take_value(
 /// A `VA` data block, read and its terminator checked.
 pub(super) fn block_read(
     r: &mut Reader<'_, '_>,
-    header: &MetaHeader,
+    flags: (usize, usize),
     header_len: usize,
     data_len: usize,
 ) -> Result<Next, DecodeError> {
-    Ok(take_value(r, header, header_len, data_len))
+    Ok(take_value(r, flags, header_len, data_len))
 }
 
 /// `me`: `ME <key> <fields>` (the key as sent, base64 with `b`) or `EN`.

@@ -92,14 +92,13 @@ use crate::completion::Completion;
 use crate::error::{
     CommandError, ConnectionError, DecodeError, ServerError, ServerErrorKind, Snippet,
 };
-use crate::expect::{Expect, Family};
+use crate::expect::{Expect, Family, Status};
 use crate::limits::Limits;
 use crate::pending::{Entry, KeyCursor, Pending};
 use crate::response::{ItemSpan, Response, StatSpan, Value};
 
 use input::Input;
 use line::Framing;
-use parse::MetaHeader;
 
 /// Where the decoder is in the byte stream.
 #[derive(Debug)]
@@ -129,8 +128,8 @@ enum BlockKind {
         flags: u32,
         cas: Option<u64>,
     },
-    /// A meta `VA`.
-    Meta(MetaHeader),
+    /// A meta `VA`: where its return flags lie in the header line.
+    Meta { flags: (usize, usize) },
 }
 
 /// The part of a multi-line reply received so far. Always the head's.
@@ -176,6 +175,8 @@ enum Next {
     More,
     /// A data block follows the header line at the front of the unread bytes.
     Block(Block),
+    /// The head command's reply is complete: a fixed status.
+    Status(Status),
     /// The head command's reply is complete.
     Done(Response),
     /// The line is the head command's error: a line of `len` bytes, the message at
@@ -220,10 +221,12 @@ impl<'r> Reader<'r, '_> {
     }
 }
 
-enum Step {
-    NeedMore,
-    Progress,
-    Emit(Completion),
+/// Whether the loop goes on.
+enum Flow {
+    /// Take the next step.
+    Go,
+    /// More bytes are needed, or the caller's `emit` asked to stop.
+    Stop,
     /// Poisoned and drained: the call returns the error.
     Over(ConnectionError),
 }
@@ -362,16 +365,10 @@ impl Receiver {
                 }
                 continue;
             }
-            match self.step(input, pending) {
-                Ok(Step::NeedMore) => return Ok(()),
-                Ok(Step::Progress) => {}
-                Ok(Step::Emit(done)) if self.ready.is_empty() => {
-                    if emit(done).is_break() {
-                        return Ok(());
-                    }
-                }
-                Ok(Step::Emit(done)) => self.ready.push_back(done),
-                Ok(Step::Over(error)) => return Err(error),
+            match self.step(input, pending, emit) {
+                Ok(Flow::Go) => {}
+                Ok(Flow::Stop) => return Ok(()),
+                Ok(Flow::Over(error)) => return Err(error),
                 Err(e) => self.poison(e.into()),
             }
         }
@@ -379,12 +376,17 @@ impl Receiver {
 
     /// One transition.
     #[inline]
-    fn step(&mut self, input: &mut Input<'_>, pending: &mut Pending) -> Result<Step, DecodeError> {
+    fn step(
+        &mut self,
+        input: &mut Input<'_>,
+        pending: &mut Pending,
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<Flow, DecodeError> {
         match &mut self.state {
             State::Line { scanned } => {
                 if pending.is_empty() {
                     return match input.rest().first() {
-                        None => Ok(Step::NeedMore),
+                        None => Ok(Flow::Stop),
                         Some(&byte) => Err(DecodeError::Unsolicited { byte }),
                     };
                 }
@@ -393,15 +395,15 @@ impl Receiver {
                 } else {
                     match self.framing.find_line(input.rest(), scanned)? {
                         Some(len) => At::Line(len),
-                        None => return Ok(Step::NeedMore),
+                        None => return Ok(Flow::Stop),
                     }
                 };
-                self.on_line(at, input, pending)
+                self.on_line(at, input, pending, emit)
             }
             State::Block(block) => {
                 let data_end = block.header_len + block.data_len;
                 if input.len() < data_end + 2 {
-                    return Ok(Step::NeedMore);
+                    return Ok(Flow::Stop);
                 }
                 self.framing
                     .terminator(&input.rest()[data_end..data_end + 2])?;
@@ -410,25 +412,23 @@ impl Receiver {
                 else {
                     unreachable!("checked above");
                 };
+                let mut reader = self.reader(input, pending, 0);
                 let next = match block.kind {
                     BlockKind::Value { key, flags, cas } => retrieval::block_read(
-                        &mut self.reader(input, pending, 0),
+                        &mut reader,
                         block.header_len,
                         block.data_len,
                         key,
                         flags,
                         cas,
                     ),
-                    BlockKind::Meta(header) => meta::block_read(
-                        &mut self.reader(input, pending, 0),
-                        &header,
-                        block.header_len,
-                        block.data_len,
-                    ),
+                    BlockKind::Meta { flags } => {
+                        meta::block_read(&mut reader, flags, block.header_len, block.data_len)
+                    }
                 };
-                self.apply(next, input, pending)
+                self.apply(next, input, pending, emit)
             }
-            State::Poisoned(_) => Ok(self.drain(pending)),
+            State::Poisoned(_) => Ok(self.drain(pending, emit)),
         }
     }
 
@@ -455,73 +455,84 @@ impl Receiver {
         mut at: At,
         input: &mut Input<'_>,
         pending: &mut Pending,
-    ) -> Result<Step, DecodeError> {
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<Flow, DecodeError> {
         let mut owner = 0;
         loop {
             let Some(entry) = pending.get(owner) else {
                 unreachable!("a line is read for a pending command");
             };
-            let expect = entry.expect();
+            let (expect, family) = (entry.expect(), entry.family());
             let mut reader = self.reader(input, pending, owner);
-            let next = match expect.family() {
-                Family::Status => status::read(&mut reader, expect, at)?,
-                Family::Retrieval => retrieval::read(&mut reader, expect, at)?,
-                Family::Meta => meta::read(&mut reader, expect, at)?,
-                Family::Stats => stats::read(&mut reader, expect, at)?,
+            let next = match family {
+                Family::Status => status::read(&mut reader, expect, at),
+                Family::Retrieval => retrieval::read(&mut reader, expect, at),
+                Family::Meta => meta::read(&mut reader, expect, at),
+                Family::Stats => stats::read(&mut reader, expect, at),
             };
             match next {
-                Next::Search => {
+                Ok(Next::Search) => {
                     debug_assert_eq!(at, At::Start);
                     let mut scanned = 0;
                     match self.framing.find_line(input.rest(), &mut scanned)? {
                         Some(len) => at = At::Line(len),
                         None => {
                             self.state = State::Line { scanned };
-                            return Ok(Step::NeedMore);
+                            return Ok(Flow::Stop);
                         }
                     }
                 }
-                Next::Silent(later) => {
+                Ok(Next::Silent(later)) => {
                     debug_assert!(later > owner);
                     owner = later;
                 }
                 next => {
-                    // The line was read for `owner`: the quiet commands before it were
-                    // silent.
-                    for _ in 0..owner {
-                        if let Some(silent) = pending.pop().filter(|e| !e.cancelled) {
-                            self.ready.push_back(Completion {
-                                token: silent.token,
-                                result: Ok(silent.expect.inferred()),
-                            });
-                        }
+                    if owner > 0 && next.is_ok() {
+                        // The line was read for `owner`: the quiet commands before it
+                        // were silent.
+                        self.silent(owner, pending);
                     }
                     if let State::Line { scanned } = &mut self.state {
                         *scanned = 0;
                     }
-                    return self.apply(Ok(next), input, pending);
+                    return self.apply(next, input, pending, emit);
                 }
             }
         }
     }
 
+    /// The first `n` pending commands, quiet, were silent: they complete with their
+    /// inferred outcome, ahead of whatever completes next.
+    fn silent(&mut self, n: usize, pending: &mut Pending) {
+        for _ in 0..n {
+            if let Some(silent) = pending.pop().filter(|e| !e.cancelled) {
+                self.ready.push_back(Completion {
+                    token: silent.token,
+                    result: Ok(silent.expect.inferred()),
+                });
+            }
+        }
+    }
+
     /// Carries out what a family reader found.
-    #[inline]
+    #[inline(always)]
     fn apply(
         &mut self,
         next: Result<Next, DecodeError>,
         input: &mut Input<'_>,
         pending: &mut Pending,
-    ) -> Result<Step, DecodeError> {
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<Flow, DecodeError> {
         match next? {
-            Next::More => Ok(Step::Progress),
-            Next::Done(response) => Ok(self.complete(pending, Ok(response))),
+            Next::More => Ok(Flow::Go),
+            Next::Status(status) => Ok(self.complete(pending, emit, || Ok(status.response()))),
+            Next::Done(response) => Ok(self.complete(pending, emit, || Ok(response))),
             Next::Block(block) => {
                 self.state = State::Block(block);
-                Ok(Step::Progress)
+                Ok(Flow::Go)
             }
             Next::ServerError { len, kind, message } => {
-                self.server_error(input, pending, len, kind, message)
+                self.server_error(input, pending, len, kind, message, emit)
             }
             Next::Search | Next::Silent(_) => unreachable!("handled while reading a line"),
         }
@@ -537,7 +548,8 @@ impl Receiver {
         len: usize,
         kind: ServerErrorKind,
         message: Range<usize>,
-    ) -> Result<Step, DecodeError> {
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<Flow, DecodeError> {
         let Some(head) = pending.front() else {
             unreachable!("an error line is read for a pending command");
         };
@@ -557,35 +569,59 @@ impl Receiver {
             kind,
             message: line.slice(message),
         };
-        let step = self.complete(pending, Err(CommandError::Server(error.clone())));
         if expect.carries_data() && !expect.block_was_read(&error) {
-            // memcached may now run the data block as commands (RESPONSES.md §2.3).
-            if let Step::Emit(done) = step {
-                self.ready.push_back(done);
+            // memcached may now run the data block as commands (RESPONSES.md §2.3):
+            // this command completes with its error, everything after it fails.
+            if let Some((token, false)) = pending.pop_head() {
+                self.ready.push_back(Completion {
+                    token,
+                    result: Err(CommandError::Server(error.clone())),
+                });
             }
+            self.reply = Reply::None;
             return Err(DecodeError::UnreadDataBlock { error });
         }
-        Ok(step)
+        Ok(self.complete(pending, emit, || Err(CommandError::Server(error))))
     }
 
     /// Completes the head command with `result` (nothing is emitted if the caller
-    /// cancelled it).
-    #[inline]
-    fn complete(&mut self, pending: &mut Pending, result: Result<Response, CommandError>) -> Step {
+    /// cancelled it): handed to `emit` at once, or after completions already decided.
+    #[inline(always)]
+    fn complete(
+        &mut self,
+        pending: &mut Pending,
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+        result: impl FnOnce() -> Result<Response, CommandError>,
+    ) -> Flow {
         if !matches!(self.reply, Reply::None) {
             self.reply = Reply::None;
         }
-        match pending.pop() {
-            Some(entry) if !entry.cancelled => Step::Emit(Completion {
-                token: entry.token,
-                result,
-            }),
-            _ => Step::Progress,
+        let Some((token, cancelled)) = pending.pop_head() else {
+            unreachable!("a reply completes a pending command");
+        };
+        if cancelled {
+            return Flow::Go;
         }
+        let done = Completion {
+            token,
+            result: result(),
+        };
+        if self.ready.is_empty() {
+            if emit(done).is_break() {
+                return Flow::Stop;
+            }
+        } else {
+            self.ready.push_back(done);
+        }
+        Flow::Go
     }
 
     /// The next failed completion of a poisoned codec, or its error once none is left.
-    fn drain(&mut self, pending: &mut Pending) -> Step {
+    fn drain(
+        &mut self,
+        pending: &mut Pending,
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Flow {
         let State::Poisoned(error) = &self.state else {
             unreachable!("drain is only called when poisoned");
         };
@@ -599,12 +635,17 @@ impl Receiver {
             } else {
                 Err(CommandError::Connection(error.clone()))
             };
-            return Step::Emit(Completion {
+            let done = Completion {
                 token: entry.token,
                 result,
-            });
+            };
+            return if emit(done).is_break() {
+                Flow::Stop
+            } else {
+                Flow::Go
+            };
         }
-        Step::Over(error.clone())
+        Flow::Over(error.clone())
     }
 }
 

@@ -61,21 +61,16 @@ pub(super) fn malformed(what: &'static str, line: &[u8]) -> DecodeError {
     }
 }
 
+/// The largest `u64`, in decimal: a 20-digit number fits exactly when it is not
+/// above this (same length, so bytewise order is numeric order).
+const U64_MAX_DIGITS: &[u8; 20] = b"18446744073709551615";
+
 /// Decimal digits to a `u64`: 1 to 20 digits, no sign, no overflow.
 #[inline]
-pub(super) fn parse_u64(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 20 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
-    }
-    Some(n)
+pub(super) fn parse_u64(digits_only: &[u8]) -> Option<u64> {
+    let mut pos = 0;
+    let n = digits(digits_only, &mut pos, "").ok()?;
+    (pos == digits_only.len()).then_some(n)
 }
 
 #[inline]
@@ -84,30 +79,27 @@ fn parse_u32(digits: &[u8]) -> Option<u32> {
 }
 
 /// Reads the decimal digits at `*pos` (at least one, at most a `u64`) and moves past
-/// them; what follows is the caller's to check.
-#[inline]
+/// them; what follows is the caller's to check. Overflow is decided once, from the
+/// digit count (19 digits always fit; 20 fit up to `u64::MAX`), not per digit.
+#[inline(always)]
 fn digits(bytes: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, Refusal> {
+    let rest = bytes.get(*pos..).unwrap_or_default();
     let mut n: u64 = 0;
     let mut count = 0;
-    for &b in bytes.get(*pos..).unwrap_or_default() {
+    while let Some(&b) = rest.get(count) {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        if count == 20 {
-            return Err(Refusal::BadNumber(field));
-        }
-        // 19 digits never overflow; only the 20th needs checking.
-        n = if count < 19 {
-            n * 10 + u64::from(d)
-        } else {
-            n.checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d)))
-                .ok_or(Refusal::BadNumber(field))?
-        };
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
         count += 1;
     }
-    if count == 0 {
+    let fits = match count {
+        1..=19 => true,
+        20 => rest[..20] <= U64_MAX_DIGITS[..],
+        _ => false,
+    };
+    if !fits {
         return Err(Refusal::BadNumber(field));
     }
     *pos += count;
@@ -117,7 +109,7 @@ fn digits(bytes: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, Ref
 /// Whether the line ends at `pos`: for a whole line, its end; for unread bytes, a
 /// `\r\n` there. `Err(Unsure)` when unread bytes run out or hold anything else
 /// (which only the whole line can decide).
-#[inline]
+#[inline(always)]
 fn ends_at(text: Text<'_>, pos: usize) -> Result<bool, Refusal> {
     match text {
         Text::Line(line) => Ok(pos == line.len()),
@@ -241,7 +233,7 @@ pub(super) struct ValueHeader {
 /// next one requested): if the line starts with it, no search for the key's end is
 /// needed. On unread bytes, a key that is not the expected one must hold no byte up
 /// to a space (no requested key does), else the whole line decides.
-#[inline]
+#[inline(always)]
 pub(super) fn value_header(
     text: Text<'_>,
     with_cas: bool,

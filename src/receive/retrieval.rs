@@ -34,17 +34,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
         _ => unreachable!("the retrieval family reads get replies"),
     };
     match at {
-        At::Start => {
-            let rest = r.input.rest();
-            if rest.first() == Some(&b'V') {
-                return Ok(quick_item(r, multi, cas).unwrap_or(Next::Search));
-            }
-            if END.starts(rest) && r.framing.line_fits(END.text.len()) {
-                r.framing.took_line(END.text.len());
-                return Ok(end(r, expect, END.text.len()));
-            }
-            Ok(Next::Search)
-        }
+        At::Start => Ok(quick(r, expect, multi, cas)),
         At::Line(len) => {
             let line = r.line(len);
             if line == END.text {
@@ -57,6 +47,31 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
             }
         }
     }
+}
+
+/// Reads from the unread bytes every item whose header is clean and whose data block
+/// is buffered, and the `END` after them; stops at anything else: an item whose data
+/// is still arriving (its block is waited for), or anything the found line must
+/// decide.
+#[inline]
+fn quick(r: &mut Reader<'_, '_>, expect: Expect, multi: bool, cas: bool) -> Next {
+    let mut progress = false;
+    loop {
+        let rest = r.input.rest();
+        if END.starts(rest) && r.framing.line_fits(END.text.len()) {
+            r.framing.took_line(END.text.len());
+            return end(r, expect, END.text.len());
+        }
+        if rest.first() != Some(&b'V') {
+            break;
+        }
+        match quick_item(r, multi, cas) {
+            Some(Next::More) => progress = true,
+            Some(next) => return next,
+            None => break,
+        }
+    }
+    if progress { Next::More } else { Next::Search }
 }
 
 /// The key the next `VALUE` most likely carries (the requested key, or the next
@@ -81,8 +96,9 @@ fn expected_key<'p>(
 }
 
 /// An item whose header is clean on the unread bytes (the key the expected one, or a
-/// requested one; every cap met): taken with its data when that is buffered, else
-/// the data block is waited for. `None` for anything the found line must decide.
+/// requested one; every cap met): taken with its data when that is buffered (for a
+/// single key, with its `END`: the whole reply), else the data block is waited for.
+/// `None` for anything the found line must decide.
 #[inline]
 fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
     let pending = r.pending;
@@ -120,12 +136,11 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
     // The header is good: the line is taken.
     r.framing.took_line(line_len);
     let data_end = header_len + data_len;
-    let buffered = rest.get(data_end..data_end + 2) == Some(b"\r\n");
-    if !buffered {
+    if rest.get(data_end..data_end + 2) != Some(b"\r\n") {
         // The data is still arriving (or is not followed by "\r\n", which the block
         // step reports): wait for it from the header parsed here.
         if let Some(keys) = keys {
-            multi_progress(r, keys);
+            multi_item(r, keys, None);
         }
         return Some(Next::Block(Block {
             header_len,
@@ -137,62 +152,58 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
             },
         }));
     }
-    let whole = !multi && END.starts(&rest[data_end + 2..]) && r.framing.line_fits(END.text.len());
-    r.framing
-        .terminator(b"\r\n")
-        .expect("the terminator was checked");
-    match keys {
-        None => {
-            r.input.consume(header_len);
-            let data = r.input.split(data_len);
-            let value = Value {
-                flags: header.flags,
-                cas: header.cas,
-                data,
-            };
-            if whole {
-                // The single-key reply, whole: its END too.
-                r.framing.took_line(END.text.len());
-                r.input.consume(2 + END.len());
-                return Some(Next::Done(Response::Hit(value)));
-            }
-            r.input.consume(2);
-            *r.reply = Reply::Single(value);
+    r.framing.took_terminator();
+    let Some(keys) = keys else {
+        let whole = END.starts(&rest[data_end + 2..]) && r.framing.line_fits(END.text.len());
+        r.input.consume(header_len);
+        let data = r.input.split(data_len);
+        let value = Value {
+            flags: header.flags,
+            cas: header.cas,
+            data,
+        };
+        if whole {
+            // The single-key reply, whole: its END too.
+            r.framing.took_line(END.text.len());
+            r.input.consume(2 + END.len());
+            return Some(Next::Done(Response::Hit(value)));
         }
-        Some(keys) => {
-            let at = r.input.held();
-            multi_progress(r, keys);
-            if let Reply::Multi { items, .. } = r.reply {
-                items.push(item_span(
-                    at,
-                    header.key,
-                    header_len,
-                    data_len,
-                    header.flags,
-                    header.cas,
-                ));
-            }
-            r.input.hold(data_end + 2);
-        }
-    }
+        r.input.consume(2);
+        *r.reply = Reply::Single(value);
+        return Some(Next::More);
+    };
+    let at = r.input.held();
+    let span = item_span(
+        at,
+        header.key,
+        header_len,
+        data_len,
+        header.flags,
+        header.cas,
+    );
+    multi_item(r, keys, Some(span));
+    r.input.hold(data_end + 2);
     Some(Next::More)
 }
 
-/// Records that a multi-key reply has answered the requested keys up to `keys`,
-/// starting the reply if this is its first item.
+/// Records that a multi-key reply has answered the requested keys up to `keys`, with
+/// `item` if its data is read; starts the reply if this is its first item.
 #[inline]
-fn multi_progress(r: &mut Reader<'_, '_>, keys: KeyCursor) {
-    let capacity = r
-        .entry()
-        .key_count()
-        .min(r.framing.limits.max_values_per_reply);
+fn multi_item(r: &mut Reader<'_, '_>, keys: KeyCursor, item: Option<ItemSpan>) {
     match &mut *r.reply {
-        Reply::Multi { keys: at, .. } => *at = keys,
+        Reply::Multi { items, keys: at } => {
+            *at = keys;
+            items.extend(item);
+        }
         reply => {
-            *reply = Reply::Multi {
-                items: Vec::with_capacity(capacity),
-                keys,
-            };
+            let capacity = r
+                .pending
+                .get(r.owner)
+                .map_or(0, Entry::key_count)
+                .min(r.framing.limits.max_values_per_reply);
+            let mut items = Vec::with_capacity(capacity);
+            items.extend(item);
+            *reply = Reply::Multi { items, keys };
         }
     }
 }
@@ -217,7 +228,7 @@ fn start_item(
             if !pending.take_key(&mut keys, key) {
                 return Err(unexpected());
             }
-            multi_progress(r, keys);
+            multi_item(r, keys, None);
         }
         (Reply::Multi { items, keys }, true) => {
             r.framing.one_more_value(items.len())?;
@@ -225,7 +236,7 @@ fn start_item(
             if !pending.take_key(&mut keys, key) {
                 return Err(unexpected());
             }
-            multi_progress(r, keys);
+            multi_item(r, keys, None);
         }
         _ => return Err(unexpected()),
     }

@@ -29,7 +29,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
                 if fixed.starts(rest) && r.framing.line_fits(fixed.text.len()) {
                     r.framing.took_line(fixed.text.len());
                     r.input.consume(fixed.len());
-                    return Ok(Next::Done(status.response()));
+                    return Ok(Next::Status(*status));
                 }
             }
             if expect.takes_number() {
@@ -53,7 +53,7 @@ fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, Deco
     for (fixed, status) in expect.fixed_replies() {
         if line == fixed.text {
             r.input.consume(len + 2);
-            return Ok(Next::Done(status.response()));
+            return Ok(Next::Status(*status));
         }
     }
     if expect.takes_number() {
