@@ -109,6 +109,14 @@ impl Continuum {
         self.servers.get(i).map_or(0, |&s| s as usize)
     }
 
+    /// Every point, ascending: its value and its server.
+    pub(crate) fn points(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.values
+            .iter()
+            .zip(&self.servers)
+            .map(|(&v, &s)| (v, s as usize))
+    }
+
     /// How many points the ring has.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
