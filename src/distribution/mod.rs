@@ -471,8 +471,12 @@ impl Router {
                 };
                 let mut best = 0;
                 let mut best_score = None;
+                let mut name = Vec::with_capacity(prefixes[0].len() + text.len() + 8);
                 for (i, prefix) in prefixes.iter().enumerate() {
-                    let score = hash::murmur3_32([prefix, &text, b""]);
+                    name.clear();
+                    name.extend_from_slice(prefix);
+                    name.extend_from_slice(&text);
+                    let score = hash::murmur3_32(&name);
                     let wins = match best_score {
                         None => true,
                         Some(s) => score > s || (score == s && names[i] > names[best]),
