@@ -51,8 +51,11 @@ fn ten(mode: Mode) -> Distribution {
     Distribution::new(mode, parse_servers(&list).unwrap()).unwrap()
 }
 
-/// The contenders: name, and one pass over the keys returning a checksum.
-fn contenders() -> Vec<(&'static str, Box<dyn Fn(&[String]) -> usize>)> {
+/// One pass over the keys, returning a checksum.
+type Pass = Box<dyn Fn(&[String]) -> usize>;
+
+/// The contenders: name and pass.
+fn contenders() -> Vec<(&'static str, Pass)> {
     let ketama = ten(Mode::KetamaWeighted);
     assert_eq!(ketama.continuum().map(|c| c.len()), Some(1600));
     let jump = ten(Mode::ProxyJump { seed: 0 });
@@ -63,7 +66,7 @@ fn contenders() -> Vec<(&'static str, Box<dyn Fn(&[String]) -> usize>)> {
     let modula = ten(Mode::Modula {
         hash: LibmemcachedHash::OneAtATime,
     });
-    let map = |d: Distribution| -> Box<dyn Fn(&[String]) -> usize> {
+    let map = |d: Distribution| -> Pass {
         Box::new(move |keys| {
             keys.iter()
                 .map(|k| d.server_for(black_box(k.as_bytes())))
