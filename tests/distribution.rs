@@ -432,3 +432,68 @@ fn merge_mix_ups_are_errors() {
         assert!(matches!(merge.outcomes()[p], Outcome::Failed(_)));
     }
 }
+
+#[test]
+fn meta_merge_mix_ups_are_errors() {
+    let d = Distribution::new(Mode::GoServerList, parse_servers("a, b").unwrap()).unwrap();
+    let keys = ["x", "y", "z", "w"];
+    let split = d.split(&keys);
+    let group = &split.groups()[0];
+    let mine: Vec<&str> = group.keys(&keys).into_iter().copied().collect();
+    let mut codec = Codec::new();
+    let mut out = BytesMut::new();
+    let gets: Vec<MetaGet<'_>> = mine
+        .iter()
+        .map(|k| MetaGet::new(*k).return_value())
+        .collect();
+    let batch = codec.send_quiet_batch(&gets, &mut out, now()).unwrap();
+    let short = codec.send_quiet_batch(&gets[..1], &mut out, now()).unwrap();
+    let mut merge = split.merge_meta();
+    let fence = Completion {
+        token: batch.fence(),
+        result: Ok(Response::Noop),
+    };
+    assert_eq!(
+        merge.add(group.server(), &short, fence.clone()),
+        Err(MergeError::BatchSize {
+            server: group.server(),
+            batch: 1,
+            group: mine.len()
+        })
+    );
+    let stranger = Completion {
+        token: short.get(0).unwrap(),
+        result: Ok(Response::Noop),
+    };
+    let token = stranger.token.get();
+    assert_eq!(
+        merge.add(group.server(), &batch, stranger),
+        Err(MergeError::NotInBatch { token })
+    );
+    let first = batch.get(0).unwrap();
+    let not_meta = Completion {
+        token: first,
+        result: Ok(Response::Noop),
+    };
+    assert_eq!(
+        merge.add(group.server(), &batch, not_meta),
+        Err(MergeError::NotMeta)
+    );
+    let miss = Completion {
+        token: first,
+        result: Ok(Response::Meta(memcache_codec::MetaResponse {
+            status: MetaStatus::Miss,
+            inferred: true,
+            ..Default::default()
+        })),
+    };
+    merge.add(group.server(), &batch, miss.clone()).unwrap();
+    assert_eq!(
+        merge.add(group.server(), &batch, miss),
+        Err(MergeError::AlreadyMerged {
+            server: group.server()
+        })
+    );
+    assert_eq!(merge.add(group.server(), &batch, fence), Ok(()));
+    assert!(!merge.is_complete());
+}

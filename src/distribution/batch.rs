@@ -46,6 +46,10 @@ impl Group {
 
     /// This group's keys, picked out of the caller's list: what to pass to
     /// [`GetMulti::new`](crate::GetMulti::new), or to build one `MetaGet` each from.
+    ///
+    /// # Panics
+    ///
+    /// If `keys` is shorter than the list that was split.
     pub fn keys<'k, K>(&self, keys: &'k [K]) -> Vec<&'k K> {
         self.positions.iter().map(|&i| &keys[i]).collect()
     }
@@ -204,6 +208,14 @@ pub enum MergeError {
         /// Keys in the group.
         group: usize,
     },
+    /// The key list given to [`Split::merge_values`] is not the one that was split.
+    #[error("the split has {split} keys, the merge was given {keys}")]
+    KeyCount {
+        /// Keys split.
+        split: usize,
+        /// Keys given.
+        keys: usize,
+    },
     /// The completion is not one of the batch's `mg`s (nor its fence).
     #[error("completion {token} is not one of the batch's commands")]
     NotInBatch {
@@ -236,6 +248,12 @@ impl<K: AsRef<[u8]>> ValuesMerge<'_, K> {
         server: usize,
         result: Result<Response, CommandError>,
     ) -> Result<(), MergeError> {
+        if self.keys.len() != self.split.len {
+            return Err(MergeError::KeyCount {
+                split: self.split.len,
+                keys: self.keys.len(),
+            });
+        }
         let g = self.split.group_index(server)?;
         if self.merged[g] {
             return Err(MergeError::AlreadyMerged { server });

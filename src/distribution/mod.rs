@@ -657,7 +657,11 @@ impl Distribution {
         &self.config
     }
 
-    /// Where `server` stands. Panics if `server` is not a position in the list.
+    /// Where `server` stands.
+    ///
+    /// `server` is a position in [`servers`](Self::servers), as
+    /// [`server_for`](Self::server_for) returns: this and the other methods taking a
+    /// server panic on a position past the list, like slice indexing.
     pub fn state(&self, server: usize) -> ServerState {
         self.health[server].state
     }
