@@ -29,12 +29,12 @@
 //!
 //! | The fleet's clients | Mode | Order of the list | Weights |
 //! |---|---|---|---|
-//! | libmemcached with `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`, pylibmc with `behaviors={"ketama_weighted": True}`, php-memcached with `OPT_LIBKETAMA_COMPATIBLE` | [`Mode::KetamaWeighted`] | only breaks ties | yes |
+//! | libmemcached with `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`, pylibmc with `behaviors={"ketama_weighted": True}` (php-memcached's `OPT_LIBKETAMA_COMPATIBLE` sets the same libmemcached behavior; not tested here) | [`Mode::KetamaWeighted`] | only breaks ties | yes |
 //! | libmemcached with `MEMCACHED_BEHAVIOR_KETAMA`, pylibmc with `{"ketama": True}` (and its `"hash"`) | [`Mode::Ketama`] | only breaks ties | weights above 1 switch libmemcached to weighted points |
 //! | memcached's built-in proxy, `mcp.pool(backends)` with its defaults (XXH3 + jump hash); also a new fleet with nothing to match | [`Mode::ProxyJump`] | matters | no |
 //! | pymemcache's `HashClient` (rendezvous hashing) | [`Mode::Rendezvous`] | no | no |
 //! | gomemcache, `memcache.New(servers...)` (`ServerList`) | [`Mode::GoServerList`] | matters | list a server twice, as gomemcache does |
-//! | libmemcached, pylibmc or php-memcached with no distribution set (modula) | [`Mode::Modula`] | matters | ignored, as libmemcached ignores them |
+//! | libmemcached or pylibmc with no distribution set (modula) | [`Mode::Modula`] | matters | ignored, as libmemcached ignores them |
 //!
 //! How each is proven: libmemcached 1.1.4 itself answers for the ketama and modula
 //! modes (a C program in `tests/oracle/` asks it for over 100 000 keys and server
@@ -46,8 +46,10 @@
 //! 10 000 keys through pylibmc and through pymemcache on three memcached servers and
 //! finds each one on the server this module names, and the other way round.
 //!
-//! What is hashed is the key as sent (after any prefix the client adds to it).
-//! libmemcached's hashes read bytes through a signed `char`: a key byte of 0x80 or
+//! Pass [`Distribution::server_for`] the bytes the other clients hash: libmemcached
+//! hashes the key without its namespace (`MEMCACHED_CALLBACK_NAMESPACE`) unless
+//! `MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY` is on, and pymemcache's `HashClient`
+//! hashes the key without its `key_prefix`. libmemcached's hashes read bytes through a signed `char`: a key byte of 0x80 or
 //! more is routed as libmemcached on x86-64 routes it (see [`LibmemcachedHash`]).
 //!
 //! # Adding a server
