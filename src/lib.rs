@@ -251,6 +251,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Many servers
+//!
+//! With the `distribution` feature, the `distribution` module maps keys to the servers of a
+//! fleet exactly as libmemcached (ketama, modula), memcached's proxy, pymemcache and
+//! gomemcache do, splits multi-key retrievals across servers and merges them back,
+//! and tracks server health with the caller's clock.
+//!
 //! # Cancel
 //!
 //! [`Codec::cancel`] gives up on one pending command: it will not complete, and its
@@ -260,10 +267,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(unused_must_use)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
 mod command;
 mod completion;
+#[cfg(feature = "distribution")]
+#[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
+pub mod distribution;
 mod error;
 mod expect;
 mod key;
