@@ -136,7 +136,7 @@ fn tour<S: Transport>(
     }
     for (key, outcome) in wanted.iter().zip(merge.outcomes()) {
         if let Outcome::Done(reply) = outcome {
-            println!("  {key}: {:?} {:?}", reply.status, reply.value);
+            println!("  {key}: {:?} {:?}", reply.status, reply.value());
         }
     }
 
