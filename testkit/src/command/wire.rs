@@ -69,7 +69,7 @@ pub fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
             _ => return None,
         }))
     }
-    if input.is_empty() || !input.len().is_multiple_of(4) {
+    if input.is_empty() || input.len() % 4 != 0 {
         return None;
     }
     let mut out = Vec::with_capacity(input.len() / 4 * 3);
