@@ -17,10 +17,10 @@
 //!   codec's documented validation independently, and [`Cmd::loud`],
 //!   [`Cmd::opaque_mut`], [`Cmd::compare_cas_mut`] let a caller resolve a generated
 //!   command at send time;
-//! * with the `proptest` feature, [`strategy`] generates commands from pools of keys,
-//!   values and numbers; with the `arbitrary` feature, [`Cmd`] implements
-//!   `arbitrary::Arbitrary`, drawing keys, opaques, values and stats words from
-//!   [`pools`] most of the time.
+//! * with the `proptest` feature, the `strategy` module generates commands from pools
+//!   of keys, values and numbers; with the `arbitrary` feature, [`Cmd`] implements
+//!   `arbitrary::Arbitrary`, drawing keys, opaques, values and stats words from the
+//!   pools of the `pools` module most of the time.
 //!
 //! Adding a command or a flag to the codec means adding it here (a variant or a flag
 //! variant, its builder call in `build.rs`, its wire form in `wire.rs`), and nowhere
