@@ -622,4 +622,88 @@ mod arbitrary_layout {
             VALUE_POOL[3]
         );
     }
+
+    /// The byte layout fuzz inputs depend on (see `pools`): these bytes read as these
+    /// commands, as they did with the fuzz crate's own `Cmd` before it moved here. A
+    /// reordered variant, field or flag breaks it.
+    #[test]
+    fn the_byte_layout_is_pinned() {
+        let cases: [(&[u8], Cmd, usize); 5] = [
+            (
+                &[
+                    94, 245, 76, 38, 85, 156, 49, 52, 234, 79, 141, 93, 177, 189, 15, 142, 120,
+                    131, 201, 81, 22, 236, 14, 122,
+                ],
+                Cmd::Store {
+                    mode: StoreMode::Add,
+                    key: Key(vec![0x8d, 0xb1, 0x0f]),
+                    value: "0".into(),
+                    flags: 374_458_755,
+                    exptime: 7_999_212,
+                    noreply: false,
+                },
+                0,
+            ),
+            (
+                &[
+                    31, 28, 142, 23, 13, 95, 45, 132, 212, 1, 29, 39, 3, 166, 170, 4, 44, 152, 187,
+                    171, 55, 116, 210, 48,
+                ],
+                Cmd::GetMulti {
+                    keys: vec!["s_mg".into(), "user:42".into()],
+                    cas: true,
+                    touch: Some(-1_431_960_793),
+                },
+                9,
+            ),
+            (
+                &[
+                    103, 159, 97, 196, 95, 185, 245, 244, 80, 55, 11, 195, 75, 93, 29, 26, 147,
+                    166, 104, 202, 177, 178, 95, 195,
+                ],
+                Cmd::MetaSet {
+                    key: "s_mg".into(),
+                    value: "hello".into(),
+                    flags: vec![
+                        MsFlag::Base64,
+                        MsFlag::Quiet,
+                        MsFlag::CompareCas(12_804_018),
+                    ],
+                },
+                0,
+            ),
+            (
+                &[
+                    36, 99, 6, 187, 9, 95, 246, 127, 157, 88, 243, 244, 88, 247, 165, 187, 229,
+                    229, 198, 164, 51, 70, 77, 196,
+                ],
+                Cmd::MetaGet {
+                    key: "b".into(),
+                    flags: vec![
+                        MgFlag::ReturnClientFlags,
+                        MgFlag::NoBump,
+                        MgFlag::ReturnTtl,
+                        MgFlag::Base64,
+                    ],
+                },
+                0,
+            ),
+            (
+                &[
+                    217, 59, 150, 221, 92, 189, 18, 169, 204, 189, 253, 154, 107, 19, 171, 115, 81,
+                    121, 109, 146, 175, 74, 78, 60,
+                ],
+                Cmd::MetaArithmetic {
+                    key: "user:42".into(),
+                    flags: vec![MaFlag::Ttl(325_819_133), MaFlag::ReturnTtl],
+                },
+                4,
+            ),
+        ];
+        for (bytes, want, left) in cases {
+            let mut u = Unstructured::new(bytes);
+            assert_eq!(Cmd::arbitrary(&mut u).expect("a command"), want);
+            assert_eq!(u.len(), left, "{want:?}");
+        }
+    }
 }
