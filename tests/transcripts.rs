@@ -11,6 +11,11 @@
 //! run time (checked: the error, and nothing written) or cannot be expressed with the
 //! typed commands at all (listed with the reason). A last test checks that every
 //! exchange of the file is covered by exactly one of the three.
+//!
+//! The recorded sends are also cut into requests and mapped back to the shared owned
+//! commands (`memcache_testkit::command::Cmd`, used by the property tests and the
+//! fuzz targets): what maps is written exactly as recorded, and each unexpressible
+//! exchange holds a request that maps to nothing.
 
 mod common;
 
@@ -19,8 +24,10 @@ use common::{codec_with, decode_every_way, exchange, transcripts};
 use memcache_codec::{
     ArithMode, CacheMemlimit, Codec, Command, Decr, Delete, EncodeError, Exptime, FlushAll, Get,
     GetMulti, Incr, KeyError, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop,
-    MetaSet, MetaSetMode, NoreplyCommand, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
+    MetaSet, MetaSetMode, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
+use memcache_testkit::command::{Cmd, Sendable};
+use memcache_testkit::{ParseResult, parse_request};
 use std::time::Instant;
 
 /// How the encoded bytes relate to the recorded `send`.
@@ -33,34 +40,20 @@ enum Sent {
     Without(&'static [&'static [u8]]),
 }
 
-/// A command the replay sends, with or without `noreply`.
-enum Op<'a> {
-    Send(&'a dyn Command),
-    Noreply(&'a dyn NoreplyDyn),
-}
-
-/// `NoreplyCommand` is not object safe through `send_noreply`'s generic, so route it.
-trait NoreplyDyn {
-    fn send_noreply(&self, codec: &mut Codec, out: &mut BytesMut) -> Result<(), EncodeError>;
-}
-
-impl<C: NoreplyCommand> NoreplyDyn for C {
-    fn send_noreply(&self, codec: &mut Codec, out: &mut BytesMut) -> Result<(), EncodeError> {
-        codec.send_noreply(self, out)
-    }
-}
+/// A command the replay sends, with (`Sendable::Noreply`) or without `noreply`.
+type Op<'a> = Sendable<'a>;
 
 fn build(ops: &[Op<'_>]) -> (Codec, BytesMut) {
     let mut codec = Codec::new();
     let mut out = BytesMut::new();
     for op in ops {
         match op {
-            Op::Send(c) => {
+            Op::Reply(c) => {
                 codec
                     .send(*c, &mut out, Instant::now())
                     .expect("valid command");
             }
-            Op::Noreply(c) => c.send_noreply(&mut codec, &mut out).expect("valid command"),
+            Op::Noreply(c) => codec.send_noreply(*c, &mut out).expect("valid command"),
         }
     }
     (codec, out)
@@ -105,7 +98,7 @@ fn replay_ops(name: &str, sent: Sent, ops: &[Op<'_>], expected: &[&str]) {
 }
 
 fn replay(name: &str, commands: &[&dyn Command], expected: &[&str]) {
-    let ops: Vec<Op<'_>> = commands.iter().map(|c| Op::Send(*c)).collect();
+    let ops: Vec<Op<'_>> = commands.iter().map(|c| Op::Reply(*c)).collect();
     replay_ops(name, Sent::Exact, &ops, expected);
 }
 
@@ -282,6 +275,53 @@ fn coverage() {
     assert_eq!(TESTED.len() + UNEXPRESSIBLE.len(), transcripts().len());
 }
 
+/// The recorded requests through the shared owned commands (`memcache_testkit::command`):
+/// each request the model's framing cuts from a recorded send and that maps back to a
+/// `Cmd` the codec accepts is written byte for byte as recorded (a bare `\n` as
+/// `\r\n`), and each exchange listed as unexpressible holds a request that maps to no
+/// command (or bytes that frame as no complete request).
+#[test]
+fn recorded_requests_map_back_exactly() {
+    for ex in transcripts() {
+        let mut rest = &ex.send[..];
+        let mut unmapped = false;
+        while !rest.is_empty() {
+            let ParseResult::Request { request, consumed } = parse_request(rest) else {
+                unmapped = true;
+                break;
+            };
+            let recorded = &rest[..consumed];
+            rest = &rest[consumed..];
+            let Some(cmd) = Cmd::from_request(&request) else {
+                unmapped = true;
+                continue;
+            };
+            let mut out = BytesMut::new();
+            if cmd
+                .send(&mut Codec::new(), &mut out, Instant::now())
+                .is_err()
+            {
+                continue; // refused: see `refused_keys`
+            }
+            let want = if recorded.ends_with(b"\r\n") {
+                recorded.to_vec()
+            } else {
+                [&recorded[..recorded.len() - 1], b"\r\n"].concat()
+            };
+            assert!(
+                out[..] == want[..],
+                "{}: {cmd:?} writes {:?}, recorded {:?}",
+                ex.name,
+                common::text(&out),
+                common::text(recorded)
+            );
+        }
+        if UNEXPRESSIBLE.iter().any(|(n, _)| *n == ex.name) {
+            assert!(unmapped, "{}: every request maps to a command", ex.name);
+        }
+    }
+}
+
 fn rel(seconds: u32) -> Exptime {
     Exptime::relative(seconds).expect("valid relative exptime")
 }
@@ -292,7 +332,7 @@ fn version() {
     replay_ops(
         "version_bare_lf",
         Sent::Crlf,
-        &[Op::Send(&Version)],
+        &[Op::Reply(&Version)],
         &["Version(1.6.18)"],
     );
 }
@@ -579,7 +619,7 @@ fn noreply() {
             Op::Noreply(&Store::replace("s_nr", "c")),
             Op::Noreply(&Store::append("s_nr", "d")),
             Op::Noreply(&Store::prepend("s_nr", "e")),
-            Op::Send(&Get::new("s_nr")),
+            Op::Reply(&Get::new("s_nr")),
         ],
         &["Hit(0 \"ecd\")"],
     );
@@ -595,7 +635,7 @@ fn noreply() {
             Op::Noreply(&Store::cas("s_nrc", "b", 40)),
             Op::Noreply(&Store::cas("s_nrc", "c", 40)),
             Op::Noreply(&Store::cas("s_nrc_missing", "d", 1)),
-            Op::Send(&Get::new("s_nrc")),
+            Op::Reply(&Get::new("s_nrc")),
         ],
         &["Hit(0 \"b\")"],
     );
@@ -603,14 +643,14 @@ fn noreply() {
         "noreply_other",
         Sent::Exact,
         &[
-            Op::Send(&Store::set("s_nro", "1")),
+            Op::Reply(&Store::set("s_nro", "1")),
             Op::Noreply(&Incr::new("s_nro", 5)),
             Op::Noreply(&Decr::new("s_nro", 1)),
             Op::Noreply(&Touch::new("s_nro", rel(10))),
             Op::Noreply(&Delete::new("s_nro_missing")),
-            Op::Send(&Get::new("s_nro")),
+            Op::Reply(&Get::new("s_nro")),
             Op::Noreply(&Delete::new("s_nro")),
-            Op::Send(&Get::new("s_nro")),
+            Op::Reply(&Get::new("s_nro")),
         ],
         &["Stored", "Hit(0 \"5\")", "Miss"],
     );
@@ -619,9 +659,9 @@ fn noreply() {
         // `set s_nre2 0 0 -1 noreply` cannot be built.
         Sent::Without(&[b"set s_nre2 0 0 -1 noreply\r\n"]),
         &[
-            Op::Send(&Store::set("s_nre", "abc")),
+            Op::Reply(&Store::set("s_nre", "abc")),
             Op::Noreply(&Incr::new("s_nre", 1)),
-            Op::Send(&Version),
+            Op::Reply(&Version),
         ],
         &["Stored", "Version(1.6.18)"],
     );
@@ -631,7 +671,7 @@ fn noreply() {
         Sent::Exact,
         &[
             Op::Noreply(&Store::set("s_nrbig", &big)),
-            Op::Send(&Version),
+            Op::Reply(&Version),
         ],
         &["Version(1.6.18)"],
     );
@@ -641,20 +681,20 @@ fn noreply() {
         &[
             Op::Noreply(&FlushAll::new()),
             Op::Noreply(&FlushAll::delay(0)),
-            Op::Send(&Version),
+            Op::Reply(&Version),
         ],
         &["Version(1.6.18)"],
     );
     replay_ops(
         "verbosity_noreply",
         Sent::Exact,
-        &[Op::Noreply(&Verbosity::new(0)), Op::Send(&Version)],
+        &[Op::Noreply(&Verbosity::new(0)), Op::Reply(&Version)],
         &["Version(1.6.18)"],
     );
     replay_ops(
         "cache_memlimit_noreply",
         Sent::Exact,
-        &[Op::Noreply(&CacheMemlimit::new(64)), Op::Send(&Version)],
+        &[Op::Noreply(&CacheMemlimit::new(64)), Op::Reply(&Version)],
         &["Version(1.6.18)"],
     );
 }
@@ -695,9 +735,9 @@ fn admin() {
         // The codec refuses to send after quit: memcached would ignore it.
         Sent::Without(&[b"get s_gq\r\n"]),
         &[
-            Op::Send(&Store::set("s_gq", "x")),
-            Op::Send(&Get::new("s_gq")),
-            Op::Send(&Quit),
+            Op::Reply(&Store::set("s_gq", "x")),
+            Op::Reply(&Get::new("s_gq")),
+            Op::Reply(&Quit),
         ],
         &["Stored", "Hit(0 \"x\")", "Closed"],
     );

@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{Codec, Delete, Get, GetMulti, Incr, MetaGet, MetaSet, Stats, Store};
+use memcache_codec::Codec;
+use memcache_testkit::command::{Cmd, MgFlag, StatsArgs, StoreMode};
 
 /// The 32-byte value of every small item.
 pub(crate) const VALUE_32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz012345";
@@ -22,48 +23,81 @@ pub(crate) fn key(i: usize) -> String {
     format!("key:{:04}", i % 10_000)
 }
 
-/// A command whose reply is part of a stream, sent to fill the codec's deque.
-#[derive(Debug, Clone)]
-pub(crate) enum Cmd {
-    /// `set <key> 0 0 32` with [`VALUE_32`].
-    Set(String),
-    /// `get <key>` (hit or miss).
-    Get(String),
-    /// `incr <key> 1`.
-    Incr(String),
-    /// `delete <key>`.
-    Delete(String),
-    /// `stats`.
-    Stats,
-    /// `gets <key>*`.
-    Gets(Vec<String>),
-    /// `mg <key> v f c`.
-    MetaGet(String),
-    /// `ms <key> 32` with [`VALUE_32`].
-    MetaSet(String),
-}
+/// The commands whose replies make up the streams (testkit's owned commands).
+mod cmd {
+    use super::*;
 
-impl Cmd {
-    /// Sends this command to `codec`, writing its bytes to `out`.
-    pub(crate) fn send(&self, codec: &mut Codec, out: &mut BytesMut, now: Instant) {
-        let sent = match self {
-            Self::Set(k) => codec.send(&Store::set(k, VALUE_32), out, now),
-            Self::Get(k) => codec.send(&Get::new(k), out, now),
-            Self::Incr(k) => codec.send(&Incr::new(k, 1), out, now),
-            Self::Delete(k) => codec.send(&Delete::new(k), out, now),
-            Self::Stats => codec.send(&Stats::new(), out, now),
-            Self::Gets(keys) => codec.send(&GetMulti::new(keys).with_cas(), out, now),
-            Self::MetaGet(k) => codec.send(
-                &MetaGet::new(k)
-                    .return_value()
-                    .return_client_flags()
-                    .return_cas(),
-                out,
-                now,
-            ),
-            Self::MetaSet(k) => codec.send(&MetaSet::new(k, VALUE_32), out, now),
-        };
-        sent.expect("bench commands are valid");
+    /// `set <key> 0 0 32` with [`VALUE_32`].
+    pub(crate) fn set(key: &str) -> Cmd {
+        Cmd::Store {
+            mode: StoreMode::Set,
+            key: key.into(),
+            value: VALUE_32.into(),
+            flags: 0,
+            exptime: 0,
+            noreply: false,
+        }
+    }
+
+    /// `get <key>` (hit or miss).
+    pub(crate) fn get(key: &str) -> Cmd {
+        Cmd::Get {
+            key: key.into(),
+            cas: false,
+            touch: None,
+        }
+    }
+
+    /// `incr <key> 1`.
+    pub(crate) fn incr(key: &str) -> Cmd {
+        Cmd::Incr {
+            key: key.into(),
+            delta: 1,
+            noreply: false,
+        }
+    }
+
+    /// `delete <key>`.
+    pub(crate) fn delete(key: &str) -> Cmd {
+        Cmd::Delete {
+            key: key.into(),
+            noreply: false,
+        }
+    }
+
+    /// `stats`.
+    pub(crate) fn stats() -> Cmd {
+        Cmd::Stats(StatsArgs::None)
+    }
+
+    /// `gets <key>*`.
+    pub(crate) fn gets(keys: &[String]) -> Cmd {
+        Cmd::GetMulti {
+            keys: keys.iter().map(|k| k.as_str().into()).collect(),
+            cas: true,
+            touch: None,
+        }
+    }
+
+    /// `mg <key> v f c`.
+    pub(crate) fn meta_get(key: &str) -> Cmd {
+        Cmd::MetaGet {
+            key: key.into(),
+            flags: vec![
+                MgFlag::ReturnValue,
+                MgFlag::ReturnClientFlags,
+                MgFlag::ReturnCas,
+            ],
+        }
+    }
+
+    /// `ms <key> 32` with [`VALUE_32`].
+    pub(crate) fn meta_set(key: &str) -> Cmd {
+        Cmd::MetaSet {
+            key: key.into(),
+            value: VALUE_32.into(),
+            flags: Vec::new(),
+        }
     }
 }
 
@@ -100,7 +134,8 @@ impl Stream {
     pub(crate) fn fill(&self, codec: &mut Codec, now: Instant) {
         let mut out = BytesMut::with_capacity(64 * 1024);
         for cmd in &self.commands {
-            cmd.send(codec, &mut out, now);
+            cmd.send(codec, &mut out, now)
+                .expect("bench commands are valid");
             if out.len() > 48 * 1024 {
                 out.clear();
             }
@@ -114,7 +149,7 @@ pub(crate) fn stored(n: usize) -> Stream {
     let mut commands = Vec::with_capacity(n);
     for i in 0..n {
         bytes.extend_from_slice(b"STORED\r\n");
-        commands.push(Cmd::Set(key(i)));
+        commands.push(cmd::set(&key(i)));
     }
     Stream {
         name: "stored",
@@ -138,7 +173,7 @@ pub(crate) fn get_hit(n: usize) -> Stream {
     for i in 0..n {
         let k = key(i);
         push_hit(&mut bytes, &k);
-        commands.push(Cmd::Get(k));
+        commands.push(cmd::get(&k));
     }
     Stream {
         name: "get_hit",
@@ -187,19 +222,19 @@ pub(crate) fn mixed(n: usize) -> Stream {
         match kind {
             b'S' => {
                 bytes.extend_from_slice(b"STORED\r\n");
-                commands.push(Cmd::Set(k));
+                commands.push(cmd::set(&k));
             }
             b'H' => {
                 push_hit(&mut bytes, &k);
-                commands.push(Cmd::Get(k));
+                commands.push(cmd::get(&k));
             }
             b'M' => {
                 bytes.extend_from_slice(b"END\r\n");
-                commands.push(Cmd::Get(k));
+                commands.push(cmd::get(&k));
             }
             b'I' => {
                 bytes.extend_from_slice(format!("{}\r\n", 1000 + 7 * i).as_bytes());
-                commands.push(Cmd::Incr(k));
+                commands.push(cmd::incr(&k));
             }
             b'D' => {
                 let line: &[u8] = if i % 2 == 0 {
@@ -208,11 +243,11 @@ pub(crate) fn mixed(n: usize) -> Stream {
                     b"NOT_FOUND\r\n"
                 };
                 bytes.extend_from_slice(line);
-                commands.push(Cmd::Delete(k));
+                commands.push(cmd::delete(&k));
             }
             _ => {
                 bytes.extend_from_slice(STATS_BLOCK);
-                commands.push(Cmd::Stats);
+                commands.push(cmd::stats());
             }
         }
     }
@@ -243,7 +278,7 @@ pub(crate) fn gets_multi(keys: usize, name: &'static str) -> Stream {
         name,
         bytes,
         responses: 1,
-        commands: vec![Cmd::Gets(names)],
+        commands: vec![cmd::gets(&names)],
         peer: Peer::Parses,
     }
 }
@@ -259,7 +294,7 @@ pub(crate) fn large_value() -> Stream {
         name: "value_512k",
         bytes,
         responses: 1,
-        commands: vec![Cmd::Get("big".to_owned())],
+        commands: vec![cmd::get("big")],
         peer: Peer::Parses,
     }
 }
@@ -275,10 +310,10 @@ pub(crate) fn meta(n: usize) -> Stream {
             bytes.extend_from_slice(format!("VA 32 f0 c{}\r\n", 100_000 + i).as_bytes());
             bytes.extend_from_slice(VALUE_32);
             bytes.extend_from_slice(b"\r\n");
-            commands.push(Cmd::MetaGet(k));
+            commands.push(cmd::meta_get(&k));
         } else {
             bytes.extend_from_slice(b"HD\r\n");
-            commands.push(Cmd::MetaSet(k));
+            commands.push(cmd::meta_set(&k));
         }
     }
     Stream {

@@ -1,9 +1,12 @@
 //! Fuzz harness for `memcache-codec`: the shared code behind the cargo-fuzz targets in
 //! `fuzz_targets/` (each a few lines calling [`targets`]).
 //!
-//! * [`cmd`]: [`Cmd`], an owned, `Arbitrary` mirror of every command the codec can
-//!   send, and the builders that turn it into the crate's borrowed commands.
-//! * [`wire`]: client bytes back to [`Cmd`]s, through the reference model's framing.
+//! * [`Cmd`] (`memcache_testkit::command`, feature `arbitrary`): an owned, `Arbitrary`
+//!   value for every command the codec can send, the builders that turn it into the
+//!   crate's borrowed commands, its validation and normalisation rules, and the mapping
+//!   from a framed request back to it.
+//! * [`wire`]: the targets' input framing, and client bytes back to [`Cmd`]s through
+//!   the reference model's framing.
 //! * [`tracker`]: [`Tracker`], a codec wrapped with the invariants every target asserts.
 //! * [`targets`]: the four targets' bodies (`decode`, `split`, `session`, `encode`).
 //!
@@ -12,12 +15,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod cmd;
 pub mod targets;
 pub mod tracker;
 pub mod wire;
 
-pub use cmd::Cmd;
+pub use memcache_testkit::command::Cmd;
 pub use tracker::Tracker;
 
 #[cfg(test)]

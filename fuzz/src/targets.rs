@@ -16,9 +16,11 @@ use bytes::BytesMut;
 use memcache_codec::{Codec, Completion, ConnectionError, DecodeError, EncodeError};
 use memcache_testkit::{Options, ParseResult, Server, parse_request};
 
-use crate::cmd::{Cmd, Key, MaFlag, MdFlag, MgFlag, MsFlag, StatsArgs};
+use memcache_testkit::command::{Key, MaFlag, MdFlag, MgFlag, MsFlag, StatsArgs};
+
+use crate::Cmd;
 use crate::tracker::{Tracker, config, epoch};
-use crate::wire::{from_request, script, split_prefixed};
+use crate::wire::{script, split_prefixed};
 
 /// Most commands one input sends (keeps executions fast).
 const MAX_COMMANDS: usize = 128;
@@ -297,7 +299,7 @@ pub fn session(data: &[u8]) {
                         key: key.clone(),
                         flags: flags.clone(),
                     });
-                    gets.push((key.0, flags));
+                    gets.push((key, flags));
                 }
                 s.tracker.send_batch(&gets, &mut s.out);
                 s.flush();
@@ -424,7 +426,7 @@ pub fn encode(data: &[u8]) {
                     );
                 };
                 assert_eq!(consumed, written.len(), "more than one request written");
-                let Some(back) = from_request(&request) else {
+                let Some(back) = Cmd::from_request(&request) else {
                     panic!("{request:?} does not map back to {cmd:?}");
                 };
                 assert_eq!(back.normalized(), cmd.normalized(), "round trip");

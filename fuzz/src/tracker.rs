@@ -42,7 +42,9 @@ use memcache_codec::{
     MetaStatus, Response, ServerErrorKind, Token,
 };
 
-use crate::cmd::{Cmd, MgFlag, StatsArgs};
+use memcache_testkit::command::{Key, MgFlag, Opaque, StatsArgs, base64_decode, meta_get};
+
+use crate::Cmd;
 
 /// The inactivity timeout the harness configures.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -235,10 +237,10 @@ impl Tracker {
     }
 
     /// Sends a quiet batch of `mg`s with [`Codec::send_quiet_batch`].
-    pub fn send_batch(&mut self, gets: &[(Vec<u8>, Vec<MgFlag>)], out: &mut BytesMut) {
+    pub fn send_batch(&mut self, gets: &[(Key, Vec<MgFlag>)], out: &mut BytesMut) {
         let built: Vec<_> = gets
             .iter()
-            .map(|(key, flags)| crate::cmd::build_mg(key, flags))
+            .map(|(key, flags)| meta_get(key, flags))
             .collect();
         let before = out.clone();
         let pending = self.codec.pending();
@@ -246,7 +248,7 @@ impl Tracker {
         let as_cmds: Vec<Cmd> = gets
             .iter()
             .map(|(key, flags)| Cmd::MetaGet {
-                key: crate::cmd::Key(key.clone()),
+                key: key.clone(),
                 flags: flags.clone(),
             })
             .collect();
@@ -285,7 +287,7 @@ impl Tracker {
                     flags.push(MgFlag::Quiet);
                     if !tagged {
                         let text = token.get().to_string().into_bytes();
-                        flags.push(MgFlag::Opaque(crate::cmd::Opaque(text)));
+                        flags.push(MgFlag::Opaque(Opaque(text)));
                     }
                     self.record_sent(Cmd::MetaGet { key, flags }, token);
                 }
@@ -779,7 +781,7 @@ impl Tracker {
                 }
                 if let (Some(echoed), Some(key)) = (m.key(), cmd.key()) {
                     let raw = if m.key_is_base64() {
-                        crate::wire::base64_decode(echoed)
+                        base64_decode(echoed)
                     } else {
                         Some(echoed.to_vec())
                     };

@@ -24,6 +24,11 @@
 //! [`parse_request`] is the same framing on its own, for checking what a
 //! client encodes.
 //!
+//! [`command::Cmd`] is an owned value for every command `memcache-codec` can
+//! send: it builds and sends the codec's borrowed commands, maps framed requests
+//! back to commands, and (features `proptest` and `arbitrary`) generates them
+//! for property tests and fuzz targets.
+//!
 //! # Connections and reply timing
 //!
 //! A [`Server`] holds one client connection at a time;
@@ -76,6 +81,7 @@
 
 mod base64;
 mod classic;
+pub mod command;
 mod meta;
 mod numbers;
 mod parse;

@@ -10,10 +10,9 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
-use memcache_codec::{
-    ArithMode, CommandError, Decr, Delete, Exptime, Get, GetMulti, Incr, MetaArithmetic,
-    MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, MetaStatus, Response, ServerErrorKind,
-    Store, Token, Touch,
+use memcache_codec::{CommandError, GetMulti, MetaStatus, Response, ServerErrorKind, Token};
+use memcache_testkit::command::{
+    Cmd, Key, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode, Sendable, StoreMode,
 };
 
 use crate::blocking::BlockingClient;
@@ -78,111 +77,59 @@ impl Rng {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StoreKind {
-    Set,
-    Add,
-    Replace,
-    Append,
-    Prepend,
-    Cas(u64),
+/// An hour, the exptime of `gat` and `touch` (raw).
+const HOUR: i32 = 3600;
+
+/// The name an outcome is counted under.
+fn name(cmd: &Cmd) -> &'static str {
+    match cmd {
+        Cmd::Get {
+            cas: false,
+            touch: None,
+            ..
+        } => "get",
+        Cmd::Get {
+            cas: true,
+            touch: None,
+            ..
+        } => "gets",
+        Cmd::Get { touch: Some(_), .. } => "gat",
+        Cmd::GetMulti { .. } => "get-multi",
+        Cmd::Store { noreply: true, .. } => "set-noreply",
+        Cmd::Store { mode, .. } => match mode {
+            StoreMode::Set => "set",
+            StoreMode::Add => "add",
+            StoreMode::Replace => "replace",
+            StoreMode::Append => "append",
+            StoreMode::Prepend => "prepend",
+            StoreMode::Cas(_) => "cas",
+        },
+        Cmd::Incr { .. } => "incr",
+        Cmd::Decr { .. } => "decr",
+        Cmd::Delete { .. } => "delete",
+        Cmd::Touch { .. } => "touch",
+        Cmd::MetaGet { .. } if cmd.is_quiet() => "mg-q",
+        Cmd::MetaGet { .. } => "mg",
+        Cmd::MetaSet { .. } if cmd.is_quiet() => "ms-q",
+        Cmd::MetaSet { .. } => "ms",
+        Cmd::MetaDelete { .. } => "md",
+        Cmd::MetaArithmetic { .. } => "ma",
+        Cmd::MetaNoop => "mn",
+        other => unreachable!("the mix has no {other:?}"),
+    }
 }
 
-/// One generated command, kept until its completion is checked.
-#[derive(Debug)]
-enum Op {
-    Get {
-        key: usize,
-        cas: bool,
-        touch: bool,
-    },
-    Multi {
-        keys: Vec<usize>,
-        cas: bool,
-    },
-    Store {
-        kind: StoreKind,
-        key: usize,
-        data: Vec<u8>,
-        flags: u32,
-    },
-    Arith {
-        key: usize,
-        incr: bool,
-        delta: u64,
-    },
-    Delete {
-        key: usize,
-    },
-    Touch {
-        key: usize,
-    },
-    Mg {
-        key: usize,
-        quiet: bool,
-    },
-    Ms {
-        key: usize,
-        data: Vec<u8>,
-        flags: u32,
-        mode: MetaSetMode,
-        compare: Option<u64>,
-        quiet: bool,
-    },
-    Md {
-        key: usize,
-        compare: Option<u64>,
-    },
-    Ma {
-        key: usize,
-        incr: bool,
-        delta: u64,
-    },
-    Noop,
-    /// `set ... noreply`: no completion; applied when the commands before it are.
-    NoreplySet {
-        key: usize,
-        data: Vec<u8>,
-        flags: u32,
-    },
-}
-
-impl Op {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Get {
-                cas: false,
-                touch: false,
-                ..
-            } => "get",
-            Self::Get {
-                cas: true,
-                touch: false,
-                ..
-            } => "gets",
-            Self::Get { touch: true, .. } => "gat",
-            Self::Multi { .. } => "get-multi",
-            Self::Store { kind, .. } => match kind {
-                StoreKind::Set => "set",
-                StoreKind::Add => "add",
-                StoreKind::Replace => "replace",
-                StoreKind::Append => "append",
-                StoreKind::Prepend => "prepend",
-                StoreKind::Cas(_) => "cas",
-            },
-            Self::Arith { incr: true, .. } => "incr",
-            Self::Arith { incr: false, .. } => "decr",
-            Self::Delete { .. } => "delete",
-            Self::Touch { .. } => "touch",
-            Self::Mg { quiet: false, .. } => "mg",
-            Self::Mg { quiet: true, .. } => "mg-q",
-            Self::Ms { quiet: false, .. } => "ms",
-            Self::Ms { quiet: true, .. } => "ms-q",
-            Self::Md { .. } => "md",
-            Self::Ma { .. } => "ma",
-            Self::Noop => "mn",
-            Self::NoreplySet { .. } => "set-noreply",
+/// `incr`/`decr`/`ma`: the key, whether it increments, and the delta.
+fn arith_of(cmd: &Cmd) -> Option<(&Key, bool, u64)> {
+    match cmd {
+        Cmd::Incr { key, delta, .. } => Some((key, true, *delta)),
+        Cmd::Decr { key, delta, .. } => Some((key, false, *delta)),
+        Cmd::MetaArithmetic { key, .. } => {
+            let flags = cmd.meta_flags()?;
+            let incr = flags.mode.and_then(MaMode::from_letter) != Some(MaMode::Decr);
+            Some((key, incr, flags.delta.unwrap_or(1)))
         }
+        _ => None,
     }
 }
 
@@ -238,36 +185,19 @@ enum Arith {
 /// The cache as the client believes it is.
 #[derive(Default)]
 struct Model {
-    items: HashMap<usize, Item>,
+    items: HashMap<Key, Item>,
     /// Every cas unique learned, for `cas` commands that should fail.
     learned: Vec<u64>,
     /// Outcome counts, to show the mix covered what it should.
     outcomes: BTreeMap<String, usize>,
     /// The last few commands on each key, for mismatch reports.
-    history: HashMap<usize, VecDeque<String>>,
-}
-
-fn op_keys(op: &Op) -> Vec<usize> {
-    match op {
-        Op::Multi { keys, .. } => keys.clone(),
-        &(Op::Get { key, .. }
-        | Op::Store { key, .. }
-        | Op::Arith { key, .. }
-        | Op::Delete { key }
-        | Op::Touch { key }
-        | Op::Mg { key, .. }
-        | Op::Ms { key, .. }
-        | Op::Md { key, .. }
-        | Op::Ma { key, .. }
-        | Op::NoreplySet { key, .. }) => vec![key],
-        Op::Noop => vec![],
-    }
+    history: HashMap<Key, VecDeque<String>>,
 }
 
 impl Model {
-    fn remember(&mut self, op: &Op, what: &str) {
-        for key in op_keys(op) {
-            let history = self.history.entry(key).or_default();
+    fn remember(&mut self, cmd: &Cmd, what: &str) {
+        for key in cmd.keys() {
+            let history = self.history.entry(key.clone()).or_default();
             history.push_back(what.to_owned());
             if history.len() > 8 {
                 history.pop_front();
@@ -275,15 +205,15 @@ impl Model {
         }
     }
 
-    fn history_of(&self, op: &Op) -> Vec<String> {
-        op_keys(op)
-            .into_iter()
-            .filter_map(|k| Some(format!("key {k}: {:?}", self.history.get(&k)?)))
+    fn history_of(&self, cmd: &Cmd) -> Vec<String> {
+        cmd.keys()
+            .iter()
+            .filter_map(|k| Some(format!("key {k:?}: {:?}", self.history.get(k)?)))
             .collect()
     }
 
-    fn learn(&mut self, key: usize, cas: u64) -> Result<(), String> {
-        let item = self.items.get_mut(&key).ok_or("cas for an absent item")?;
+    fn learn(&mut self, key: &Key, cas: u64) -> Result<(), String> {
+        let item = self.items.get_mut(key).ok_or("cas for an absent item")?;
         match item.cas {
             Some(known) if known != cas => Err(format!("cas {cas}, model knows {known}")),
             _ => {
@@ -294,9 +224,9 @@ impl Model {
         }
     }
 
-    fn put(&mut self, key: usize, values: Vec<Vec<u8>>, flags: u32) {
+    fn put(&mut self, key: &Key, values: Vec<Vec<u8>>, flags: u32) {
         self.items.insert(
-            key,
+            key.clone(),
             Item {
                 values,
                 flags,
@@ -306,8 +236,8 @@ impl Model {
     }
 
     /// A read returned `data` and `flags` for `key`.
-    fn observe(&mut self, key: usize, data: &[u8], flags: u32) -> Result<(), String> {
-        match self.items.get_mut(&key) {
+    fn observe(&mut self, key: &Key, data: &[u8], flags: u32) -> Result<(), String> {
+        match self.items.get_mut(key) {
             Some(item) if item.flags == flags && item.values.iter().any(|v| v == data) => {
                 if item.values.len() > 1 {
                     let how = if data.ends_with(b" ") {
@@ -340,12 +270,12 @@ impl Model {
     /// keeps both until a read shows the value.
     fn arith(
         &mut self,
-        key: usize,
+        key: &Key,
         incr: bool,
         delta: u64,
         reply: Arith,
     ) -> Result<&'static str, String> {
-        let Some(item) = self.items.get_mut(&key) else {
+        let Some(item) = self.items.get_mut(key) else {
             return if reply == Arith::NotFound {
                 Ok("not-found")
             } else {
@@ -390,22 +320,23 @@ impl Model {
     }
 
     /// Checks one completion against the model and applies the command.
-    fn check(&mut self, op: &Op, result: Result<Response, CommandError>) -> Result<(), String> {
+    fn check(&mut self, cmd: &Cmd, result: Result<Response, CommandError>) -> Result<(), String> {
         let got = match result {
             Ok(response) => response,
             // An error line is only right for incr/decr/ma on a non-numeric value.
             Err(CommandError::Server(e)) if e.kind == ServerErrorKind::ClientError => {
-                let &(Op::Arith { key, incr, delta } | Op::Ma { key, incr, delta }) = op else {
+                let Some((key, incr, delta)) = arith_of(cmd) else {
                     return Err(format!("got {e}"));
                 };
                 let outcome = self.arith(key, incr, delta, Arith::NonNumeric)?;
-                self.count(op, outcome);
+                self.count(cmd, outcome);
                 return Ok(());
             }
             Err(e) => return Err(format!("got {e:?}")),
         };
-        let outcome = match (op, got) {
-            (&Op::Get { key, cas, .. }, got) => match (self.items.contains_key(&key), got) {
+        let flags = cmd.meta_flags().unwrap_or_default();
+        let outcome = match (cmd, got) {
+            (Cmd::Get { key, cas, .. }, got) => match (self.items.contains_key(key), got) {
                 (false, Response::Miss) => "miss",
                 (true, Response::Hit(v)) => {
                     self.observe(key, &v.data, v.flags)?;
@@ -418,12 +349,11 @@ impl Model {
                 }
                 (present, got) => return Err(format!("present {present}, got {got:?}")),
             },
-            (Op::Multi { keys, cas }, Response::Values(items)) => {
+            (Cmd::GetMulti { keys, cas, .. }, Response::Values(items)) => {
                 let items = items.into_items();
-                let hits: Vec<usize> = keys
+                let hits: Vec<&Key> = keys
                     .iter()
-                    .copied()
-                    .filter(|k| self.items.contains_key(k))
+                    .filter(|k| self.items.contains_key(*k))
                     .collect();
                 if hits.len() != items.len() {
                     return Err(format!("model has {hits:?}, got {} items", items.len()));
@@ -439,30 +369,32 @@ impl Model {
                 if items.is_empty() { "none" } else { "some" }
             }
             (
-                Op::Store {
-                    kind,
+                Cmd::Store {
+                    mode,
                     key,
-                    data,
+                    value,
                     flags,
+                    ..
                 },
                 got,
             ) => {
+                let data = &value.0;
                 let present = self.items.get(key).cloned();
-                let (expected, outcome) = match (kind, &present) {
-                    (StoreKind::Set, _) => (Response::Stored, "stored"),
-                    (StoreKind::Add, Some(_)) => (Response::NotStored, "not-stored"),
-                    (StoreKind::Add, None) => (Response::Stored, "stored"),
-                    (StoreKind::Replace | StoreKind::Append | StoreKind::Prepend, None) => {
+                let (expected, outcome) = match (mode, &present) {
+                    (StoreMode::Set, _) => (Response::Stored, "stored"),
+                    (StoreMode::Add, Some(_)) => (Response::NotStored, "not-stored"),
+                    (StoreMode::Add, None) => (Response::Stored, "stored"),
+                    (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None) => {
                         (Response::NotStored, "not-stored")
                     }
-                    (StoreKind::Replace | StoreKind::Append | StoreKind::Prepend, Some(_)) => {
+                    (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, Some(_)) => {
                         (Response::Stored, "stored")
                     }
-                    (StoreKind::Cas(_), None) => (Response::NotFound, "not-found"),
-                    (StoreKind::Cas(unique), Some(item)) if item.cas == Some(*unique) => {
+                    (StoreMode::Cas(_), None) => (Response::NotFound, "not-found"),
+                    (StoreMode::Cas(unique), Some(item)) if item.cas == Some(*unique) => {
                         (Response::Stored, "stored")
                     }
-                    (StoreKind::Cas(_), Some(_)) => (Response::Exists, "exists"),
+                    (StoreMode::Cas(_), Some(_)) => (Response::Exists, "exists"),
                 };
                 if got != expected {
                     return Err(format!(
@@ -470,19 +402,20 @@ impl Model {
                     ));
                 }
                 if expected == Response::Stored {
-                    match (kind, present) {
-                        (StoreKind::Append, Some(item)) => {
-                            self.put(*key, item.concat(b"", data), item.flags)
+                    match (mode, present) {
+                        (StoreMode::Append, Some(item)) => {
+                            self.put(key, item.concat(b"", data), item.flags)
                         }
-                        (StoreKind::Prepend, Some(item)) => {
-                            self.put(*key, item.concat(data, b""), item.flags)
+                        (StoreMode::Prepend, Some(item)) => {
+                            self.put(key, item.concat(data, b""), item.flags)
                         }
-                        _ => self.put(*key, vec![data.clone()], *flags),
+                        _ => self.put(key, vec![data.clone()], *flags),
                     }
                 }
                 outcome
             }
-            (&Op::Arith { key, incr, delta }, got) => {
+            (Cmd::Incr { .. } | Cmd::Decr { .. }, got) => {
+                let (key, incr, delta) = arith_of(cmd).expect("incr or decr");
                 let reply = match got {
                     Response::NotFound => Arith::NotFound,
                     Response::Counter(n) => Arith::Counter(n),
@@ -490,18 +423,19 @@ impl Model {
                 };
                 self.arith(key, incr, delta, reply)?
             }
-            (Op::Delete { key }, got) => match (self.items.remove(key), got) {
+            (Cmd::Delete { key, .. }, got) => match (self.items.remove(key), got) {
                 (Some(_), Response::Deleted) => "deleted",
                 (None, Response::NotFound) => "not-found",
                 (item, got) => return Err(format!("model {item:?}, got {got:?}")),
             },
-            (Op::Touch { key }, got) => match (self.items.contains_key(key), got) {
+            (Cmd::Touch { key, .. }, got) => match (self.items.contains_key(key), got) {
                 (true, Response::Touched) => "touched",
                 (false, Response::NotFound) => "not-found",
                 (present, got) => return Err(format!("present {present}, got {got:?}")),
             },
-            (&Op::Mg { key, quiet }, Response::Meta(m)) => {
-                match (self.items.contains_key(&key), m.status) {
+            (Cmd::MetaGet { key, .. }, Response::Meta(m)) => {
+                let quiet = cmd.is_quiet();
+                match (self.items.contains_key(key), m.status) {
                     (false, MetaStatus::Miss) if m.inferred == quiet => "miss",
                     (true, MetaStatus::Value) if !m.inferred => {
                         let data = m.value().ok_or("no value")?;
@@ -512,26 +446,22 @@ impl Model {
                     (present, _) => return Err(format!("present {present}, got {m:?}")),
                 }
             }
-            (
-                Op::Ms {
-                    key,
-                    data,
-                    flags,
-                    mode,
-                    compare,
-                    quiet,
-                },
-                Response::Meta(m),
-            ) => {
+            (Cmd::MetaSet { key, value, .. }, Response::Meta(m)) => {
+                let data = &value.0;
+                let quiet = cmd.is_quiet();
+                let mode = flags
+                    .mode
+                    .and_then(MsMode::from_letter)
+                    .unwrap_or(MsMode::Set);
                 let present = self.items.get(key).cloned();
-                let status = match (mode, &present, compare) {
-                    (MetaSetMode::Set, None, Some(_)) => MetaStatus::NotFound,
-                    (MetaSetMode::Set, Some(item), Some(unique)) if item.cas != Some(*unique) => {
+                let status = match (mode, &present, flags.compare_cas) {
+                    (MsMode::Set, None, Some(_)) => MetaStatus::NotFound,
+                    (MsMode::Set, Some(item), Some(unique)) if item.cas != Some(unique) => {
                         MetaStatus::Exists
                     }
-                    (MetaSetMode::Set, ..) => MetaStatus::Success,
-                    (MetaSetMode::Add, Some(_), _) => MetaStatus::NotStored,
-                    (MetaSetMode::Add, None, _) => MetaStatus::Success,
+                    (MsMode::Set, ..) => MetaStatus::Success,
+                    (MsMode::Add, Some(_), _) => MetaStatus::NotStored,
+                    (MsMode::Add, None, _) => MetaStatus::Success,
                     (_, None, _) => MetaStatus::NotStored,
                     (_, Some(_), _) => MetaStatus::Success,
                 };
@@ -542,30 +472,30 @@ impl Model {
                     (false, Some(_)) => stored,
                     _ => false,
                 };
-                if m.status != status || m.inferred != (*quiet && stored) || !cas_ok {
+                if m.status != status || m.inferred != (quiet && stored) || !cas_ok {
                     return Err(format!("model {present:?}, expected {status:?}, got {m:?}"));
                 }
                 if stored {
                     match (mode, present) {
-                        (MetaSetMode::Append, Some(item)) => {
-                            self.put(*key, item.concat(b"", data), item.flags)
+                        (MsMode::Append, Some(item)) => {
+                            self.put(key, item.concat(b"", data), item.flags)
                         }
-                        (MetaSetMode::Prepend, Some(item)) => {
-                            self.put(*key, item.concat(data, b""), item.flags)
+                        (MsMode::Prepend, Some(item)) => {
+                            self.put(key, item.concat(data, b""), item.flags)
                         }
-                        _ => self.put(*key, vec![data.clone()], *flags),
+                        _ => self.put(key, vec![data.clone()], flags.client_flags.unwrap_or(0)),
                     }
                     if let Some(unique) = m.cas() {
-                        self.learn(*key, unique)?;
+                        self.learn(key, unique)?;
                     }
                 }
                 status.code()
             }
-            (Op::Md { key, compare }, Response::Meta(m)) => {
+            (Cmd::MetaDelete { key, .. }, Response::Meta(m)) => {
                 let present = self.items.get(key).cloned();
-                let status = match (&present, compare) {
+                let status = match (&present, flags.compare_cas) {
                     (None, _) => MetaStatus::NotFound,
-                    (Some(item), Some(unique)) if item.cas != Some(*unique) => MetaStatus::Exists,
+                    (Some(item), Some(unique)) if item.cas != Some(unique) => MetaStatus::Exists,
                     (Some(_), _) => MetaStatus::Success,
                 };
                 if m.status != status {
@@ -576,7 +506,8 @@ impl Model {
                 }
                 status.code()
             }
-            (&Op::Ma { key, incr, delta }, Response::Meta(m)) => {
+            (Cmd::MetaArithmetic { .. }, Response::Meta(m)) => {
+                let (key, incr, delta) = arith_of(cmd).expect("ma");
                 let reply = match (m.status, m.value()) {
                     (MetaStatus::NotFound, None) => Arith::NotFound,
                     (MetaStatus::Value, Some(digits)) => {
@@ -588,126 +519,37 @@ impl Model {
                 self.arith(key, incr, delta, reply)?;
                 m.status.code()
             }
-            (Op::Noop, Response::Noop) => "MN",
-            (op, got) => return Err(format!("{op:?} got {got:?}")),
+            (Cmd::MetaNoop, Response::Noop) => "MN",
+            (cmd, got) => return Err(format!("{cmd:?} got {got:?}")),
         };
-        self.count(op, outcome);
+        self.count(cmd, outcome);
         Ok(())
     }
 
-    fn count(&mut self, op: &Op, outcome: &str) {
+    fn count(&mut self, cmd: &Cmd, outcome: &str) {
         *self
             .outcomes
-            .entry(format!("{} {outcome}", op.name()))
+            .entry(format!("{} {outcome}", name(cmd)))
             .or_default() += 1;
     }
 }
 
-/// Sends `op`; the token of its completion (`None` for noreply).
-fn send(client: &mut BlockingClient, keys: &[String], op: &Op, opaque: &str) -> Option<Token> {
-    let hour = Exptime::relative(3600).unwrap();
-    let token = match op {
-        &Op::Get { key, cas, touch } => {
-            let get = Get::new(&keys[key]);
-            let get = if cas { get.with_cas() } else { get };
-            client.send(&if touch { get.touch(hour) } else { get })
-        }
-        Op::Multi { keys: which, cas } => {
-            let names: Vec<&str> = which.iter().map(|&k| keys[k].as_str()).collect();
-            let get = GetMulti::new(&names);
-            client.send(&if *cas { get.with_cas() } else { get })
-        }
-        Op::Store {
-            kind,
-            key,
-            data,
-            flags,
-        } => {
-            let (key, data) = (&keys[*key], &data[..]);
-            let store = match kind {
-                StoreKind::Set => Store::set(key, data),
-                StoreKind::Add => Store::add(key, data),
-                StoreKind::Replace => Store::replace(key, data),
-                StoreKind::Append => Store::append(key, data),
-                StoreKind::Prepend => Store::prepend(key, data),
-                StoreKind::Cas(unique) => Store::cas(key, data, *unique),
-            };
-            client.send(&store.flags(*flags))
-        }
-        &Op::Arith {
-            key,
-            incr: true,
-            delta,
-        } => client.send(&Incr::new(&keys[key], delta)),
-        &Op::Arith {
-            key,
-            incr: false,
-            delta,
-        } => client.send(&Decr::new(&keys[key], delta)),
-        &Op::Delete { key } => client.send(&Delete::new(&keys[key])),
-        &Op::Touch { key } => client.send(&Touch::new(&keys[key], hour)),
-        &Op::Mg { key, quiet } => {
-            let mg = MetaGet::new(&keys[key])
-                .return_value()
-                .return_client_flags()
-                .return_cas();
-            client.send(&if quiet { mg.quiet() } else { mg }.opaque(opaque))
-        }
-        Op::Ms {
-            key,
-            data,
-            flags,
-            mode,
-            compare,
-            quiet,
-        } => {
-            let mut ms = MetaSet::new(&keys[*key], &data[..])
-                .mode(*mode)
-                .opaque(opaque);
-            if matches!(
-                mode,
-                MetaSetMode::Set | MetaSetMode::Add | MetaSetMode::Replace
-            ) {
-                ms = ms.client_flags(*flags);
-            }
-            if let Some(unique) = compare {
-                ms = ms.compare_cas(*unique);
-            }
-            client.send(&if *quiet { ms.quiet() } else { ms.return_cas() })
-        }
-        &Op::Md { key, compare } => {
-            let md = MetaDelete::new(&keys[key]).opaque(opaque);
-            client.send(&match compare {
-                Some(unique) => md.compare_cas(unique),
-                None => md,
-            })
-        }
-        &Op::Ma { key, incr, delta } => {
-            let mode = if incr {
-                ArithMode::Incr
-            } else {
-                ArithMode::Decr
-            };
-            client.send(
-                &MetaArithmetic::new(&keys[key])
-                    .mode(mode)
-                    .delta(delta)
-                    .return_value(),
-            )
-        }
-        Op::Noop => client.send(&MetaNoop),
-        Op::NoreplySet { key, data, flags } => {
-            let store = Store::set(&keys[*key], &data[..]).flags(*flags);
-            client.send_noreply(&store).expect("noreply set");
-            return None;
-        }
-    };
-    Some(token.unwrap_or_else(|e| panic!("{op:?} refused: {e}")))
+/// Sends `cmd` with `opaque` as its opaque (if it has one); the token of its
+/// completion (`None` for noreply).
+fn send(client: &mut BlockingClient, cmd: &mut Cmd, opaque: &str) -> Option<Token> {
+    if let Some(o) = cmd.opaque_mut() {
+        *o = opaque.into();
+    }
+    let token = cmd.with_command(|c| match c {
+        Sendable::Reply(c) => client.send(c).map(Some),
+        Sendable::Noreply(c) => client.send_noreply(c).map(|()| None),
+    });
+    token.unwrap_or_else(|e| panic!("{cmd:?} refused: {e}"))
 }
 
-/// The next command(s): one op, or a quiet or noreply group closed by `mn`.
-fn generate(rng: &mut Rng, model: &Model, ops: &mut Vec<Op>) {
-    let key = |rng: &mut Rng| rng.below(KEYS);
+/// The next command(s): one, or a quiet or noreply group closed by `mn`.
+fn generate(rng: &mut Rng, model: &Model, keys: &[Key], cmds: &mut Vec<Cmd>) {
+    let key = |rng: &mut Rng| keys[rng.below(keys.len())].clone();
     let flags = |rng: &mut Rng| {
         if rng.percent(70) {
             0
@@ -718,163 +560,169 @@ fn generate(rng: &mut Rng, model: &Model, ops: &mut Vec<Op>) {
     // A cas unique: the one the model knows now (often still right when the command
     // runs), one learned earlier (usually stale), or one never issued. The check, not
     // this choice, decides what the reply must be.
-    let unique = |rng: &mut Rng, key: usize| match model.items.get(&key).and_then(|i| i.cas) {
+    let unique = |rng: &mut Rng, key: &Key| match model.items.get(key).and_then(|i| i.cas) {
         Some(cas) if rng.percent(80) => cas,
         _ if !model.learned.is_empty() && rng.percent(50) => {
             model.learned[rng.below(model.learned.len())]
         }
         _ => u64::MAX - rng.below(1000) as u64,
     };
-    let op = match rng.below(100) {
-        0..=11 => Op::Get {
+    let store = |mode, key, data: Vec<u8>, flags, noreply| Cmd::Store {
+        mode,
+        key,
+        value: data.into(),
+        flags,
+        exptime: 0,
+        noreply,
+    };
+    // `mg k v f c [q] O<n>`.
+    let mg = |key, quiet: bool| {
+        let mut flags = vec![
+            MgFlag::ReturnValue,
+            MgFlag::ReturnClientFlags,
+            MgFlag::ReturnCas,
+        ];
+        if quiet {
+            flags.push(MgFlag::Quiet);
+        }
+        flags.push(MgFlag::Opaque("0".into()));
+        Cmd::MetaGet { key, flags }
+    };
+    // `ms k <len> M<mode> O<n> [F<flags>] [C<unique>] q|c`; no flags for append or
+    // prepend.
+    let ms = |key, data: Vec<u8>, client_flags, mode, compare: Option<u64>, quiet: bool| {
+        let mut flags = vec![MsFlag::Mode(mode), MsFlag::Opaque("0".into())];
+        if matches!(mode, MsMode::Set | MsMode::Add | MsMode::Replace) {
+            flags.push(MsFlag::ClientFlags(client_flags));
+        }
+        flags.extend(compare.map(MsFlag::CompareCas));
+        flags.push(if quiet {
+            MsFlag::Quiet
+        } else {
+            MsFlag::ReturnCas
+        });
+        Cmd::MetaSet {
+            key,
+            value: data.into(),
+            flags,
+        }
+    };
+    let cmd = match rng.below(100) {
+        0..=11 => Cmd::Get {
             key: key(rng),
             cas: false,
-            touch: rng.percent(10),
+            touch: rng.percent(10).then_some(HOUR),
         },
-        12..=17 => Op::Get {
+        12..=17 => Cmd::Get {
             key: key(rng),
             cas: true,
-            touch: rng.percent(10),
+            touch: rng.percent(10).then_some(HOUR),
         },
         18..=23 => {
             let keys = (0..2 + rng.below(11)).map(|_| key(rng)).collect();
-            Op::Multi {
+            Cmd::GetMulti {
                 keys,
                 cas: rng.percent(30),
+                touch: None,
             }
         }
-        24..=37 => Op::Store {
-            kind: StoreKind::Set,
-            key: key(rng),
-            data: rng.value(),
-            flags: flags(rng),
-        },
-        38..=41 => Op::Store {
-            kind: StoreKind::Add,
-            key: key(rng),
-            data: rng.value(),
-            flags: flags(rng),
-        },
-        42..=45 => Op::Store {
-            kind: StoreKind::Replace,
-            key: key(rng),
-            data: rng.value(),
-            flags: flags(rng),
-        },
-        46..=48 => Op::Store {
-            kind: StoreKind::Append,
-            key: key(rng),
-            data: rng.piece(),
-            flags: flags(rng),
-        },
-        49..=51 => Op::Store {
-            kind: StoreKind::Prepend,
-            key: key(rng),
-            data: rng.piece(),
-            flags: flags(rng),
-        },
+        24..=37 => store(StoreMode::Set, key(rng), rng.value(), flags(rng), false),
+        38..=41 => store(StoreMode::Add, key(rng), rng.value(), flags(rng), false),
+        42..=45 => store(StoreMode::Replace, key(rng), rng.value(), flags(rng), false),
+        46..=48 => store(StoreMode::Append, key(rng), rng.piece(), flags(rng), false),
+        49..=51 => store(StoreMode::Prepend, key(rng), rng.piece(), flags(rng), false),
         52..=56 => {
             let k = key(rng);
-            let kind = StoreKind::Cas(unique(rng, k));
-            Op::Store {
-                kind,
-                key: k,
-                data: rng.value(),
-                flags: flags(rng),
-            }
+            let mode = StoreMode::Cas(unique(rng, &k));
+            store(mode, k, rng.value(), flags(rng), false)
         }
-        57..=61 => Op::Arith {
+        57..=61 => Cmd::Incr {
             key: key(rng),
-            incr: true,
             delta: rng.below(1000) as u64,
+            noreply: false,
         },
-        62..=64 => Op::Arith {
+        62..=64 => Cmd::Decr {
             key: key(rng),
-            incr: false,
             delta: rng.below(1000) as u64,
+            noreply: false,
         },
-        65..=68 => Op::Delete { key: key(rng) },
-        69..=71 => Op::Touch { key: key(rng) },
-        72..=79 => Op::Mg {
+        65..=68 => Cmd::Delete {
             key: key(rng),
-            quiet: false,
+            noreply: false,
         },
+        69..=71 => Cmd::Touch {
+            key: key(rng),
+            exptime: HOUR,
+            noreply: false,
+        },
+        72..=79 => mg(key(rng), false),
         80..=85 => {
             let k = key(rng);
             let mode = [
-                MetaSetMode::Set,
-                MetaSetMode::Set,
-                MetaSetMode::Add,
-                MetaSetMode::Replace,
-                MetaSetMode::Append,
-                MetaSetMode::Prepend,
+                MsMode::Set,
+                MsMode::Set,
+                MsMode::Add,
+                MsMode::Replace,
+                MsMode::Append,
+                MsMode::Prepend,
             ][rng.below(6)];
-            let compare = (mode == MetaSetMode::Set && rng.percent(40)).then(|| unique(rng, k));
-            let data = if matches!(mode, MetaSetMode::Append | MetaSetMode::Prepend) {
+            let compare = (mode == MsMode::Set && rng.percent(40)).then(|| unique(rng, &k));
+            let data = if matches!(mode, MsMode::Append | MsMode::Prepend) {
                 rng.piece()
             } else {
                 rng.value()
             };
-            Op::Ms {
-                key: k,
-                data,
-                flags: flags(rng),
-                mode,
-                compare,
-                quiet: false,
-            }
+            ms(k, data, flags(rng), mode, compare, false)
         }
         86..=88 => {
             let k = key(rng);
-            Op::Md {
-                key: k,
-                compare: rng.percent(30).then(|| unique(rng, k)),
-            }
+            let mut flags = vec![MdFlag::Opaque("0".into())];
+            flags.extend(rng.percent(30).then(|| MdFlag::CompareCas(unique(rng, &k))));
+            Cmd::MetaDelete { key: k, flags }
         }
-        89..=92 => Op::Ma {
-            key: key(rng),
-            incr: rng.percent(60),
-            delta: rng.below(1000) as u64,
-        },
+        89..=92 => {
+            let key = key(rng);
+            let mode = if rng.percent(60) {
+                MaMode::Incr
+            } else {
+                MaMode::Decr
+            };
+            let flags = vec![
+                MaFlag::Mode(mode),
+                MaFlag::Delta(rng.below(1000) as u64),
+                MaFlag::ReturnValue,
+            ];
+            Cmd::MetaArithmetic { key, flags }
+        }
         93..=96 => {
             // Quiet group: hits and refusals answer, the rest is inferred at the fence.
             for _ in 0..1 + rng.below(5) {
-                ops.push(if rng.percent(60) {
-                    Op::Mg {
-                        key: key(rng),
-                        quiet: true,
-                    }
+                cmds.push(if rng.percent(60) {
+                    mg(key(rng), true)
                 } else {
                     let mode = if rng.percent(70) {
-                        MetaSetMode::Set
+                        MsMode::Set
                     } else {
-                        MetaSetMode::Add
+                        MsMode::Add
                     };
-                    Op::Ms {
-                        key: key(rng),
-                        data: rng.value(),
-                        flags: flags(rng),
-                        mode,
-                        compare: None,
-                        quiet: true,
-                    }
+                    let k = key(rng);
+                    let data = rng.value();
+                    ms(k, data, flags(rng), mode, None, true)
                 });
             }
-            Op::Noop
+            Cmd::MetaNoop
         }
         _ => {
             // noreply group, then the fence.
             for _ in 0..1 + rng.below(4) {
-                ops.push(Op::NoreplySet {
-                    key: key(rng),
-                    data: rng.value(),
-                    flags: flags(rng),
-                });
+                let k = key(rng);
+                let data = rng.value();
+                cmds.push(store(StoreMode::Set, k, data, flags(rng), true));
             }
-            Op::Noop
+            Cmd::MetaNoop
         }
     };
-    ops.push(op);
+    cmds.push(cmd);
 }
 
 #[test]
@@ -884,15 +732,15 @@ fn hundred_thousand_mixed_commands_match_a_model() {
     };
     let mut client = server.client();
     let p = prefix("load");
-    let keys: Vec<String> = (0..KEYS).map(|i| format!("{p}{i}")).collect();
+    let keys: Vec<Key> = (0..KEYS).map(|i| format!("{p}{i}").into()).collect();
     let seed = std::env::var("LIVE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_cafe_f00d);
     let mut rng = Rng(seed);
     let mut model = Model::default();
-    // Sent commands in send order: the token of each that completes, and the op.
-    let mut in_flight: VecDeque<(Option<Token>, Op)> = VecDeque::new();
+    // Sent commands in send order: the token of each that completes, and the command.
+    let mut in_flight: VecDeque<(Option<Token>, Cmd)> = VecDeque::new();
     let (mut sent, mut checked, mut mismatches) = (0usize, 0usize, Vec::new());
     let mut least_in_flight = usize::MAX;
     let started = Instant::now();
@@ -901,10 +749,10 @@ fn hundred_thousand_mixed_commands_match_a_model() {
     while sent < COMMANDS || !in_flight.is_empty() {
         if sent < COMMANDS && client.codec().pending() < LOW {
             while sent < COMMANDS && client.codec().pending() < WINDOW {
-                generate(&mut rng, &model, &mut fresh);
-                for op in fresh.drain(..) {
-                    let token = send(&mut client, &keys, &op, &sent.to_string());
-                    in_flight.push_back((token, op));
+                generate(&mut rng, &model, &keys, &mut fresh);
+                for mut cmd in fresh.drain(..) {
+                    let token = send(&mut client, &mut cmd, &sent.to_string());
+                    in_flight.push_back((token, cmd));
                     sent += 1;
                 }
             }
@@ -915,13 +763,24 @@ fn hundred_thousand_mixed_commands_match_a_model() {
         }
         // Noreply commands ahead of the next completion ran before it: apply them.
         while let Some((None, _)) = in_flight.front() {
-            let Some((_, Op::NoreplySet { key, data, flags })) = in_flight.pop_front() else {
+            let Some((_, cmd)) = in_flight.pop_front() else {
                 unreachable!()
             };
-            model.put(key, vec![data.clone()], flags);
-            model.remember(&Op::NoreplySet { key, data, flags }, "noreply set");
+            let Cmd::Store {
+                mode: StoreMode::Set,
+                key,
+                value,
+                flags,
+                noreply: true,
+                ..
+            } = &cmd
+            else {
+                unreachable!("only sets are sent noreply: {cmd:?}")
+            };
+            model.put(key, vec![value.0.clone()], *flags);
+            model.remember(&cmd, "noreply set");
         }
-        let Some((token, op)) = in_flight.pop_front() else {
+        let Some((token, cmd)) = in_flight.pop_front() else {
             continue;
         };
         let completion = client.recv().expect("a completion for every command");
@@ -933,17 +792,17 @@ fn hundred_thousand_mixed_commands_match_a_model() {
         if let Err(CommandError::Connection(e)) = &completion.result {
             panic!("connection failed after {checked} checked commands: {e}");
         }
-        let summary: String = format!("#{checked} {op:?} -> {:?}", completion.result)
+        let summary: String = format!("#{checked} {cmd:?} -> {:?}", completion.result)
             .chars()
             .take(160)
             .collect();
-        if let Err(why) = model.check(&op, completion.result) {
+        if let Err(why) = model.check(&cmd, completion.result) {
             mismatches.push(format!(
-                "#{checked} {op:?}: {why}\n  {:#?}",
-                model.history_of(&op)
+                "#{checked} {cmd:?}: {why}\n  {:#?}",
+                model.history_of(&cmd)
             ));
         }
-        model.remember(&op, &summary);
+        model.remember(&cmd, &summary);
         checked += 1;
     }
 
@@ -952,7 +811,10 @@ fn hundred_thousand_mixed_commands_match_a_model() {
         panic!()
     };
     let items = items.into_items();
-    let held: Vec<usize> = (0..KEYS).filter(|k| model.items.contains_key(k)).collect();
+    let held: Vec<&Key> = keys
+        .iter()
+        .filter(|k| model.items.contains_key(*k))
+        .collect();
     if held.len() != items.len() {
         mismatches.push(format!(
             "at the end the model holds {} keys, the server {}",
@@ -961,13 +823,13 @@ fn hundred_thousand_mixed_commands_match_a_model() {
         ));
     }
     for (&key, item) in held.iter().zip(&items) {
-        if item.key != keys[key].as_bytes() {
+        if item.key != key.0[..] {
             mismatches.push(format!(
-                "at the end: model holds key {key}, server {:?}",
+                "at the end: model holds key {key:?}, server {:?}",
                 item.key
             ));
         } else if let Err(why) = model.observe(key, &item.value.data, item.value.flags) {
-            mismatches.push(format!("at the end, key {key}: {why}"));
+            mismatches.push(format!("at the end, key {key:?}: {why}"));
         }
     }
 

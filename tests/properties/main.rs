@@ -28,7 +28,8 @@ use memcache_codec::{
     Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Limits, Response, Token,
 };
 use memcache_testkit::Server;
-use ops::{CasChoice, NOW, Op, Resolved, StatsKind, StoreMode};
+use memcache_testkit::command::Cmd;
+use ops::{NOW, Op};
 use oracle::{Expected, Observation, Oracle};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -36,7 +37,7 @@ use proptest::test_runner::TestCaseError;
 /// A command as sent, with what it must complete with.
 #[derive(Debug, Clone)]
 struct Sent {
-    resolved: Resolved,
+    cmd: Cmd,
     token: Option<Token>,
     expected: Expected,
     observation: Observation,
@@ -57,23 +58,6 @@ const HELD_BACK: usize = 10;
 
 fn fail(message: String) -> TestCaseError {
     TestCaseError::fail(message)
-}
-
-fn cas_choice(op: &Op) -> Option<(usize, CasChoice)> {
-    match op {
-        Op::Store {
-            mode: StoreMode::Cas(c),
-            key,
-            ..
-        } => Some((*key, *c)),
-        Op::MetaSet {
-            cas: Some(c), key, ..
-        }
-        | Op::MetaDelete {
-            cas: Some(c), key, ..
-        } => Some((*key, *c)),
-        _ => None,
-    }
 }
 
 fn drain(codec: &mut Codec, buf: &mut BytesMut, now: Instant) -> Result<Vec<Completion>, String> {
@@ -103,44 +87,36 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
         // Whether an error line would now be unattributable (quiet or noreply
         // commands before it): a command that will get one is fenced first.
         let mut unattributable = false;
-        for op in ops.iter().cloned().chain([Op::Version]) {
-            let unique = cas_choice(&op).map_or(0, |(key, choice)| oracle.resolve_cas(key, choice));
+        for op in ops.iter().cloned().chain([Op::plain(Cmd::Version)]) {
+            // The cas unique as the session knows it now, the next opaque.
+            let cmd = op.resolve(&oracle, (opaque + 1).to_string());
             let errors = matches!(
-                oracle.clone().apply(&op, unique).0,
+                oracle.clone().apply(&cmd).0,
                 Expected::NonNumeric | Expected::Any
             );
             // memcached sends errors even in quiet mode: a command that will (or may)
             // get one is sent loud.
-            let op = if errors { op.loud() } else { op };
+            let cmd = if errors { cmd.loud() } else { cmd };
             if errors && unattributable {
-                let fence = Resolved {
-                    op: Op::MetaNoop,
-                    cas: 0,
-                    opaque: String::new(),
-                };
+                let fence = Cmd::MetaNoop;
                 let token = fence
                     .send(&mut codec, &mut out, now)
                     .map_err(|e| fail(format!("fence: {e}")))?;
                 sent.push(Sent {
-                    resolved: fence,
+                    cmd: fence,
                     token,
                     expected: Expected::Noop,
                     observation: Vec::new(),
                 });
             }
             opaque += 1;
-            let resolved = Resolved {
-                op,
-                cas: unique,
-                opaque: opaque.to_string(),
-            };
             let (before, pending) = (out.len(), codec.pending());
-            match resolved.send(&mut codec, &mut out, now) {
+            match cmd.send(&mut codec, &mut out, now) {
                 Ok(token) => {
-                    let (expected, observation) = oracle.apply(&resolved.op, unique);
-                    unattributable = resolved.op.quiet() || resolved.op.noreply();
+                    let (expected, observation) = oracle.apply(&cmd);
+                    unattributable = cmd.is_quiet() || cmd.is_noreply();
                     sent.push(Sent {
-                        resolved,
+                        cmd,
                         token,
                         expected,
                         observation,
@@ -155,7 +131,7 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
                         "refused but changed"
                     );
                 }
-                Err(e) => return Err(fail(format!("{resolved:?} refused: {e}"))),
+                Err(e) => return Err(fail(format!("{cmd:?} refused: {e}"))),
             }
         }
         let mut reply = Vec::new();
@@ -180,7 +156,7 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
         prop_assert_eq!(got.len(), answered.len(), "completions: {:?}", got);
         for (done, s) in got.iter().zip(&answered) {
             prop_assert_eq!(Some(done.token), s.token, "order");
-            match oracle::check(&s.expected, done, s.resolved.op.read_key()) {
+            match oracle::check(&s.expected, done, ops::read_key(&s.cmd)) {
                 Ok(learned) => {
                     for l in learned {
                         oracle.learn(l, &s.observation);
@@ -189,7 +165,7 @@ fn run(session: &[Vec<Op>]) -> Result<(Vec<Batch>, Vec<Completion>), TestCaseErr
                 Err(e) => {
                     return Err(fail(format!(
                         "{:?}: {e}\nsent: {:?}\nreply: {:?}",
-                        s.resolved.op,
+                        s.cmd,
                         String::from_utf8_lossy(&out),
                         String::from_utf8_lossy(&reply)
                     )));
@@ -221,10 +197,7 @@ fn replay(
     for batch in batches {
         let mut out = BytesMut::new();
         for s in &batch.sent {
-            let token = s
-                .resolved
-                .send(&mut codec, &mut out, now)
-                .expect("sent before");
+            let token = s.cmd.send(&mut codec, &mut out, now).expect("sent before");
             assert_eq!(token.is_some(), s.token.is_some());
         }
         assert_eq!(&out[..], &batch.out[..], "same commands, same bytes");
@@ -303,9 +276,7 @@ fn reply_ends(batch: &Batch) -> Vec<usize> {
     let now = Instant::now();
     let mut out = BytesMut::new();
     for s in &batch.sent {
-        s.resolved
-            .send(&mut codec, &mut out, now)
-            .expect("sent before");
+        s.cmd.send(&mut codec, &mut out, now).expect("sent before");
     }
     let mut buf = BytesMut::new();
     let mut ends = Vec::new();
@@ -391,33 +362,29 @@ fn damage(reply: &[u8], ends: &[usize], mutation: &Mutation) -> (Vec<u8>, usize)
     }
 }
 
-/// Whether `response` is a reply `op` can complete with.
-fn fits(op: &Op, response: &Response) -> bool {
+/// Whether `response` is a reply `cmd` can complete with.
+fn fits(cmd: &Cmd, response: &Response) -> bool {
     use Response as R;
-    match op {
-        Op::Get { .. } => matches!(response, R::Hit(_) | R::Miss),
-        Op::GetMulti { keys, .. } => match response {
-            R::Values(items) => items
-                .iter()
-                .all(|i| keys.iter().any(|k| ops::KEYS[*k].as_bytes() == i.key)),
+    match cmd {
+        Cmd::Get { .. } => matches!(response, R::Hit(_) | R::Miss),
+        Cmd::GetMulti { keys, .. } => match response {
+            R::Values(items) => items.iter().all(|i| keys.iter().any(|k| k.0 == i.key)),
             _ => false,
         },
-        Op::Store { .. } => matches!(response, R::Stored | R::NotStored | R::Exists | R::NotFound),
-        Op::Arith { .. } => matches!(response, R::Counter(_) | R::NotFound),
-        Op::Delete { .. } => matches!(response, R::Deleted | R::NotFound),
-        Op::Touch { .. } => matches!(response, R::Touched | R::NotFound),
-        Op::Version => matches!(response, R::Version(_)),
-        Op::Verbosity { .. } => matches!(response, R::Ok),
-        Op::Stats(StatsKind::Reset) => matches!(response, R::Reset),
-        Op::Stats(StatsKind::DetailOn) => matches!(response, R::Ok),
-        Op::Stats(StatsKind::DetailDump) => matches!(response, R::DetailDump(_)),
-        Op::Stats(StatsKind::CacheDump) => matches!(response, R::CacheDump(_)),
-        Op::Stats(_) => matches!(response, R::Stats(_)),
-        Op::MetaGet { .. } | Op::MetaSet { .. } | Op::MetaDelete { .. } | Op::MetaArith { .. } => {
-            matches!(response, R::Meta(_))
-        }
-        Op::MetaNoop => matches!(response, R::Noop),
-        Op::MetaDebug { .. } => matches!(response, R::MetaDebug(_) | R::Miss),
+        Cmd::Store { .. } => matches!(response, R::Stored | R::NotStored | R::Exists | R::NotFound),
+        Cmd::Incr { .. } | Cmd::Decr { .. } => matches!(response, R::Counter(_) | R::NotFound),
+        Cmd::Delete { .. } => matches!(response, R::Deleted | R::NotFound),
+        Cmd::Touch { .. } => matches!(response, R::Touched | R::NotFound),
+        Cmd::Version => matches!(response, R::Version(_)),
+        Cmd::Verbosity { .. } => matches!(response, R::Ok),
+        Cmd::Stats(args) => oracle::stats_fit(args, response),
+        Cmd::MetaGet { .. }
+        | Cmd::MetaSet { .. }
+        | Cmd::MetaDelete { .. }
+        | Cmd::MetaArithmetic { .. } => matches!(response, R::Meta(_)),
+        Cmd::MetaNoop => matches!(response, R::Noop),
+        Cmd::MetaDebug { .. } => matches!(response, R::MetaDebug(_) | R::Miss),
+        other => unreachable!("sessions do not generate {other:?}"),
     }
 }
 
@@ -476,7 +443,7 @@ proptest! {
             let s = by_token.get(&c.token).expect("a token that was sent");
             match &c.result {
                 Ok(r) => {
-                    prop_assert!(fits(&s.resolved.op, r), "{:?} completed with {:?}", s.resolved.op, r);
+                    prop_assert!(fits(&s.cmd, r), "{:?} completed with {:?}", s.cmd, r);
                     prop_assert!(within_limits(r));
                 }
                 Err(CommandError::Server(_)) => {}
@@ -544,12 +511,18 @@ proptest! {
         for (n, step) in steps.into_iter().enumerate() {
             match step {
                 Step::Send(op) => {
-                    let resolved = Resolved { op: op.loud(), cas: 0, opaque: format!("s{n}") };
+                    let mut cmd = op.cmd.loud();
+                    if let Some(unique) = cmd.compare_cas_mut() {
+                        *unique = 0;
+                    }
+                    if let Some(opaque) = cmd.opaque_mut() {
+                        *opaque = format!("s{n}").into();
+                    }
                     let mut out = BytesMut::new();
-                    match resolved.send(&mut codec, &mut out, clock) {
+                    match cmd.send(&mut codec, &mut out, clock) {
                         Ok(token) => {
                             prop_assert!(!poisoned && !eof, "sent on a dead codec");
-                            oracle.apply(&resolved.op, 0);
+                            oracle.apply(&cmd);
                             sent.extend(token);
                             server.feed(&out, &mut wire);
                         }

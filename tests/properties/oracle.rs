@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use memcache_codec::{
-    CommandError, Completion, Exptime, MetaSetMode, MetaStatus, Response, ServerErrorKind, Ttl,
+    CommandError, Completion, Exptime, MetaStatus, Response, ServerErrorKind, Ttl,
 };
+use memcache_testkit::command::{Cmd, Key, MaMode, MsMode, StatsArgs, StoreMode};
 
-use super::ops::{CasChoice, KEYS, NOW, Op, StatsKind, StoreMode};
+use super::ops::{CasChoice, NOW};
 
 /// An item's value as far as the session knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +75,7 @@ pub enum Expected {
         cas: bool,
     },
     Miss,
-    Values(Vec<(usize, u32, Val)>, bool),
+    Values(Vec<(Key, u32, Val)>, bool),
     /// The session cannot predict this one (arithmetic on unknown bytes).
     Any,
     Stored,
@@ -87,7 +88,7 @@ pub enum Expected {
     NonNumeric,
     Version,
     Ok,
-    Stats(StatsKind),
+    Stats(StatsArgs),
     Meta {
         status: MetaStatus,
         inferred: bool,
@@ -103,19 +104,19 @@ pub enum Expected {
 
 /// The keys a command read, with each item's version when it ran: a unique or value
 /// in its reply is remembered if the item has not changed since.
-pub type Observation = Vec<(usize, u64)>;
+pub type Observation = Vec<(Key, u64)>;
 
 /// What a reply taught the session.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Learned {
-    Cas(usize, u64),
-    Value(usize, Vec<u8>),
+    Cas(Key, u64),
+    Value(Key, Vec<u8>),
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Oracle {
-    items: HashMap<usize, Item>,
-    cas: HashMap<usize, CasState>,
+    items: HashMap<Key, Item>,
+    cas: HashMap<Key, CasState>,
 }
 
 enum Delta {
@@ -126,8 +127,8 @@ enum Delta {
 }
 
 impl Oracle {
-    fn alive(&self, key: usize) -> Option<&Item> {
-        self.items.get(&key)
+    fn alive(&self, key: &Key) -> Option<&Item> {
+        self.items.get(key)
     }
 
     fn expiry(exptime: Exptime) -> Result<Option<u64>, ()> {
@@ -140,19 +141,19 @@ impl Oracle {
         }
     }
 
-    fn changed(&mut self, key: usize) {
-        let state = self.cas.entry(key).or_default();
+    fn changed(&mut self, key: &Key) {
+        let state = self.cas.entry(key.clone()).or_default();
         state.stale = state.current.or(state.stale);
         state.current = None;
         state.version += 1;
     }
 
-    fn put(&mut self, key: usize, value: Vec<u8>, flags: u32, exptime: Exptime) {
+    fn put(&mut self, key: &Key, value: Vec<u8>, flags: u32, exptime: Exptime) {
         self.changed(key);
         match Self::expiry(exptime) {
             Ok(expires) => {
                 self.items.insert(
-                    key,
+                    key.clone(),
                     Item {
                         value: Val::Known(value),
                         flags,
@@ -162,54 +163,54 @@ impl Oracle {
             }
             // Stored, but expired at once.
             Err(()) => {
-                self.items.remove(&key);
+                self.items.remove(key);
             }
         }
     }
 
-    fn touch(&mut self, key: usize, exptime: Exptime) {
+    fn touch(&mut self, key: &Key, exptime: Exptime) {
         match Self::expiry(exptime) {
             Ok(expires) => {
-                if let Some(item) = self.items.get_mut(&key) {
+                if let Some(item) = self.items.get_mut(key) {
                     item.expires = expires;
                 }
             }
             Err(()) => {
-                self.items.remove(&key);
+                self.items.remove(key);
                 self.changed(key);
             }
         }
     }
 
-    fn version(&self, key: usize) -> u64 {
-        self.cas.get(&key).map_or(0, |c| c.version)
+    fn version(&self, key: &Key) -> u64 {
+        self.cas.get(key).map_or(0, |c| c.version)
     }
 
     /// The unique a conditional command sends.
-    pub fn resolve_cas(&self, key: usize, choice: CasChoice) -> u64 {
+    pub fn resolve_cas(&self, key: &Key, choice: CasChoice) -> u64 {
         match choice {
             CasChoice::Zero => 0,
             CasChoice::Latest => self
                 .cas
-                .get(&key)
+                .get(key)
                 .and_then(|c| c.current.or(c.stale))
                 .unwrap_or(0),
         }
     }
 
-    fn cas_matches(&self, key: usize, unique: u64) -> bool {
-        self.cas.get(&key).and_then(|c| c.current) == Some(unique)
+    fn cas_matches(&self, key: &Key, unique: u64) -> bool {
+        self.cas.get(key).and_then(|c| c.current) == Some(unique)
     }
 
     /// Learns what a reply revealed about `key` as of `version`.
     pub fn learn(&mut self, learned: Learned, observation: &Observation) {
         let key = match &learned {
-            Learned::Cas(key, _) | Learned::Value(key, _) => *key,
+            Learned::Cas(key, _) | Learned::Value(key, _) => key.clone(),
         };
         let Some(&(_, version)) = observation.iter().find(|(k, _)| *k == key) else {
             return;
         };
-        if self.version(key) != version {
+        if self.version(&key) != version {
             return;
         }
         match learned {
@@ -253,8 +254,8 @@ impl Oracle {
         Some(n)
     }
 
-    fn delta(&mut self, key: usize, incr: bool, delta: u64) -> Delta {
-        let Some(item) = self.items.get(&key) else {
+    fn delta(&mut self, key: &Key, incr: bool, delta: u64) -> Delta {
+        let Some(item) = self.items.get(key) else {
             return Delta::NotFound;
         };
         let old = match &item.value {
@@ -266,8 +267,8 @@ impl Oracle {
             Val::Unknown => {
                 // Applied or refused, nobody knows: neither the value nor whether the
                 // unique known so far is still current.
-                self.items.get_mut(&key).expect("checked").value = Val::Unknown;
-                let state = self.cas.entry(key).or_default();
+                self.items.get_mut(key).expect("checked").value = Val::Unknown;
+                let state = self.cas.entry(key.clone()).or_default();
                 (state.current, state.stale) = (None, None);
                 state.version += 1;
                 return Delta::Unpredictable;
@@ -283,14 +284,14 @@ impl Oracle {
             Some(old_value) if digits.len() >= old_value.len() => Val::Known(digits),
             _ => Val::Number(new),
         };
-        let item = self.items.get_mut(&key).expect("checked");
+        let item = self.items.get_mut(key).expect("checked");
         item.value = value;
         self.changed(key);
         Delta::Value(new)
     }
 
-    fn concat(&mut self, key: usize, data: &[u8], append: bool) {
-        let item = self.items.get_mut(&key).expect("present");
+    fn concat(&mut self, key: &Key, data: &[u8], append: bool) {
+        let item = self.items.get_mut(key).expect("present");
         item.value = match &item.value {
             Val::Known(old) if append => Val::Known([&old[..], data].concat()),
             Val::Known(old) => Val::Known([data, &old[..]].concat()),
@@ -299,7 +300,7 @@ impl Oracle {
         self.changed(key);
     }
 
-    fn fetch(&mut self, key: usize, touch: Option<Exptime>) -> Option<Item> {
+    fn fetch(&mut self, key: &Key, touch: Option<Exptime>) -> Option<Item> {
         let item = self.alive(key)?.clone();
         if let Some(t) = touch {
             self.touch(key, t);
@@ -307,15 +308,16 @@ impl Oracle {
         Some(item)
     }
 
-    /// Applies `op` (with its resolved cas unique) and returns what it must complete
+    /// Applies `cmd` (its cas unique resolved) and returns what it must complete
     /// with, and whether a unique in its reply should be remembered.
-    pub fn apply(&mut self, op: &Op, unique: u64) -> (Expected, Observation) {
-        let quiet = op.quiet();
+    pub fn apply(&mut self, cmd: &Cmd) -> (Expected, Observation) {
+        let quiet = cmd.is_quiet();
         let silent = |e: Expected, noreply: bool| if noreply { Expected::Nothing } else { e };
-        match op {
-            Op::Get { key, cas, touch } => {
-                let observation = vec![(*key, self.version(*key))];
-                let expected = match self.fetch(*key, *touch) {
+        let exptime = |raw: &i32| Exptime::from_raw(*raw);
+        match cmd {
+            Cmd::Get { key, cas, touch } => {
+                let observation = vec![(key.clone(), self.version(key))];
+                let expected = match self.fetch(key, touch.as_ref().map(exptime)) {
                     Some(item) => Expected::Hit {
                         flags: item.flags,
                         data: item.value,
@@ -325,62 +327,68 @@ impl Oracle {
                 };
                 (expected, observation)
             }
-            Op::GetMulti { keys, cas, touch } => {
-                let observation = keys.iter().map(|k| (*k, self.version(*k))).collect();
+            Cmd::GetMulti { keys, cas, touch } => {
+                let observation = keys.iter().map(|k| (k.clone(), self.version(k))).collect();
                 let mut hits = Vec::new();
                 for key in keys {
-                    if let Some(item) = self.fetch(*key, *touch) {
-                        hits.push((*key, item.flags, item.value));
+                    if let Some(item) = self.fetch(key, touch.as_ref().map(exptime)) {
+                        hits.push((key.clone(), item.flags, item.value));
                     }
                 }
                 (Expected::Values(hits, *cas), observation)
             }
-            Op::Store {
+            Cmd::Store {
                 mode,
                 key,
                 value,
                 flags,
-                exptime,
+                exptime: raw,
                 noreply,
             } => {
-                let present = self.alive(*key).is_some();
+                let (value, exptime) = (&value.0, exptime(raw));
+                let present = self.alive(key).is_some();
                 let result = match mode {
                     StoreMode::Set => {
-                        self.put(*key, value.clone(), *flags, *exptime);
+                        self.put(key, value.clone(), *flags, exptime);
                         Expected::Stored
                     }
                     StoreMode::Add if present => Expected::NotStored,
                     StoreMode::Add => {
-                        self.put(*key, value.clone(), *flags, *exptime);
+                        self.put(key, value.clone(), *flags, exptime);
                         Expected::Stored
                     }
                     StoreMode::Replace if present => {
-                        self.put(*key, value.clone(), *flags, *exptime);
+                        self.put(key, value.clone(), *flags, exptime);
                         Expected::Stored
                     }
                     StoreMode::Append | StoreMode::Prepend if present => {
-                        self.concat(*key, value, *mode == StoreMode::Append);
+                        self.concat(key, value, *mode == StoreMode::Append);
                         Expected::Stored
                     }
                     StoreMode::Replace | StoreMode::Append | StoreMode::Prepend => {
                         Expected::NotStored
                     }
                     StoreMode::Cas(_) if !present => Expected::NotFound,
-                    StoreMode::Cas(_) if self.cas_matches(*key, unique) => {
-                        self.put(*key, value.clone(), *flags, *exptime);
+                    StoreMode::Cas(unique) if self.cas_matches(key, *unique) => {
+                        self.put(key, value.clone(), *flags, exptime);
                         Expected::Stored
                     }
                     StoreMode::Cas(_) => Expected::Exists,
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Arith {
-                incr,
+            Cmd::Incr {
+                key,
+                delta,
+                noreply,
+            }
+            | Cmd::Decr {
                 key,
                 delta,
                 noreply,
             } => {
-                let result = match self.delta(*key, *incr, *delta) {
+                let incr = matches!(cmd, Cmd::Incr { .. });
+                let result = match self.delta(key, incr, *delta) {
                     Delta::NotFound => Expected::NotFound,
                     Delta::NonNumeric => Expected::NonNumeric,
                     Delta::Value(n) => Expected::Counter(n),
@@ -388,38 +396,38 @@ impl Oracle {
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Delete { key, noreply } => {
+            Cmd::Delete { key, noreply } => {
                 let result = if self.items.remove(key).is_some() {
-                    self.changed(*key);
+                    self.changed(key);
                     Expected::Deleted
                 } else {
                     Expected::NotFound
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Touch {
+            Cmd::Touch {
                 key,
-                exptime,
+                exptime: raw,
                 noreply,
             } => {
-                let result = if self.alive(*key).is_some() {
-                    self.touch(*key, *exptime);
+                let result = if self.alive(key).is_some() {
+                    self.touch(key, exptime(raw));
                     Expected::Touched
                 } else {
                     Expected::NotFound
                 };
                 (silent(result, *noreply), Vec::new())
             }
-            Op::Version => (Expected::Version, Vec::new()),
-            Op::Verbosity { noreply, .. } => (silent(Expected::Ok, *noreply), Vec::new()),
-            Op::Stats(kind) => (Expected::Stats(*kind), Vec::new()),
-            Op::MetaGet {
-                key, flags, touch, ..
-            } => {
-                let observation = vec![(*key, self.version(*key))];
-                match self.fetch(*key, *touch) {
+            Cmd::Version => (Expected::Version, Vec::new()),
+            Cmd::Verbosity { noreply, .. } => (silent(Expected::Ok, *noreply), Vec::new()),
+            Cmd::Stats(args) => (Expected::Stats(args.clone()), Vec::new()),
+            Cmd::MetaGet { key, .. } => {
+                let flags = cmd.meta_flags().expect("a meta command");
+                let touch = flags.ttl.as_ref().map(exptime);
+                let observation = vec![(key.clone(), self.version(key))];
+                match self.fetch(key, touch) {
                     Some(item) => {
-                        let ttl = match (flags.ttl, touch) {
+                        let ttl = match (flags.has(b't'), touch) {
                             (false, _) | (true, Some(_)) => None,
                             (true, None) => Some(
                                 item.expires
@@ -427,78 +435,81 @@ impl Oracle {
                             ),
                         };
                         let size = item.value.known().map(|v| v.len() as u64);
+                        let value = flags.has(b'v');
                         let expected = Expected::Meta {
-                            status: if flags.value {
+                            status: if value {
                                 MetaStatus::Value
                             } else {
                                 MetaStatus::Success
                             },
                             inferred: false,
-                            value: flags.value.then_some(item.value),
-                            client_flags: flags.client_flags.then_some(item.flags),
-                            size: if flags.size { size } else { None },
+                            value: value.then_some(item.value),
+                            client_flags: flags.has(b'f').then_some(item.flags),
+                            size: if flags.has(b's') { size } else { None },
                             ttl,
-                            cas: flags.cas,
+                            cas: flags.has(b'c'),
                         };
                         (expected, observation)
                     }
                     None => (meta(MetaStatus::Miss, quiet), Vec::new()),
                 }
             }
-            Op::MetaSet {
-                key,
-                value,
-                mode,
-                client_flags,
-                ttl,
-                cas,
-                return_cas,
-                ..
-            } => {
-                let present = self.alive(*key).is_some();
-                let flags = client_flags.unwrap_or(0);
-                let exptime = ttl.unwrap_or(Exptime::NEVER);
-                let status = match (mode, cas) {
+            Cmd::MetaSet { key, value, .. } => {
+                let flags = cmd.meta_flags().expect("a meta command");
+                let value = &value.0;
+                let mode = flags
+                    .mode
+                    .and_then(MsMode::from_letter)
+                    .unwrap_or(MsMode::Set);
+                let return_cas = flags.has(b'c');
+                let present = self.alive(key).is_some();
+                let client_flags = flags.client_flags.unwrap_or(0);
+                let exptime = flags.ttl.as_ref().map_or(Exptime::NEVER, exptime);
+                let status = match (mode, flags.compare_cas) {
                     (_, Some(_)) if !present => MetaStatus::NotFound,
-                    (_, Some(_)) if !self.cas_matches(*key, unique) => MetaStatus::Exists,
-                    (MetaSetMode::Set, _) => {
-                        self.put(*key, value.clone(), flags, exptime);
+                    (_, Some(unique)) if !self.cas_matches(key, unique) => MetaStatus::Exists,
+                    (MsMode::Set, _) => {
+                        self.put(key, value.clone(), client_flags, exptime);
                         MetaStatus::Success
                     }
-                    (MetaSetMode::Add, _) if present => MetaStatus::NotStored,
-                    (MetaSetMode::Add, _) => {
-                        self.put(*key, value.clone(), flags, exptime);
+                    (MsMode::Add, _) if present => MetaStatus::NotStored,
+                    (MsMode::Add, _) => {
+                        self.put(key, value.clone(), client_flags, exptime);
                         MetaStatus::Success
                     }
-                    (MetaSetMode::Replace, _) if present => {
-                        self.put(*key, value.clone(), flags, exptime);
+                    (MsMode::Replace, _) if present => {
+                        self.put(key, value.clone(), client_flags, exptime);
                         MetaStatus::Success
                     }
-                    (MetaSetMode::Append | MetaSetMode::Prepend, _) if present => {
-                        self.concat(*key, value, *mode == MetaSetMode::Append);
+                    (MsMode::Append | MsMode::Prepend, _) if present => {
+                        self.concat(key, value, mode == MsMode::Append);
                         MetaStatus::Success
                     }
                     _ => MetaStatus::NotStored,
                 };
-                let observe = if *return_cas && status == MetaStatus::Success {
-                    vec![(*key, self.version(*key))]
+                let observe = if return_cas && status == MetaStatus::Success {
+                    vec![(key.clone(), self.version(key))]
                 } else {
                     Vec::new()
                 };
                 let mut expected = meta(status, quiet && status == MetaStatus::Success);
                 if let Expected::Meta { cas, .. } = &mut expected {
-                    *cas = *return_cas && !(quiet && status == MetaStatus::Success);
+                    *cas = return_cas && !(quiet && status == MetaStatus::Success);
                 }
                 (expected, observe)
             }
-            Op::MetaDelete { key, cas, .. } => {
-                let status = if self.alive(*key).is_none() {
+            Cmd::MetaDelete { key, .. } => {
+                let flags = cmd.meta_flags().expect("a meta command");
+                let status = if self.alive(key).is_none() {
                     MetaStatus::NotFound
-                } else if cas.is_some() && !self.cas_matches(*key, unique) {
+                } else if flags
+                    .compare_cas
+                    .is_some_and(|unique| !self.cas_matches(key, unique))
+                {
                     MetaStatus::Exists
                 } else {
                     self.items.remove(key);
-                    self.changed(*key);
+                    self.changed(key);
                     MetaStatus::Success
                 };
                 (
@@ -506,38 +517,39 @@ impl Oracle {
                     Vec::new(),
                 )
             }
-            Op::MetaArith {
-                key,
-                decr,
-                delta,
-                vivify,
-                return_value,
-                ..
-            } => {
-                let delta = delta.unwrap_or(1);
-                match self.delta(*key, !decr, delta) {
+            Cmd::MetaArithmetic { key, .. } => {
+                let flags = cmd.meta_flags().expect("a meta command");
+                let decr = flags.mode.and_then(MaMode::from_letter) == Some(MaMode::Decr);
+                let return_value = flags.has(b'v');
+                let delta = flags.delta.unwrap_or(1);
+                match self.delta(key, !decr, delta) {
                     Delta::Value(n) => {
                         // Silent in quiet mode: inferred as plain success, no value.
-                        let status = if *return_value && !quiet {
+                        let status = if return_value && !quiet {
                             MetaStatus::Value
                         } else {
                             MetaStatus::Success
                         };
                         let mut expected = meta(status, quiet);
                         if let Expected::Meta { value, .. } = &mut expected {
-                            *value = (*return_value && !quiet)
+                            *value = (return_value && !quiet)
                                 .then(|| Val::Known(n.to_string().into_bytes()));
                         }
                         (expected, Vec::new())
                     }
                     Delta::NonNumeric => (Expected::NonNumeric, Vec::new()),
                     Delta::Unpredictable => (Expected::Any, Vec::new()),
-                    Delta::NotFound => match vivify {
-                        Some((ttl, initial)) => {
-                            let initial = initial.unwrap_or(0);
-                            self.put(*key, initial.to_string().into_bytes(), 0, *ttl);
+                    Delta::NotFound => match flags.vivify {
+                        Some(ttl) => {
+                            let initial = flags.initial.unwrap_or(0);
+                            self.put(
+                                key,
+                                initial.to_string().into_bytes(),
+                                0,
+                                Exptime::from_raw(ttl),
+                            );
                             // 1.6.18 answers an autovivify even in quiet mode.
-                            let status = if *return_value {
+                            let status = if return_value {
                                 MetaStatus::Value
                             } else {
                                 MetaStatus::Success
@@ -553,15 +565,27 @@ impl Oracle {
                     },
                 }
             }
-            Op::MetaNoop => (Expected::Noop, Vec::new()),
-            Op::MetaDebug { key } => {
-                if self.alive(*key).is_some() {
+            Cmd::MetaNoop => (Expected::Noop, Vec::new()),
+            Cmd::MetaDebug { key, .. } => {
+                if self.alive(key).is_some() {
                     (Expected::MetaDebug, Vec::new())
                 } else {
                     (Expected::Miss, Vec::new())
                 }
             }
+            other => unreachable!("sessions do not generate {other:?}"),
         }
+    }
+}
+
+/// Whether `response` is the shape of reply `stats` with `args` gets.
+pub fn stats_fit(args: &StatsArgs, response: &Response) -> bool {
+    match args {
+        StatsArgs::Word(w) if w.0 == b"reset" => matches!(response, Response::Reset),
+        StatsArgs::Detail(_) => matches!(response, Response::Ok),
+        StatsArgs::DetailDump => matches!(response, Response::DetailDump(_)),
+        StatsArgs::CacheDump { .. } => matches!(response, Response::CacheDump(_)),
+        _ => matches!(response, Response::Stats(_)),
     }
 }
 
@@ -582,7 +606,7 @@ fn meta(status: MetaStatus, inferred: bool) -> Expected {
 pub fn check(
     expected: &Expected,
     done: &Completion,
-    key: Option<usize>,
+    key: Option<&Key>,
 ) -> Result<Vec<Learned>, String> {
     let fail = || Err(format!("expected {expected:?}, got {:?}", done.result));
     if *expected == Expected::Any {
@@ -607,8 +631,8 @@ pub fn check(
             Ok(key
                 .into_iter()
                 .flat_map(|key| {
-                    let mut learned = vec![Learned::Value(key, v.data.to_vec())];
-                    learned.extend(v.cas.map(|c| Learned::Cas(key, c)));
+                    let mut learned = vec![Learned::Value(key.clone(), v.data.to_vec())];
+                    learned.extend(v.cas.map(|c| Learned::Cas(key.clone(), c)));
                     learned
                 })
                 .collect())
@@ -616,7 +640,7 @@ pub fn check(
         (Expected::Values(hits, cas), Response::Values(items))
             if items.len() == hits.len()
                 && items.iter().zip(hits).all(|(item, (key, flags, data))| {
-                    item.key == KEYS[*key].as_bytes()
+                    item.key == &key.0[..]
                         && item.flags == *flags
                         && data.matches(item.data)
                         && item.cas.is_some() == *cas
@@ -625,7 +649,7 @@ pub fn check(
             Ok(items
                 .iter()
                 .zip(hits)
-                .map(|(item, (key, _, _))| Learned::Value(*key, item.data.to_vec()))
+                .map(|(item, (key, _, _))| Learned::Value(key.clone(), item.data.to_vec()))
                 .collect())
         }
         (Expected::Miss, Response::Miss)
@@ -640,15 +664,12 @@ pub fn check(
         | (Expected::Noop, Response::Noop)
         | (Expected::MetaDebug, Response::MetaDebug(_)) => nothing,
         (Expected::Counter(n), Response::Counter(m)) if n == m => nothing,
-        (Expected::Stats(kind), r) => {
-            let fits = match kind {
-                StatsKind::Reset => matches!(r, Response::Reset),
-                StatsKind::DetailOn => matches!(r, Response::Ok),
-                StatsKind::DetailDump => matches!(r, Response::DetailDump(_)),
-                StatsKind::CacheDump => matches!(r, Response::CacheDump(_)),
-                _ => matches!(r, Response::Stats(_)),
-            };
-            if fits { nothing } else { fail() }
+        (Expected::Stats(args), r) => {
+            if stats_fit(args, r) {
+                nothing
+            } else {
+                fail()
+            }
         }
         (
             Expected::Meta {
@@ -675,10 +696,10 @@ pub fn check(
         {
             let mut learned = Vec::new();
             if let (Some(key), Some(v)) = (key, m.value()) {
-                learned.push(Learned::Value(key, v.to_vec()));
+                learned.push(Learned::Value(key.clone(), v.to_vec()));
             }
             if let (Some(key), Some(c), true) = (key, m.cas(), *cas) {
-                learned.push(Learned::Cas(key, c));
+                learned.push(Learned::Cas(key.clone(), c));
             }
             Ok(learned)
         }
