@@ -16,11 +16,11 @@
 //!
 //! Tokens are not stored: the entry at index `i` has token `front + i`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use crate::completion::Token;
 use crate::error::EncodeError;
-use crate::expect::{Expect, Family};
+use crate::expect::{Expect, Family, Fixed, Status};
 
 /// A command waiting for its reply.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,8 @@ pub(crate) struct Entry {
     expect: Expect,
     /// `expect.family()`, kept at hand for the hot path.
     family: Family,
+    /// `expect.fixed_replies()`, likewise.
+    fixed: &'static [(Fixed, Status)],
     /// `QUIET`, `CANCELLED`, `AFTER_NOREPLY` bits.
     bits: u8,
     /// Length of the opaque (without its `O`), stored right after the keys; 0 if none.
@@ -56,6 +58,13 @@ impl Entry {
     #[inline]
     pub(crate) fn family(&self) -> Family {
         self.family
+    }
+
+    /// The one-line replies made of a fixed word this command can get, the likely
+    /// one first ([`Expect::fixed_replies`]).
+    #[inline]
+    pub(crate) fn fixed_replies(&self) -> &'static [(Fixed, Status)] {
+        self.fixed
     }
 
     /// A quiet meta command: its reply may never come.
@@ -143,6 +152,84 @@ impl Arena {
     }
 }
 
+/// A queue of entries: a `Vec` read from `head`. Completing is moving `head`; the
+/// vector is cleared whenever the queue drains (the usual case: a pipeline answered),
+/// and its dead prefix is dropped once it outgrows the live part, so memory stays
+/// within twice the live entries. Cheaper than a ring buffer's index wrapping on the
+/// hot path.
+#[derive(Debug, Default)]
+struct Queue {
+    entries: Vec<Entry>,
+    head: usize,
+}
+
+impl Queue {
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.len() - self.head
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head == self.entries.len()
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&Entry> {
+        self.entries.get(self.head + i)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: usize) -> Option<&mut Entry> {
+        self.entries.get_mut(self.head + i)
+    }
+
+    #[inline]
+    fn front(&self) -> Option<&Entry> {
+        self.entries.get(self.head)
+    }
+
+    fn back(&self) -> Option<&Entry> {
+        if self.is_empty() {
+            None
+        } else {
+            self.entries.last()
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, Entry> {
+        self.entries[self.head..].iter()
+    }
+
+    #[inline]
+    fn push_back(&mut self, entry: Entry) {
+        if self.head > 64 && self.head > self.entries.len() / 2 {
+            self.entries.drain(..self.head);
+            self.head = 0;
+        }
+        self.entries.push(entry);
+    }
+
+    fn pop_back(&mut self) -> Option<Entry> {
+        if self.is_empty() {
+            None
+        } else {
+            self.entries.pop()
+        }
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<Entry> {
+        let entry = *self.entries.get(self.head)?;
+        self.head += 1;
+        if self.head == self.entries.len() {
+            self.entries.clear();
+            self.head = 0;
+        }
+        Some(entry)
+    }
+}
+
 /// The trailing run of quiet meta commands: those a new command's reply could be
 /// mistaken for, because each may stay silent. It ends at (and excludes everything
 /// before) the last command that always gets a reply.
@@ -157,7 +244,7 @@ struct QuietRun {
 /// The deque.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    entries: VecDeque<Entry>,
+    entries: Queue,
     arena: Arena,
     /// The token of `entries[0]` (or of the next entry, when empty).
     front: u64,
@@ -176,11 +263,6 @@ impl Pending {
         self.entries.is_empty()
     }
 
-    #[inline]
-    pub(crate) fn front(&self) -> Option<&Entry> {
-        self.entries.front()
-    }
-
     /// The newest entry.
     pub(crate) fn back(&self) -> Option<&Entry> {
         self.entries.back()
@@ -190,7 +272,7 @@ impl Pending {
         self.entries.get(i)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry> {
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Entry> {
         self.entries.iter()
     }
 
@@ -467,6 +549,7 @@ impl Draft<'_> {
         pending.entries.push_back(Entry {
             expect,
             family: expect.family(),
+            fixed: expect.fixed_replies(),
             bits,
             opaque_len: opaque_len as u8,
             key_count: self.key_count,
@@ -534,7 +617,7 @@ mod tests {
         drop(draft);
         assert_eq!(pending.len(), 1);
         assert_eq!(pending.next_token(), token.0 + 1);
-        let entry = *pending.front().unwrap();
+        let entry = *pending.get(0).unwrap();
         assert_eq!(pending.key(&entry), b"kept");
         assert_eq!(pending.arena.end() - pending.arena.base, 4);
     }
@@ -548,7 +631,7 @@ mod tests {
         }
         assert!(draft.framed_key(&[b'x'; 256]).is_err());
         draft.commit(Expect::Multi { cas: false }).unwrap();
-        let entry = *pending.front().unwrap();
+        let entry = *pending.get(0).unwrap();
         assert_eq!(entry.key_count(), 3);
         let mut cursor = pending.keys(&entry);
         assert_eq!(pending.next_key(cursor), b"a");

@@ -352,13 +352,8 @@ pub struct PrefixStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Response {
-    /// Single-key `get`/`gets`/`gat`/`gats`: the item.
-    Hit(Value),
-    /// Single-key retrieval or `me`: no such item. (Not a failure: a miss is a result.)
-    Miss,
-    /// Multi-key retrieval: the hits in the order the server sent them, which is
-    /// request order, with misses left out and a key asked for twice returned twice.
-    Values(Values),
+    // The replies that carry nothing come first, in the order of the receive side's
+    // status table, so turning one into the other costs no branch.
     /// Storage command: `STORED`.
     Stored,
     /// Storage command: `NOT_STORED` (add on an existing key, replace/append/prepend on a missing one).
@@ -371,10 +366,23 @@ pub enum Response {
     Deleted,
     /// `touch`: `TOUCHED`.
     Touched,
-    /// `incr`/`decr`: the new value.
-    Counter(u64),
     /// `OK`: `flush_all`, `verbosity`, `cache_memlimit`, `stats detail on|off`.
     Ok,
+    /// `stats reset`: `RESET`.
+    Reset,
+    /// Single-key retrieval or `me`: no such item. (Not a failure: a miss is a result.)
+    Miss,
+    /// `mn`: `MN`.
+    Noop,
+    /// `quit` or `shutdown`: the server closed the connection, as asked.
+    Closed,
+    /// Single-key `get`/`gets`/`gat`/`gats`: the item.
+    Hit(Value),
+    /// Multi-key retrieval: the hits in the order the server sent them, which is
+    /// request order, with misses left out and a key asked for twice returned twice.
+    Values(Values),
+    /// `incr`/`decr`: the new value.
+    Counter(u64),
     /// `version`: the version string (`1.6.18`).
     Version(Bytes),
     /// `stats` and its `STAT`-line subcommands, in wire order.
@@ -383,16 +391,10 @@ pub enum Response {
     CacheDump(Vec<CacheDumpItem>),
     /// `stats detail dump`.
     DetailDump(Vec<PrefixStats>),
-    /// `stats reset`: `RESET`.
-    Reset,
-    /// `quit` or `shutdown`: the server closed the connection, as asked.
-    Closed,
     /// A meta command's reply (`mg`, `ms`, `md`, `ma`).
     Meta(MetaResponse),
     /// `me`: the item's metadata.
     MetaDebug(MetaDebug),
-    /// `mn`: `MN`.
-    Noop,
 }
 
 impl Response {

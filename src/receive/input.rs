@@ -79,6 +79,13 @@ impl<'b> Input<'b> {
         self.held = 0;
     }
 
+    /// Forgets the held reply, leaving its bytes in the buffer, unread (the codec was
+    /// poisoned: nothing will be read again).
+    #[inline]
+    pub(crate) fn release_held(&mut self) {
+        self.held = 0;
+    }
+
     /// The next `n` unread bytes, split off as a zero-copy `Bytes`. The consumed
     /// prefix leaves the buffer in the same split (then is dropped from the front of
     /// the `Bytes`, which is cheap), rather than in a separate `advance`.

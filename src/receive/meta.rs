@@ -16,8 +16,8 @@
 
 use bytes::Bytes;
 
-use super::parse::{self, MetaHeader, Text};
-use super::{At, Block, BlockKind, Next, Reader, error_or_unexpected, unexpected};
+use super::parse::{self, MetaHeader};
+use super::{At, Block, BlockKind, Emit, Next, Read, Reader, error_or_unexpected, unexpected};
 use crate::error::{DecodeError, ServerError, Snippet};
 use crate::expect::{BARE_HD, EN, Expect, MN, MetaKind, code};
 use crate::key::base64_decode;
@@ -25,8 +25,8 @@ use crate::pending::{Entry, Pending};
 use crate::response::{MetaDebug, MetaResponse, MetaStatus, Response};
 
 /// Reads the line at the front of the unread bytes for a meta command.
-#[inline]
-pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Next, DecodeError> {
+#[inline(always)]
+pub(super) fn read<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, at: At) -> Read {
     match at {
         At::Start => Ok(quick(r, expect).unwrap_or(Next::Search)),
         At::Line(len) => line(r, expect, len),
@@ -36,7 +36,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
 /// A clean reply on the unread bytes, for the command it fits; `None` for anything
 /// the found line must decide.
 #[inline]
-fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
+fn quick<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect) -> Option<Next> {
     let Expect::Meta {
         kind,
         codes,
@@ -48,27 +48,21 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
     };
     let rest = r.input.rest();
     match kind {
-        MetaKind::Noop => return fixed(r, &MN, Response::Noop),
-        MetaKind::Debug => return fixed(r, &EN, Response::Miss),
+        MetaKind::Noop => return fixed(r, &MN, || Response::Noop),
+        MetaKind::Debug => return fixed(r, &EN, || Response::Miss),
         _ => {}
     }
     let entry = r.entry();
     if !quiet && codes & code::HD != 0 && !return_key && r.pending.opaque(entry).is_none() {
         // A bare `HD` is the whole reply only when nothing echoed is due.
         if BARE_HD.starts(rest) {
-            let response = Response::Meta(MetaResponse::new(
-                MetaStatus::Success,
-                Bytes::new(),
-                (0, 0),
-                None,
-            ));
-            return fixed(r, &BARE_HD, response);
+            return fixed(r, &BARE_HD, || {
+                Response::Meta(MetaResponse::new(MetaStatus::Success, Bytes::new(), (0, 0), None))
+            });
         }
     }
-    let header = parse::meta_header(Text::Unread(rest)).ok()?;
-    if !r.framing.line_fits(header.line_len) {
-        return None;
-    }
+    let len = parse::short_line(rest, r.framing.limits.max_line_len)?;
+    let header = parse::meta_header(&rest[..len]).ok()?;
     if quiet {
         let owner = owner(r.pending, r.owner, &header, &rest[..header.line_len])?;
         if owner != r.owner {
@@ -84,7 +78,7 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
         let data_end = header_len + data_len;
         if rest.get(data_end..data_end + 2) != Some(b"\r\n") {
             // Still arriving (or not followed by "\r\n", which the block step reports).
-            return Some(Next::Block(Block {
+            return Some(r.wait_block(Block {
                 header_len,
                 data_len,
                 kind: BlockKind::Meta {
@@ -92,9 +86,7 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
                 },
             }));
         }
-        r.framing
-            .terminator(b"\r\n")
-            .expect("the terminator was checked");
+        r.framing.took_terminator();
         return Some(take_value(r, flags_of(&header), header_len, data_len));
     }
     r.framing.took_line(header.line_len);
@@ -103,21 +95,25 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect) -> Option<Next> {
 
 /// A fixed line taken whole from the unread bytes.
 #[inline]
-fn fixed(r: &mut Reader<'_, '_>, line: &crate::expect::Fixed, response: Response) -> Option<Next> {
+fn fixed<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
+    line: &crate::expect::Fixed,
+    response: impl FnOnce() -> Response,
+) -> Option<Next> {
     if !line.starts(r.input.rest()) || !r.framing.line_fits(line.text.len()) {
         return None;
     }
     r.framing.took_line(line.text.len());
     r.input.consume(line.len());
-    Some(Next::Done(response))
+    Some(r.complete(Ok(response())))
 }
 
 /// Reads a found line of `len` bytes.
-fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, DecodeError> {
+fn line<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Read {
     let Expect::Meta { kind, quiet, .. } = expect else {
         unreachable!("the meta family reads meta replies");
     };
-    let pending = r.pending;
+    let pending: &Pending = r.pending;
     let line = r.line(len);
     let header = if quiet {
         // Which pending command the line belongs to.
@@ -125,14 +121,14 @@ fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, Deco
             if pending.len() > r.owner + 1 {
                 // Errors are sent even in quiet mode: this could be this command's, or
                 // a later command's after this one stayed silent.
-                return Err(DecodeError::AmbiguousError {
+                return Err(Box::new(DecodeError::AmbiguousError {
                     error: ServerError {
                         kind,
                         message: Bytes::copy_from_slice(&line[message]),
                     },
-                });
+                }));
             }
-            return Ok(Next::ServerError { len, kind, message });
+            return r.server_error(len, kind, message);
         }
         let header = parsed(line)?;
         let found = header
@@ -143,10 +139,10 @@ fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, Deco
             Some(owner) if owner == r.owner => {}
             Some(owner) => return Ok(Next::Silent(owner)),
             None => {
-                return Err(DecodeError::UnexpectedReply {
+                return Err(Box::new(DecodeError::UnexpectedReply {
                     expected: "a reply to one of the pending quiet meta commands",
                     line: Snippet::of(line),
-                });
+                }));
             }
         }
         header
@@ -157,13 +153,13 @@ fn line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, Deco
         parsed(line)?
     };
     let Some(header) = header else {
-        return error_or_unexpected(expect, line);
+        return error_or_unexpected(r, expect, len);
     };
     check(pending, r.entry(), &header, line)?;
     if header.code == code::VA {
         let header_len = len + 2;
         let data_len = r.framing.block(0, header_len, header.size)?;
-        return Ok(Next::Block(Block {
+        return Ok(r.wait_block(Block {
             header_len,
             data_len,
             kind: BlockKind::Meta {
@@ -179,7 +175,7 @@ fn parsed(line: &[u8]) -> Result<Option<MetaHeader>, DecodeError> {
     if !parse::is_meta_line(line) {
         return Ok(None);
     }
-    match parse::meta_header(Text::Line(line)) {
+    match parse::meta_header(line) {
         Ok(header) => Ok(Some(header)),
         Err(refusal) => Err(refusal
             .error(line)
@@ -278,11 +274,11 @@ fn status(code_bit: u8) -> MetaStatus {
 
 /// A reply without a data block, checked against its command: complete. The line
 /// is kept only if it carries return flags.
-fn take(r: &mut Reader<'_, '_>, header: &MetaHeader) -> Next {
+fn take<E: Emit>(r: &mut Reader<'_, '_, E>, header: &MetaHeader) -> Next {
     let consumed = header.line_len + 2;
     if header.code == code::MN {
         r.input.consume(consumed);
-        return Next::Done(Response::Noop);
+        return r.complete(Ok(Response::Noop));
     }
     let flags = header.flags();
     let response = if flags.is_empty() {
@@ -292,7 +288,7 @@ fn take(r: &mut Reader<'_, '_>, header: &MetaHeader) -> Next {
         let frame = r.input.split(consumed);
         MetaResponse::new(status(header.code), frame, (flags.start, flags.len()), None)
     };
-    Next::Done(Response::Meta(response))
+    r.complete(Ok(Response::Meta(response)))
 }
 
 /// Where a header's return flags lie: start and length.
@@ -303,8 +299,8 @@ fn flags_of(header: &MetaHeader) -> (usize, usize) {
 
 /// A `VA` header of `header_len` bytes (with its `\r\n`), its return flags at
 /// `flags`, and its data block, whose terminator was checked: complete, as one frame.
-fn take_value(
-    r: &mut Reader<'_, '_>,
+fn take_value<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
     flags: (usize, usize),
     header_len: usize,
     data_len: usize,
@@ -318,43 +314,49 @@ fn take_value(
         MetaResponse::new(MetaStatus::Value, frame, flags, Some(header_len))
     };
     r.input.consume(2);
-    Next::Done(Response::Meta(response))
+    r.complete(Ok(Response::Meta(response)))
 }
 
 /// A `VA` data block, read and its terminator checked.
-pub(super) fn block_read(
-    r: &mut Reader<'_, '_>,
+pub(super) fn block_read<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
     flags: (usize, usize),
     header_len: usize,
     data_len: usize,
-) -> Result<Next, DecodeError> {
+) -> Read {
     Ok(take_value(r, flags, header_len, data_len))
 }
 
 /// `me`: `ME <key> <fields>` (the key as sent, base64 with `b`) or `EN`.
-fn debug_line(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Result<Next, DecodeError> {
+fn debug_line<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
+    expect: Expect,
+    len: usize,
+) -> Read {
     let line = r.line(len);
     if line == EN.text {
         r.input.consume(len + 2);
-        return Ok(Next::Done(Response::Miss));
+        return Ok(r.complete(Ok(Response::Miss)));
     }
     let (key, fields) = match parse::meta_debug_line(line) {
         Ok(ranges) => ranges,
-        Err(parse::Refusal::NotThis) => return error_or_unexpected(expect, line),
+        Err(parse::Refusal::NotThis) => return error_or_unexpected(r, expect, len),
         Err(refusal) => {
-            return Err(refusal
-                .error(line)
-                .unwrap_or_else(|| unexpected(expect, line)));
+            return Err(Box::new(
+                refusal
+                    .error(line)
+                    .unwrap_or_else(|| unexpected(expect, line)),
+            ));
         }
     };
     let raw = r.pending.key(r.entry());
     let printed = &line[key.clone()];
     if printed != raw && !echoed_key_matches(raw, printed, true) {
-        return Err(DecodeError::KeyMismatch);
+        return Err(Box::new(DecodeError::KeyMismatch));
     }
     let line = r.input.split(len + 2);
-    Ok(Next::Done(Response::MetaDebug(MetaDebug {
+    Ok(r.complete(Ok(Response::MetaDebug(MetaDebug {
         key: line.slice(key),
         fields: line.slice(fields),
-    })))
+    }))))
 }

@@ -92,7 +92,7 @@ use crate::completion::Completion;
 use crate::error::{
     CommandError, ConnectionError, DecodeError, ServerError, ServerErrorKind, Snippet,
 };
-use crate::expect::{Expect, Family, Status};
+use crate::expect::{Expect, Family};
 use crate::limits::Limits;
 use crate::pending::{Entry, KeyCursor, Pending};
 use crate::response::{ItemSpan, Response, StatSpan, Value};
@@ -167,48 +167,54 @@ enum At {
     Line(usize),
 }
 
-/// What a family reader found.
+/// What a family reader found. Small, so a read's result stays in registers; a data
+/// block to wait for and an error line go through [`Reader::wait_block`] and
+/// [`Reader::server_error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Next {
     /// The line's end must be found before it can be read (only from [`At::Start`]).
     Search,
-    /// The reply goes on: the line was consumed or held.
-    More,
-    /// A data block follows the header line at the front of the unread bytes.
-    Block(Block),
-    /// The head command's reply is complete: a fixed status.
-    Status(Status),
-    /// The head command's reply is complete.
-    Done(Response),
-    /// The line is the head command's error: a line of `len` bytes, the message at
-    /// `message`.
-    ServerError {
-        len: usize,
-        kind: ServerErrorKind,
-        message: Range<usize>,
-    },
+    /// Take the next step: the reply went on (the line was consumed or held, or a data
+    /// block is awaited), or the command completed (through [`Reader::complete`]).
+    Go,
+    /// The command completed and the caller's `emit` asked to stop.
+    Stop,
     /// The pending commands before this index (quiet) stayed silent if the line
     /// belongs to this later one: read it for that one.
     Silent(usize),
 }
 
-/// What a family reader works with.
-struct Reader<'r, 'b> {
+/// What a family reader returns. A decode error is fatal and rare: boxed, it keeps
+/// the common result two words.
+type Read = Result<Next, Box<DecodeError>>;
+
+/// Where completions go: the caller's closure.
+trait Emit: FnMut(Completion) -> ControlFlow<()> {}
+
+impl<T: FnMut(Completion) -> ControlFlow<()>> Emit for T {}
+
+/// What a family reader works with: the buffer, the deque, the reply in progress,
+/// the framing rules, and where completions go.
+struct Reader<'r, 'b, E> {
+    /// The state machine's state: changed only in this file.
+    state: &'r mut State,
     input: &'r mut Input<'b>,
-    pending: &'r Pending,
+    pending: &'r mut Pending,
     /// The pending command the line is read for: the head, or when quiet commands
     /// before it may have been silent, a later one (nothing is popped until the read
     /// succeeds).
     owner: usize,
     reply: &'r mut Reply,
     framing: &'r mut Framing,
+    ready: &'r mut VecDeque<Completion>,
+    emit: &'r mut E,
 }
 
-impl<'r> Reader<'r, '_> {
+impl<E: Emit> Reader<'_, '_, E> {
     /// The command the line is read for.
-    #[inline]
-    fn entry(&self) -> &'r Entry {
-        let pending: &'r Pending = self.pending;
-        match pending.get(self.owner) {
+    #[inline(always)]
+    fn entry(&self) -> &Entry {
+        match self.pending.get(self.owner) {
             Some(entry) => entry,
             None => unreachable!("a line is read for a pending command"),
         }
@@ -218,6 +224,101 @@ impl<'r> Reader<'r, '_> {
     #[inline]
     fn line(&self, len: usize) -> &[u8] {
         &self.input.rest()[..len]
+    }
+
+    /// The line was read for the owner: the quiet commands before it were silent.
+    /// They complete with their inferred outcome, and the owner is now the head.
+    #[inline]
+    fn settle(&mut self) {
+        if self.owner > 0 {
+            self.silent();
+        }
+    }
+
+    #[cold]
+    fn silent(&mut self) {
+        for _ in 0..std::mem::take(&mut self.owner) {
+            if let Some(silent) = self.pending.pop().filter(|e| !e.cancelled) {
+                self.ready.push_back(Completion {
+                    token: silent.token,
+                    result: Ok(silent.expect.inferred()),
+                });
+            }
+        }
+    }
+
+    /// The header line at the front of the unread bytes announced a data block: wait
+    /// for it (the owner is now the head).
+    #[inline]
+    fn wait_block(&mut self, block: Block) -> Next {
+        self.settle();
+        *self.state = State::Block(block);
+        Next::Go
+    }
+
+    /// The line at the front of the unread bytes, of `len` bytes, is the owner's
+    /// error line (its message at `message`): the command completes with it. An error
+    /// line that could be a `noreply` command's cannot be attributed; after a command
+    /// carrying a data block memcached did not read, the stream cannot be trusted.
+    #[cold]
+    fn server_error(&mut self, len: usize, kind: ServerErrorKind, message: Range<usize>) -> Read {
+        self.settle();
+        let head = *self.entry();
+        let expect = head.expect();
+        if head.after_noreply() {
+            return Err(Box::new(DecodeError::AmbiguousError {
+                error: ServerError {
+                    kind,
+                    message: Bytes::copy_from_slice(&self.input.rest()[message]),
+                },
+            }));
+        }
+        // An error ends a reply in progress: its bytes go.
+        self.input.drop_held();
+        let line = self.input.split(len + 2);
+        let error = ServerError {
+            kind,
+            message: line.slice(message),
+        };
+        if expect.carries_data() && !expect.block_was_read(&error) {
+            // memcached may now run the data block as commands (RESPONSES.md §2.3):
+            // this command completes with its error, everything after it fails.
+            if let Some((token, false)) = self.pending.pop_head() {
+                self.ready.push_back(Completion {
+                    token,
+                    result: Err(CommandError::Server(error.clone())),
+                });
+            }
+            *self.reply = Reply::None;
+            return Err(Box::new(DecodeError::UnreadDataBlock { error }));
+        }
+        Ok(self.complete(Err(CommandError::Server(error))))
+    }
+
+    /// Completes the command the line was read for with `result`: handed to `emit`
+    /// at once, or after completions already decided (nothing if the caller
+    /// cancelled it).
+    #[inline(always)]
+    fn complete(&mut self, result: Result<Response, CommandError>) -> Next {
+        self.settle();
+        if !matches!(self.reply, Reply::None) {
+            *self.reply = Reply::None;
+        }
+        let Some((token, cancelled)) = self.pending.pop_head() else {
+            unreachable!("a reply completes a pending command");
+        };
+        if cancelled {
+            return Next::Go;
+        }
+        let done = Completion { token, result };
+        if self.ready.is_empty() {
+            if (self.emit)(done).is_break() {
+                return Next::Stop;
+            }
+        } else {
+            self.ready.push_back(done);
+        }
+        Next::Go
     }
 }
 
@@ -341,7 +442,16 @@ impl Receiver {
         }
         let result = {
             let mut input = Input::new(buf, self.held);
-            let result = self.steps(&mut input, pending, emit);
+            let result = steps(&mut Reader {
+                state: &mut self.state,
+                input: &mut input,
+                pending,
+                owner: 0,
+                reply: &mut self.reply,
+                framing: &mut self.framing,
+                ready: &mut self.ready,
+                emit,
+            });
             self.held = input.held();
             result
         };
@@ -350,303 +460,161 @@ impl Receiver {
         }
         result
     }
+}
 
-    #[inline]
-    fn steps(
-        &mut self,
-        input: &mut Input<'_>,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Result<(), ConnectionError> {
-        loop {
-            if let Some(done) = self.ready.pop_front() {
-                if emit(done).is_break() {
+/// The loop: completions already decided first, then one transition at a time.
+#[inline]
+fn steps<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<(), ConnectionError> {
+    loop {
+        if !r.ready.is_empty() {
+            if let Some(done) = r.ready.pop_front() {
+                if (r.emit)(done).is_break() {
                     return Ok(());
                 }
-                continue;
             }
-            match self.step(input, pending, emit) {
-                Ok(Flow::Go) => {}
-                Ok(Flow::Stop) => return Ok(()),
-                Ok(Flow::Over(error)) => return Err(error),
-                Err(e) => self.poison(e.into()),
-            }
+            continue;
+        }
+        match step(r) {
+            Ok(Flow::Go) => {}
+            Ok(Flow::Stop) => return Ok(()),
+            Ok(Flow::Over(error)) => return Err(error),
+            Err(e) => poison(r, e.into()),
         }
     }
+}
 
-    /// One transition.
-    #[inline]
-    fn step(
-        &mut self,
-        input: &mut Input<'_>,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Result<Flow, DecodeError> {
-        match &mut self.state {
-            State::Line { scanned } => {
-                if pending.is_empty() {
-                    return match input.rest().first() {
-                        None => Ok(Flow::Stop),
-                        Some(&byte) => Err(DecodeError::Unsolicited { byte }),
-                    };
-                }
-                let at = if *scanned == 0 {
-                    At::Start
-                } else {
-                    match self.framing.find_line(input.rest(), scanned)? {
-                        Some(len) => At::Line(len),
-                        None => return Ok(Flow::Stop),
-                    }
-                };
-                self.on_line(at, input, pending, emit)
-            }
-            State::Block(block) => {
-                let data_end = block.header_len + block.data_len;
-                if input.len() < data_end + 2 {
-                    return Ok(Flow::Stop);
-                }
-                self.framing
-                    .terminator(&input.rest()[data_end..data_end + 2])?;
-                let State::Block(block) =
-                    std::mem::replace(&mut self.state, State::Line { scanned: 0 })
-                else {
-                    unreachable!("checked above");
-                };
-                let mut reader = self.reader(input, pending, 0);
-                let next = match block.kind {
-                    BlockKind::Value { key, flags, cas } => retrieval::block_read(
-                        &mut reader,
-                        block.header_len,
-                        block.data_len,
-                        key,
-                        flags,
-                        cas,
-                    ),
-                    BlockKind::Meta { flags } => {
-                        meta::block_read(&mut reader, flags, block.header_len, block.data_len)
-                    }
-                };
-                self.apply(next, input, pending, emit)
-            }
-            State::Poisoned(_) => Ok(self.drain(pending, emit)),
-        }
+/// Makes `error` the terminal state (see [`Receiver::poison`]).
+#[cold]
+fn poison<E: Emit>(r: &mut Reader<'_, '_, E>, error: ConnectionError) {
+    if !matches!(r.state, State::Poisoned(_)) {
+        *r.state = State::Poisoned(error);
+        *r.reply = Reply::None;
+        r.input.release_held();
     }
+}
 
-    fn reader<'r, 'b>(
-        &'r mut self,
-        input: &'r mut Input<'b>,
-        pending: &'r Pending,
-        owner: usize,
-    ) -> Reader<'r, 'b> {
-        Reader {
-            input,
-            pending,
-            owner,
-            reply: &mut self.reply,
-            framing: &mut self.framing,
-        }
-    }
-
-    /// Hands the line at the front of the unread bytes to its owner's family, until
-    /// it is read or more bytes are needed.
-    #[inline]
-    fn on_line(
-        &mut self,
-        mut at: At,
-        input: &mut Input<'_>,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Result<Flow, DecodeError> {
-        let mut owner = 0;
-        loop {
-            let Some(entry) = pending.get(owner) else {
-                unreachable!("a line is read for a pending command");
-            };
-            let (expect, family) = (entry.expect(), entry.family());
-            let mut reader = self.reader(input, pending, owner);
-            let next = match family {
-                Family::Status => status::read(&mut reader, expect, at),
-                Family::Retrieval => retrieval::read(&mut reader, expect, at),
-                Family::Meta => meta::read(&mut reader, expect, at),
-                Family::Stats => stats::read(&mut reader, expect, at),
-            };
-            match next {
-                Ok(Next::Search) => {
-                    debug_assert_eq!(at, At::Start);
-                    let mut scanned = 0;
-                    match self.framing.find_line(input.rest(), &mut scanned)? {
-                        Some(len) => at = At::Line(len),
-                        None => {
-                            self.state = State::Line { scanned };
-                            return Ok(Flow::Stop);
-                        }
-                    }
-                }
-                Ok(Next::Silent(later)) => {
-                    debug_assert!(later > owner);
-                    owner = later;
-                }
-                next => {
-                    if owner > 0 && next.is_ok() {
-                        // The line was read for `owner`: the quiet commands before it
-                        // were silent.
-                        self.silent(owner, pending);
-                    }
-                    if let State::Line { scanned } = &mut self.state {
-                        *scanned = 0;
-                    }
-                    return self.apply(next, input, pending, emit);
-                }
+/// One transition.
+#[inline(always)]
+fn step<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<Flow, DecodeError> {
+    match &mut *r.state {
+        State::Line { scanned: 0 } => {
+            if r.pending.is_empty() {
+                return unsolicited(r);
             }
+            on_line(r, At::Start)
         }
+        State::Line { scanned } => match r.framing.find_line(r.input.rest(), scanned)? {
+            Some(len) => on_line(r, At::Line(len)),
+            None => Ok(Flow::Stop),
+        },
+        State::Block(_) => block(r),
+        State::Poisoned(_) => Ok(drain(r)),
     }
+}
 
-    /// The first `n` pending commands, quiet, were silent: they complete with their
-    /// inferred outcome, ahead of whatever completes next.
-    fn silent(&mut self, n: usize, pending: &mut Pending) {
-        for _ in 0..n {
-            if let Some(silent) = pending.pop().filter(|e| !e.cancelled) {
-                self.ready.push_back(Completion {
-                    token: silent.token,
-                    result: Ok(silent.expect.inferred()),
-                });
-            }
+/// Bytes with no command pending.
+#[cold]
+fn unsolicited<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<Flow, DecodeError> {
+    match r.input.rest().first() {
+        None => Ok(Flow::Stop),
+        Some(&byte) => Err(DecodeError::Unsolicited { byte }),
+    }
+}
+
+/// A data block is being received: once it and its `\r\n` are buffered, its family
+/// takes it.
+fn block<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<Flow, DecodeError> {
+    let State::Block(block) = &*r.state else {
+        unreachable!("block is only called in the Block state");
+    };
+    let data_end = block.header_len + block.data_len;
+    if r.input.len() < data_end + 2 {
+        return Ok(Flow::Stop);
+    }
+    r.framing.terminator(&r.input.rest()[data_end..data_end + 2])?;
+    let State::Block(block) = std::mem::replace(r.state, State::Line { scanned: 0 }) else {
+        unreachable!("checked above");
+    };
+    r.owner = 0;
+    let next = match block.kind {
+        BlockKind::Value { key, flags, cas } => {
+            retrieval::block_read(r, block.header_len, block.data_len, key, flags, cas)
         }
+        BlockKind::Meta { flags } => meta::block_read(r, flags, block.header_len, block.data_len),
     }
+    .map_err(|e| *e)?;
+    Ok(match next {
+        Next::Stop => Flow::Stop,
+        _ => Flow::Go,
+    })
+}
 
-    /// Carries out what a family reader found.
-    #[inline(always)]
-    fn apply(
-        &mut self,
-        next: Result<Next, DecodeError>,
-        input: &mut Input<'_>,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Result<Flow, DecodeError> {
-        match next? {
-            Next::More => Ok(Flow::Go),
-            Next::Status(status) => Ok(self.complete(pending, emit, || Ok(status.response()))),
-            Next::Done(response) => Ok(self.complete(pending, emit, || Ok(response))),
-            Next::Block(block) => {
-                self.state = State::Block(block);
-                Ok(Flow::Go)
-            }
-            Next::ServerError { len, kind, message } => {
-                self.server_error(input, pending, len, kind, message, emit)
-            }
-            Next::Search | Next::Silent(_) => unreachable!("handled while reading a line"),
-        }
-    }
-
-    /// The head command's error line: it completes with it. An error line that could
-    /// be a `noreply` command's cannot be attributed; after a command carrying a data
-    /// block memcached did not read, the stream cannot be trusted.
-    fn server_error(
-        &mut self,
-        input: &mut Input<'_>,
-        pending: &mut Pending,
-        len: usize,
-        kind: ServerErrorKind,
-        message: Range<usize>,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Result<Flow, DecodeError> {
-        let Some(head) = pending.front() else {
-            unreachable!("an error line is read for a pending command");
+/// Hands the line at the front of the unread bytes to its owner's family, until it
+/// is read or more bytes are needed.
+#[inline(always)]
+fn on_line<E: Emit>(r: &mut Reader<'_, '_, E>, mut at: At) -> Result<Flow, DecodeError> {
+    r.owner = 0;
+    loop {
+        let (expect, family) = {
+            let entry = r.entry();
+            (entry.expect(), entry.family())
         };
-        let expect = head.expect();
-        if head.after_noreply() {
-            return Err(DecodeError::AmbiguousError {
-                error: ServerError {
-                    kind,
-                    message: Bytes::copy_from_slice(&input.rest()[message]),
-                },
-            });
+        let next = match family {
+            Family::Status => status::read(r, expect, at),
+            Family::Retrieval => retrieval::read(r, expect, at),
+            Family::Meta => meta::read(r, expect, at),
+            Family::Stats => stats::read(r, expect, at),
         }
-        // An error ends a reply in progress: its bytes go.
-        input.drop_held();
-        let line = input.split(len + 2);
-        let error = ServerError {
-            kind,
-            message: line.slice(message),
-        };
-        if expect.carries_data() && !expect.block_was_read(&error) {
-            // memcached may now run the data block as commands (RESPONSES.md §2.3):
-            // this command completes with its error, everything after it fails.
-            if let Some((token, false)) = pending.pop_head() {
-                self.ready.push_back(Completion {
-                    token,
-                    result: Err(CommandError::Server(error.clone())),
-                });
+        .map_err(|e| *e)?;
+        match next {
+            Next::Go => return Ok(Flow::Go),
+            Next::Stop => return Ok(Flow::Stop),
+            Next::Search => {
+                debug_assert_eq!(at, At::Start);
+                let mut scanned = 0;
+                match r.framing.find_line(r.input.rest(), &mut scanned)? {
+                    Some(len) => at = At::Line(len),
+                    None => {
+                        *r.state = State::Line { scanned };
+                        return Ok(Flow::Stop);
+                    }
+                }
             }
-            self.reply = Reply::None;
-            return Err(DecodeError::UnreadDataBlock { error });
+            Next::Silent(later) => {
+                debug_assert!(later > r.owner);
+                r.owner = later;
+            }
         }
-        Ok(self.complete(pending, emit, || Err(CommandError::Server(error))))
     }
+}
 
-    /// Completes the head command with `result` (nothing is emitted if the caller
-    /// cancelled it): handed to `emit` at once, or after completions already decided.
-    #[inline(always)]
-    fn complete(
-        &mut self,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-        result: impl FnOnce() -> Result<Response, CommandError>,
-    ) -> Flow {
-        if !matches!(self.reply, Reply::None) {
-            self.reply = Reply::None;
+/// The next failed completion of a poisoned codec, or its error once none is left.
+#[cold]
+fn drain<E: Emit>(r: &mut Reader<'_, '_, E>) -> Flow {
+    let State::Poisoned(error) = &*r.state else {
+        unreachable!("drain is only called when poisoned");
+    };
+    while let Some(entry) = r.pending.pop() {
+        if entry.cancelled {
+            continue;
         }
-        let Some((token, cancelled)) = pending.pop_head() else {
-            unreachable!("a reply completes a pending command");
-        };
-        if cancelled {
-            return Flow::Go;
-        }
-        let done = Completion {
-            token,
-            result: result(),
-        };
-        if self.ready.is_empty() {
-            if emit(done).is_break() {
-                return Flow::Stop;
-            }
+        let ended = matches!(error, ConnectionError::Closed | ConnectionError::Io(_));
+        let result = if ended && entry.expect == Expect::Close {
+            Ok(Response::Closed)
         } else {
-            self.ready.push_back(done);
-        }
-        Flow::Go
-    }
-
-    /// The next failed completion of a poisoned codec, or its error once none is left.
-    fn drain(
-        &mut self,
-        pending: &mut Pending,
-        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
-    ) -> Flow {
-        let State::Poisoned(error) = &self.state else {
-            unreachable!("drain is only called when poisoned");
+            Err(CommandError::Connection(error.clone()))
         };
-        while let Some(entry) = pending.pop() {
-            if entry.cancelled {
-                continue;
-            }
-            let ended = matches!(error, ConnectionError::Closed | ConnectionError::Io(_));
-            let result = if ended && entry.expect == Expect::Close {
-                Ok(Response::Closed)
-            } else {
-                Err(CommandError::Connection(error.clone()))
-            };
-            let done = Completion {
-                token: entry.token,
-                result,
-            };
-            return if emit(done).is_break() {
-                Flow::Stop
-            } else {
-                Flow::Go
-            };
-        }
-        Flow::Over(error.clone())
+        let done = Completion {
+            token: entry.token,
+            result,
+        };
+        return if (r.emit)(done).is_break() {
+            Flow::Stop
+        } else {
+            Flow::Go
+        };
     }
+    Flow::Over(error.clone())
 }
 
 /// The line a reader was given is not a reply the head can get.
@@ -657,24 +625,28 @@ fn unexpected(expect: Expect, line: &[u8]) -> DecodeError {
     }
 }
 
-/// The end of a reader's own grammar on a found line: an error line, or a line the
-/// head cannot get.
-fn error_or_unexpected(expect: Expect, line: &[u8]) -> Result<Next, DecodeError> {
+/// The end of a reader's own grammar on a found line of `len` bytes: an error line,
+/// or a line the head cannot get.
+#[cold]
+fn error_or_unexpected<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Read {
+    let line = r.line(len);
     match parse::error_line(line) {
-        Some((kind, message)) => Ok(Next::ServerError {
-            len: line.len(),
-            kind,
-            message,
-        }),
-        None => Err(unexpected(expect, line)),
+        Some((kind, message)) => r.server_error(len, kind, message),
+        None => Err(Box::new(unexpected(expect, line))),
     }
 }
 
-/// A parser's refusal of a found line: its error, or (not its shape) an error line
-/// or a line the head cannot get.
-fn refused(refusal: parse::Refusal, expect: Expect, line: &[u8]) -> Result<Next, DecodeError> {
-    match refusal.error(line) {
-        Some(error) => Err(error),
-        None => error_or_unexpected(expect, line),
+/// A parser's refusal of a found line of `len` bytes: its error, or (not its shape)
+/// an error line or a line the head cannot get.
+#[cold]
+fn refused<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
+    refusal: parse::Refusal,
+    expect: Expect,
+    len: usize,
+) -> Read {
+    match refusal.error(r.line(len)) {
+        Some(error) => Err(Box::new(error)),
+        None => error_or_unexpected(r, expect, len),
     }
 }

@@ -73,11 +73,6 @@ pub(super) fn parse_u64(digits_only: &[u8]) -> Option<u64> {
     (pos == digits_only.len()).then_some(n)
 }
 
-#[inline]
-fn parse_u32(digits: &[u8]) -> Option<u32> {
-    parse_u64(digits)?.try_into().ok()
-}
-
 /// Reads the decimal digits at `*pos` (at least one, at most a `u64`) and moves past
 /// them; what follows is the caller's to check. Overflow is decided once, from the
 /// digit count (19 digits always fit; 20 fit up to `u64::MAX`), not per digit.
@@ -419,55 +414,6 @@ impl MetaHeader {
     }
 }
 
-/// The return flags with a bit each in the duplicate check, and the field named
-/// when one's number is bad.
-#[inline]
-fn known_flag(letter: u8) -> Option<(u32, &'static str)> {
-    Some(match letter {
-        b'c' => (0, "meta c"),
-        b'f' => (1, "meta f"),
-        b't' => (2, "meta t"),
-        b's' => (3, "meta s"),
-        b'h' => (4, "meta h"),
-        b'l' => (5, "meta l"),
-        b'k' => (6, ""),
-        b'O' => (7, ""),
-        b'b' => (8, ""),
-        b'W' => (9, ""),
-        b'X' => (10, ""),
-        b'Z' => (11, ""),
-        _ => return None,
-    })
-}
-
-/// Where the token starting at `start` ends (a space or the line's end), and whether
-/// the line ends there.
-#[inline]
-fn token_end(text: Text<'_>, start: usize) -> Result<(usize, bool), Refusal> {
-    match text {
-        Text::Line(line) => Ok(match memchr::memchr(b' ', &line[start.min(line.len())..]) {
-            Some(i) => (start + i, false),
-            None => (line.len(), true),
-        }),
-        Text::Unread(bytes) => {
-            let rest = bytes.get(start..).unwrap_or_default();
-            let mut i = 0;
-            while let Some(&b) = rest.get(i) {
-                if b <= b' ' {
-                    match b {
-                        b' ' => return Ok((start + i, false)),
-                        b'\r' if rest.get(i + 1) == Some(&b'\n') => return Ok((start + i, true)),
-                        b'\r' | b'\n' => return Err(Refusal::Unsure),
-                        _ => {}
-                    }
-                }
-                i += 1;
-            }
-            Err(Refusal::Unsure)
-        }
-    }
-}
-
 /// The return code of a meta line, if it is one.
 #[inline]
 fn meta_code(two: [u8; 2]) -> Option<u8> {
@@ -493,96 +439,151 @@ pub(super) fn is_meta_line(line: &[u8]) -> bool {
     }
 }
 
-/// Parses a meta reply header (any code but `ME`) in one pass: the code, `VA`'s size,
-/// then each return flag, checked as it is scanned. Unknown return flags are kept
-/// (servers add flags); known ones must be well-formed, and each may appear once
-/// (a repeated one could be checked on one occurrence and read on another).
+/// The end of the token starting at `pos`: the next space, or the line's end.
 #[inline]
-pub(super) fn meta_header(text: Text<'_>) -> Result<MetaHeader, Refusal> {
-    let bytes = match text {
-        Text::Unread(bytes) | Text::Line(bytes) => bytes,
-    };
-    let Some(two) = bytes.first_chunk::<2>() else {
-        return Err(match text {
-            Text::Unread(_) => Refusal::Unsure,
-            Text::Line(_) => Refusal::NotThis,
-        });
-    };
-    let code = match meta_code(*two) {
+fn token_end(line: &[u8], pos: usize) -> usize {
+    line[pos..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(line.len(), |i| pos + i)
+}
+
+/// Reads the number at `*pos` that makes up the rest of a token: digits up to a
+/// space or the line's end, else `BadNumber(field)`.
+#[inline]
+fn token_number(line: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, Refusal> {
+    let n = digits(line, pos, field)?;
+    match line.get(*pos) {
+        None | Some(b' ') => Ok(n),
+        Some(_) => Err(Refusal::BadNumber(field)),
+    }
+}
+
+/// Parses a meta reply header line (any code but `ME`) in one pass: the code, `VA`'s
+/// size, then each return flag, its value checked as it is read. Unknown return
+/// flags are kept (servers add flags); known ones must be well-formed, and each may
+/// appear once (a repeated one could be checked on one occurrence and read on
+/// another).
+pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
+    let code = match line.first_chunk::<2>().and_then(|two| meta_code(*two)) {
         Some(c) if c != code::ME => c,
         _ => return Err(Refusal::NotThis),
     };
+    let len = line.len();
+    let mut pos = match line.get(2) {
+        None => 2,
+        Some(b' ') => 3,
+        Some(_) => return Err(Refusal::NotThis),
+    };
     let mut header = MetaHeader {
         code,
+        line_len: len,
         ..MetaHeader::default()
     };
-    // The line is the code alone, or the code, a space and tokens.
-    let mut at_end = match text {
-        Text::Line(line) => match line.get(2) {
-            None => true,
-            Some(b' ') => false,
-            Some(_) => return Err(Refusal::NotThis),
-        },
-        Text::Unread(bytes) => match bytes.get(2) {
-            Some(b' ') => false,
-            Some(b'\r') => ends_at(text, 2)?,
-            Some(_) => return Err(Refusal::NotThis),
-            None => return Err(Refusal::Unsure),
-        },
-    };
-    let mut pos = 3;
-    if at_end {
-        pos = 2;
-    }
     if code == code::VA {
-        if at_end {
+        if pos == 2 {
             return Err(Refusal::BadNumber("VA size"));
         }
-        let (end, last) = token_end(text, pos)?;
-        header.size = parse_u64(&bytes[pos..end]).ok_or(Refusal::BadNumber("VA size"))?;
-        (pos, at_end) = (if last { end } else { end + 1 }, last);
+        header.size = token_number(line, &mut pos, "VA size")?;
+        pos = (pos + 1).min(len);
     }
     header.flags_start = pos;
-    let mut seen = 0u32;
-    while !at_end {
-        let (end, last) = token_end(text, pos)?;
-        if end == pos {
+    if pos == len && line.get(pos - 1) == Some(&b' ') {
+        // A trailing space: an empty token.
+        return Err(Refusal::Malformed("meta"));
+    }
+    let mut seen = 0u16;
+    while pos < len {
+        let letter = line[pos];
+        let bit: u16 = match letter {
+            b'c' => 1,
+            b'f' => 2,
+            b't' => 4,
+            b's' => 8,
+            b'h' => 16,
+            b'l' => 32,
+            b'k' => 64,
+            b'O' => 128,
+            b'b' => 256,
+            b'W' => 512,
+            b'X' => 1024,
+            b'Z' => 2048,
+            b' ' => return Err(Refusal::Malformed("meta")),
+            _ => 0,
+        };
+        if seen & bit != 0 {
             return Err(Refusal::Malformed("meta"));
         }
-        let letter = bytes[pos];
-        let token = &bytes[pos + 1..end];
-        if let Some((bit, field)) = known_flag(letter) {
-            if seen & (1 << bit) != 0 {
+        seen |= bit;
+        pos += 1;
+        match letter {
+            b'c' => drop(token_number(line, &mut pos, "meta c")?),
+            b's' => drop(token_number(line, &mut pos, "meta s")?),
+            b'l' => drop(token_number(line, &mut pos, "meta l")?),
+            b'f' => {
+                if token_number(line, &mut pos, "meta f")? > u64::from(u32::MAX) {
+                    return Err(Refusal::BadNumber("meta f"));
+                }
+            }
+            b't' => {
+                if line[pos..].starts_with(b"-1") && matches!(line.get(pos + 2), None | Some(b' ')) {
+                    pos += 2;
+                } else if token_number(line, &mut pos, "meta t")? > u64::from(u32::MAX) {
+                    return Err(Refusal::BadNumber("meta t"));
+                }
+            }
+            b'h' => {
+                if !matches!(line.get(pos), Some(b'0' | b'1'))
+                    || !matches!(line.get(pos + 1), None | Some(b' '))
+                {
+                    return Err(Refusal::BadNumber("meta h"));
+                }
+                pos += 1;
+            }
+            b'k' | b'O' => {
+                let end = token_end(line, pos);
+                if letter == b'O' {
+                    header.opaque = Some(pos..end);
+                } else if end == pos {
+                    return Err(Refusal::Malformed("meta"));
+                } else {
+                    header.key = Some(pos..end);
+                }
+                pos = end;
+            }
+            b'b' | b'W' | b'X' | b'Z' => {
+                if !matches!(line.get(pos), None | Some(b' ')) {
+                    return Err(Refusal::Malformed("meta"));
+                }
+                header.key_is_base64 |= letter == b'b';
+            }
+            // An unknown flag is kept in the raw flags, not an error.
+            _ => pos = token_end(line, pos),
+        }
+        // Now at the token's end: the line's end, or a space before the next token.
+        if pos < len {
+            pos += 1;
+            if pos == len {
+                // A trailing space: an empty token.
                 return Err(Refusal::Malformed("meta"));
             }
-            seen |= 1 << bit;
-            let valid = match letter {
-                b'c' | b's' | b'l' => parse_u64(token).is_some(),
-                b'f' => parse_u32(token).is_some(),
-                b't' => token == b"-1" || parse_u32(token).is_some(),
-                b'h' => matches!(token, b"0" | b"1"),
-                _ => true,
-            };
-            if !valid {
-                return Err(Refusal::BadNumber(field));
-            }
-            match letter {
-                b'k' if !token.is_empty() => header.key = Some(pos + 1..end),
-                b'O' => header.opaque = Some(pos + 1..end),
-                b'b' if token.is_empty() => header.key_is_base64 = true,
-                b'W' | b'X' | b'Z' if token.is_empty() => {}
-                b'k' | b'b' | b'W' | b'X' | b'Z' => return Err(Refusal::Malformed("meta")),
-                _ => {}
-            }
         }
-        // An unknown flag is kept in the raw flags, not an error.
-        (pos, at_end) = (if last { end } else { end + 1 }, last);
     }
-    header.line_len = pos;
     if code == code::MN && header.flags_start != header.line_len {
         return Err(Refusal::Malformed("MN"));
     }
     Ok(header)
+}
+
+/// The length of the line at the front of `rest` if it ends (`\r\n`) within
+/// `max_len` bytes and holds no `\r` or `\n` before: a short line's end found with
+/// one search, so its parser reads a whole line. `None` leaves it to the resumable
+/// search, which decides everything else.
+#[inline]
+pub(super) fn short_line(rest: &[u8], max_len: usize) -> Option<usize> {
+    let window = &rest[..rest.len().min(max_len.saturating_add(2))];
+    let at = memchr::memchr2(b'\r', b'\n', window)?;
+    (window.get(at..at + 2) == Some(b"\r\n")).then_some(at)
 }
 
 /// `ME <key> <k>=<v>*`: the key and the field list.
@@ -651,8 +652,6 @@ mod tests {
             let parsed = both(digits, number);
             assert_eq!(parsed.ok().map(|(n, _)| n), *want);
         }
-        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
-        assert_eq!(parse_u32(b"4294967296"), None);
         assert_eq!(
             number(Text::Line(b"12a")),
             Err(Refusal::BadNumber("counter"))
@@ -781,7 +780,12 @@ mod tests {
     }
 
     fn meta(line: &[u8]) -> Result<MetaHeader, Refusal> {
-        both(line, meta_header)
+        let mut unread = line.to_vec();
+        unread.extend_from_slice(b"\r\nEND\r\n");
+        if let Some(len) = short_line(&unread, 8192) {
+            assert_eq!(len, line.len(), "{:?}", line.escape_ascii().to_string());
+        }
+        meta_header(line)
     }
 
     #[test]
@@ -830,12 +834,14 @@ mod tests {
         assert_eq!(meta(b"H"), Err(Refusal::NotThis));
         assert_eq!(meta(b"ME k exp=1"), Err(Refusal::NotThis));
         assert!(meta(b"MN").is_ok());
-        // Found, a line holding a line end is a token's; unread, the line decides.
-        assert!(meta(b"HD Ox\ny").is_ok());
-        assert_eq!(
-            meta_header(Text::Unread(b"HD Ox\ny\r\n")),
-            Err(Refusal::Unsure)
-        );
+        // Found, a line holding a line end is a token's; unread, the search decides.
+        assert!(meta_header(b"HD Ox\ny").is_ok());
+        assert!(meta_header(b"HD Ox\ry").is_ok());
+        assert_eq!(short_line(b"HD Ox\ny\r\n", 100), None);
+        assert_eq!(short_line(b"HD Ox\ry\r\n", 100), None);
+        assert_eq!(short_line(b"HD Oxy\r\n", 100), Some(6));
+        assert_eq!(short_line(b"HD Oxy\r\n", 5), None);
+        assert_eq!(short_line(b"HD Oxy\r", 100), None);
         assert!(is_meta_line(b"MN") && is_meta_line(b"HD c1") && !is_meta_line(b"HDX"));
         assert!(!is_meta_line(b"ME k"));
     }

@@ -19,15 +19,15 @@
 use std::ops::Range;
 
 use super::parse::{self, Text, ValueHeader};
-use super::{At, Block, BlockKind, Next, Reader, Reply, refused};
+use super::{At, Block, BlockKind, Emit, Next, Read, Reader, Reply, refused};
 use crate::error::{DecodeError, Snippet};
 use crate::expect::{END, Expect};
 use crate::pending::{Entry, KeyCursor, Pending};
 use crate::response::{ItemSpan, Response, Value, Values};
 
 /// Reads the next line of the head's retrieval reply.
-#[inline]
-pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Next, DecodeError> {
+#[inline(always)]
+pub(super) fn read<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, at: At) -> Read {
     let (cas, multi) = match expect {
         Expect::Single { cas } => (cas, false),
         Expect::Multi { cas } => (cas, true),
@@ -43,10 +43,18 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
             let (expected, _) = expected_key(r.pending, r.entry(), r.reply, multi);
             match parse::value_header(Text::Line(line), cas, expected) {
                 Ok(header) => start_item(r, multi, header, len),
-                Err(refusal) => refused(refusal, expect, r.line(len)),
+                Err(refusal) => refused(r, refusal, expect, len),
             }
         }
     }
+}
+
+/// What reading one item from the unread bytes came to.
+enum Item {
+    /// Taken, data and all: more of the reply may follow.
+    Taken,
+    /// The reply is complete, or its data block is to be waited for.
+    Then(Next),
 }
 
 /// Reads from the unread bytes every item whose header is clean and whose data block
@@ -54,7 +62,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
 /// is still arriving (its block is waited for), or anything the found line must
 /// decide.
 #[inline]
-fn quick(r: &mut Reader<'_, '_>, expect: Expect, multi: bool, cas: bool) -> Next {
+fn quick<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, multi: bool, cas: bool) -> Next {
     let mut progress = false;
     loop {
         let rest = r.input.rest();
@@ -66,12 +74,12 @@ fn quick(r: &mut Reader<'_, '_>, expect: Expect, multi: bool, cas: bool) -> Next
             break;
         }
         match quick_item(r, multi, cas) {
-            Some(Next::More) => progress = true,
-            Some(next) => return next,
+            Some(Item::Taken) => progress = true,
+            Some(Item::Then(next)) => return next,
             None => break,
         }
     }
-    if progress { Next::More } else { Next::Search }
+    if progress { Next::Go } else { Next::Search }
 }
 
 /// The key the next `VALUE` most likely carries (the requested key, or the next
@@ -100,8 +108,7 @@ fn expected_key<'p>(
 /// single key, with its `END`: the whole reply), else the data block is waited for.
 /// `None` for anything the found line must decide.
 #[inline]
-fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
-    let pending = r.pending;
+fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, cas: bool) -> Option<Item> {
     let items = match &*r.reply {
         Reply::Multi { items, .. } => items.len(),
         Reply::None => 0,
@@ -111,6 +118,7 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
     if multi {
         r.framing.one_more_value(items).ok()?;
     }
+    let pending: &Pending = r.pending;
     let (expected, mut keys) = expected_key(pending, r.entry(), r.reply, multi);
     let rest = r.input.rest();
     let header = parse::value_header(Text::Unread(rest), cas, expected).ok()?;
@@ -119,10 +127,7 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
         return None;
     }
     let header_len = line_len + 2;
-    let data_len = r
-        .framing
-        .block(r.input.held(), header_len, header.len)
-        .ok()?;
+    let data_len = r.framing.block(r.input.held(), header_len, header.len).ok()?;
     match &mut keys {
         None if header.expected => {}
         None => return None,
@@ -142,7 +147,7 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
         if let Some(keys) = keys {
             multi_item(r, keys, None);
         }
-        return Some(Next::Block(Block {
+        return Some(Item::Then(r.wait_block(Block {
             header_len,
             data_len,
             kind: BlockKind::Value {
@@ -150,7 +155,7 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
                 flags: header.flags,
                 cas: header.cas,
             },
-        }));
+        })));
     }
     r.framing.took_terminator();
     let Some(keys) = keys else {
@@ -166,41 +171,30 @@ fn quick_item(r: &mut Reader<'_, '_>, multi: bool, cas: bool) -> Option<Next> {
             // The single-key reply, whole: its END too.
             r.framing.took_line(END.text.len());
             r.input.consume(2 + END.len());
-            return Some(Next::Done(Response::Hit(value)));
+            return Some(Item::Then(r.complete(Ok(Response::Hit(value)))));
         }
         r.input.consume(2);
         *r.reply = Reply::Single(value);
-        return Some(Next::More);
+        return Some(Item::Taken);
     };
     let at = r.input.held();
-    let span = item_span(
-        at,
-        header.key,
-        header_len,
-        data_len,
-        header.flags,
-        header.cas,
-    );
+    let span = item_span(at, header.key, header_len, data_len, header.flags, header.cas);
     multi_item(r, keys, Some(span));
     r.input.hold(data_end + 2);
-    Some(Next::More)
+    Some(Item::Taken)
 }
 
 /// Records that a multi-key reply has answered the requested keys up to `keys`, with
 /// `item` if its data is read; starts the reply if this is its first item.
 #[inline]
-fn multi_item(r: &mut Reader<'_, '_>, keys: KeyCursor, item: Option<ItemSpan>) {
+fn multi_item<E: Emit>(r: &mut Reader<'_, '_, E>, keys: KeyCursor, item: Option<ItemSpan>) {
+    let capacity = r.entry().key_count().min(r.framing.limits.max_values_per_reply);
     match &mut *r.reply {
         Reply::Multi { items, keys: at } => {
             *at = keys;
             items.extend(item);
         }
         reply => {
-            let capacity = r
-                .pending
-                .get(r.owner)
-                .map_or(0, Entry::key_count)
-                .min(r.framing.limits.max_values_per_reply);
             let mut items = Vec::with_capacity(capacity);
             items.extend(item);
             *reply = Reply::Multi { items, keys };
@@ -210,39 +204,29 @@ fn multi_item(r: &mut Reader<'_, '_>, keys: KeyCursor, item: Option<ItemSpan>) {
 
 /// A `VALUE` header on a found line of `len` bytes: its key checked against the
 /// request, its length against the caps; then its data block is waited for.
-fn start_item(
-    r: &mut Reader<'_, '_>,
-    multi: bool,
-    header: ValueHeader,
-    len: usize,
-) -> Result<Next, DecodeError> {
-    let pending = r.pending;
-    let key = &r.line(len)[header.key.clone()];
-    let unexpected = || DecodeError::UnexpectedKey {
+fn start_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, header: ValueHeader, len: usize) -> Read {
+    let unexpected = |key: &[u8]| DecodeError::UnexpectedKey {
         key: Snippet::of(key),
     };
-    match (&*r.reply, multi) {
-        (Reply::None, false) if header.expected => {}
-        (Reply::None, true) => {
-            let mut keys = pending.keys(r.entry());
-            if !pending.take_key(&mut keys, key) {
-                return Err(unexpected());
-            }
-            multi_item(r, keys, None);
-        }
+    let keys = match (&*r.reply, multi) {
+        (Reply::None, false) if header.expected => None,
+        (Reply::None, true) => Some(r.pending.keys(r.entry())),
         (Reply::Multi { items, keys }, true) => {
             r.framing.one_more_value(items.len())?;
-            let mut keys = *keys;
-            if !pending.take_key(&mut keys, key) {
-                return Err(unexpected());
-            }
-            multi_item(r, keys, None);
+            Some(*keys)
         }
-        _ => return Err(unexpected()),
+        _ => return Err(Box::new(unexpected(&r.line(len)[header.key]))),
+    };
+    if let Some(mut keys) = keys {
+        let key = &r.line(len)[header.key.clone()];
+        if !r.pending.take_key(&mut keys, key) {
+            return Err(Box::new(unexpected(key)));
+        }
+        multi_item(r, keys, None);
     }
     let header_len = len + 2;
     let data_len = r.framing.block(r.input.held(), header_len, header.len)?;
-    Ok(Next::Block(Block {
+    Ok(r.wait_block(Block {
         header_len,
         data_len,
         kind: BlockKind::Value {
@@ -254,14 +238,14 @@ fn start_item(
 }
 
 /// A `VALUE` data block, read and its terminator checked: kept.
-pub(super) fn block_read(
-    r: &mut Reader<'_, '_>,
+pub(super) fn block_read<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
     header_len: usize,
     data_len: usize,
     key: Range<usize>,
     flags: u32,
     cas: Option<u64>,
-) -> Result<Next, DecodeError> {
+) -> Read {
     match &mut *r.reply {
         Reply::Multi { items, .. } => {
             // Kept in the buffer: the reply becomes one `Bytes` at its END.
@@ -276,7 +260,7 @@ pub(super) fn block_read(
             *reply = Reply::Single(Value { flags, cas, data });
         }
     }
-    Ok(Next::More)
+    Ok(Next::Go)
 }
 
 /// Where an item held at offset `at` lies in the reply's bytes.
@@ -301,7 +285,7 @@ fn item_span(
 
 /// `END`, a line of `len` bytes: the reply is complete.
 #[inline]
-fn end(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Next {
+fn end<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Next {
     let response = match std::mem::take(r.reply) {
         Reply::Single(value) => {
             r.input.consume(len + 2);
@@ -317,5 +301,5 @@ fn end(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Next {
             expect.empty_reply()
         }
     };
-    Next::Done(response)
+    r.complete(Ok(response))
 }

@@ -10,8 +10,7 @@
 //! `stats detail on|off` answer with one word and belong to the status family.
 
 use super::parse::{self, Refusal};
-use super::{At, Next, Reader, Reply, StatsLines, refused};
-use crate::error::DecodeError;
+use super::{At, Emit, Next, Read, Reader, Reply, StatsLines, refused};
 use crate::expect::{END, Expect, StatsShape};
 use crate::response::{CacheDumpItem, PrefixStats, Response, StatLines, StatSpan};
 
@@ -19,7 +18,8 @@ use crate::response::{CacheDumpItem, PrefixStats, Response, StatLines, StatSpan}
 const FIRST_LINES: usize = 8;
 
 /// Reads the next line of the head's stats reply.
-pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Next, DecodeError> {
+#[inline(always)]
+pub(super) fn read<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, at: At) -> Read {
     let Expect::Stats(shape) = expect else {
         unreachable!("the stats family reads stats replies");
     };
@@ -42,7 +42,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
         _ => b"PREFIX ",
     };
     if !line.starts_with(word) {
-        return refused(Refusal::NotThis, expect, line);
+        return refused(r, Refusal::NotThis, expect, len);
     }
     // Where the line will lie in the held reply.
     let at = r.input.held();
@@ -60,7 +60,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
     };
     let line = match line {
         Ok(line) => line,
-        Err(refusal) => return refused(refusal, expect, r.line(len)),
+        Err(refusal) => return refused(r, refusal, expect, len),
     };
     let lines = match &*r.reply {
         Reply::Stats(StatsLines::Stat(v)) => v.len(),
@@ -83,7 +83,7 @@ pub(super) fn read(r: &mut Reader<'_, '_>, expect: Expect, at: At) -> Result<Nex
         }
     }
     r.input.hold(len + 2);
-    Ok(Next::More)
+    Ok(Next::Go)
 }
 
 /// One parsed line, its ranges within the held reply.
@@ -100,14 +100,14 @@ fn first<T>(line: T) -> Vec<T> {
 }
 
 /// `END`, a line of `len` bytes: the reply is complete.
-fn end(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Next {
+fn end<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Next {
     let Reply::Stats(lines) = std::mem::take(r.reply) else {
         r.input.consume(len + 2);
-        return Next::Done(expect.empty_reply());
+        return r.complete(Ok(expect.empty_reply()));
     };
     let frame = r.input.take_held();
     r.input.consume(len + 2);
-    Next::Done(match lines {
+    let response = match lines {
         StatsLines::Stat(lines) => Response::Stats(StatLines::new(frame, lines)),
         StatsLines::Item(lines) => Response::CacheDump(
             lines
@@ -131,5 +131,6 @@ fn end(r: &mut Reader<'_, '_>, expect: Expect, len: usize) -> Next {
                 })
                 .collect(),
         ),
-    })
+    };
+    r.complete(Ok(response))
 }
