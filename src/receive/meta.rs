@@ -57,7 +57,12 @@ fn quick<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect) -> Option<Next> {
         // A bare `HD` is the whole reply only when nothing echoed is due.
         if BARE_HD.starts(rest) {
             return fixed(r, &BARE_HD, || {
-                Response::Meta(MetaResponse::new(MetaStatus::Success, Bytes::new(), (0, 0), None))
+                Response::Meta(MetaResponse::new(
+                    MetaStatus::Success,
+                    Bytes::new(),
+                    (0, 0),
+                    None,
+                ))
             });
         }
     }
@@ -328,11 +333,7 @@ pub(super) fn block_read<E: Emit>(
 }
 
 /// `me`: `ME <key> <fields>` (the key as sent, base64 with `b`) or `EN`.
-fn debug_line<E: Emit>(
-    r: &mut Reader<'_, '_, E>,
-    expect: Expect,
-    len: usize,
-) -> Read {
+fn debug_line<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Read {
     let line = r.line(len);
     if line == EN.text {
         r.input.consume(len + 2);

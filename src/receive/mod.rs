@@ -531,7 +531,8 @@ fn block<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<Flow, DecodeError> {
     if r.input.len() < data_end + 2 {
         return Ok(Flow::Stop);
     }
-    r.framing.terminator(&r.input.rest()[data_end..data_end + 2])?;
+    r.framing
+        .terminator(&r.input.rest()[data_end..data_end + 2])?;
     let State::Block(block) = std::mem::replace(r.state, State::Line { scanned: 0 }) else {
         unreachable!("checked above");
     };

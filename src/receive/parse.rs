@@ -526,7 +526,8 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
                 }
             }
             b't' => {
-                if line[pos..].starts_with(b"-1") && matches!(line.get(pos + 2), None | Some(b' ')) {
+                if line[pos..].starts_with(b"-1") && matches!(line.get(pos + 2), None | Some(b' '))
+                {
                     pos += 2;
                 } else if token_number(line, &mut pos, "meta t")? > u64::from(u32::MAX) {
                     return Err(Refusal::BadNumber("meta t"));

@@ -73,7 +73,12 @@ fn quick<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, multi: bool, cas: b
         if rest.first() != Some(&b'V') {
             break;
         }
-        match quick_item(r, multi, cas) {
+        let item = if multi {
+            quick_item(r, cas)
+        } else {
+            quick_hit(r, cas)
+        };
+        match item {
             Some(Item::Taken) => progress = true,
             Some(Item::Then(next)) => return next,
             None => break,
@@ -85,7 +90,7 @@ fn quick<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, multi: bool, cas: b
 /// The key the next `VALUE` most likely carries (the requested key, or the next
 /// requested one not answered yet) and, for a multi-key reply, the requested keys not
 /// answered yet. Nothing if no `VALUE` may come.
-#[inline]
+#[inline(always)]
 fn expected_key<'p>(
     pending: &'p Pending,
     head: &Entry,
@@ -103,23 +108,69 @@ fn expected_key<'p>(
     }
 }
 
-/// An item whose header is clean on the unread bytes (the key the expected one, or a
-/// requested one; every cap met): taken with its data when that is buffered (for a
-/// single key, with its `END`: the whole reply), else the data block is waited for.
-/// `None` for anything the found line must decide.
+/// The one item of a single-key reply, when its header is clean on the unread bytes
+/// (the requested key, every cap met): taken with its data when that is buffered,
+/// with its `END` too (the whole reply), else the data block is waited for. `None` for
+/// anything the found line must decide.
+#[inline(always)]
+fn quick_hit<E: Emit>(r: &mut Reader<'_, '_, E>, cas: bool) -> Option<Item> {
+    if !matches!(r.reply, Reply::None) {
+        // A second `VALUE` for one key: the found line's to refuse.
+        return None;
+    }
+    let rest = r.input.rest();
+    let expected = r.pending.key(r.entry());
+    let header = parse::value_header(Text::Unread(rest), cas, expected).ok()?;
+    if !header.expected || !r.framing.line_fits(header.line_len) {
+        return None;
+    }
+    let header_len = header.line_len + 2;
+    let data_len = r.framing.block(0, header_len, header.len).ok()?;
+    // The header is good: the line is taken.
+    r.framing.took_line(header.line_len);
+    let data_end = header_len + data_len;
+    if rest.get(data_end..data_end + 2) != Some(b"\r\n") {
+        // The data is still arriving (or is not followed by "\r\n", which the block
+        // step reports): wait for it from the header parsed here.
+        return Some(Item::Then(
+            r.wait_block(value_block(header, header_len, data_len)),
+        ));
+    }
+    r.framing.took_terminator();
+    let whole = END.starts(&rest[data_end + 2..]) && r.framing.line_fits(END.text.len());
+    r.input.consume(header_len);
+    let data = r.input.split(data_len);
+    let value = Value {
+        flags: header.flags,
+        cas: header.cas,
+        data,
+    };
+    if whole {
+        // The single-key reply, whole: its END too.
+        r.framing.took_line(END.text.len());
+        r.input.consume(2 + END.len());
+        return Some(Item::Then(r.complete(Ok(Response::Hit(value)))));
+    }
+    r.input.consume(2);
+    *r.reply = Reply::Single(value);
+    Some(Item::Taken)
+}
+
+/// An item of a multi-key reply whose header is clean on the unread bytes (the key the
+/// next requested one, or a later requested one; every cap met): held with its data
+/// when that is buffered, else the data block is waited for. `None` for anything the
+/// found line must decide.
 #[inline]
-fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, cas: bool) -> Option<Item> {
+fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, cas: bool) -> Option<Item> {
     let items = match &*r.reply {
         Reply::Multi { items, .. } => items.len(),
         Reply::None => 0,
-        // A second `VALUE` for one key: the found line's to refuse.
         Reply::Single(_) | Reply::Stats(_) => return None,
     };
-    if multi {
-        r.framing.one_more_value(items).ok()?;
-    }
+    r.framing.one_more_value(items).ok()?;
     let pending: &Pending = r.pending;
-    let (expected, mut keys) = expected_key(pending, r.entry(), r.reply, multi);
+    let (expected, keys) = expected_key(pending, r.entry(), r.reply, true);
+    let mut keys = keys?;
     let rest = r.input.rest();
     let header = parse::value_header(Text::Unread(rest), cas, expected).ok()?;
     let line_len = header.line_len;
@@ -127,68 +178,60 @@ fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, cas: bool) -> Opt
         return None;
     }
     let header_len = line_len + 2;
-    let data_len = r.framing.block(r.input.held(), header_len, header.len).ok()?;
-    match &mut keys {
-        None if header.expected => {}
-        None => return None,
-        Some(keys) if header.expected => pending.skip_key(keys),
-        Some(keys) => {
-            if !pending.take_key(keys, &rest[header.key.clone()]) {
-                return None;
-            }
-        }
+    let data_len = r
+        .framing
+        .block(r.input.held(), header_len, header.len)
+        .ok()?;
+    if header.expected {
+        pending.skip_key(&mut keys);
+    } else if !pending.take_key(&mut keys, &rest[header.key.clone()]) {
+        return None;
     }
     // The header is good: the line is taken.
     r.framing.took_line(line_len);
     let data_end = header_len + data_len;
     if rest.get(data_end..data_end + 2) != Some(b"\r\n") {
-        // The data is still arriving (or is not followed by "\r\n", which the block
-        // step reports): wait for it from the header parsed here.
-        if let Some(keys) = keys {
-            multi_item(r, keys, None);
-        }
-        return Some(Item::Then(r.wait_block(Block {
-            header_len,
-            data_len,
-            kind: BlockKind::Value {
-                key: header.key,
-                flags: header.flags,
-                cas: header.cas,
-            },
-        })));
+        multi_item(r, keys, None);
+        return Some(Item::Then(
+            r.wait_block(value_block(header, header_len, data_len)),
+        ));
     }
     r.framing.took_terminator();
-    let Some(keys) = keys else {
-        let whole = END.starts(&rest[data_end + 2..]) && r.framing.line_fits(END.text.len());
-        r.input.consume(header_len);
-        let data = r.input.split(data_len);
-        let value = Value {
-            flags: header.flags,
-            cas: header.cas,
-            data,
-        };
-        if whole {
-            // The single-key reply, whole: its END too.
-            r.framing.took_line(END.text.len());
-            r.input.consume(2 + END.len());
-            return Some(Item::Then(r.complete(Ok(Response::Hit(value)))));
-        }
-        r.input.consume(2);
-        *r.reply = Reply::Single(value);
-        return Some(Item::Taken);
-    };
     let at = r.input.held();
-    let span = item_span(at, header.key, header_len, data_len, header.flags, header.cas);
+    let span = item_span(
+        at,
+        header.key,
+        header_len,
+        data_len,
+        header.flags,
+        header.cas,
+    );
     multi_item(r, keys, Some(span));
     r.input.hold(data_end + 2);
     Some(Item::Taken)
+}
+
+/// The data block a `VALUE` header announced.
+fn value_block(header: ValueHeader, header_len: usize, data_len: usize) -> Block {
+    Block {
+        header_len,
+        data_len,
+        kind: BlockKind::Value {
+            key: header.key,
+            flags: header.flags,
+            cas: header.cas,
+        },
+    }
 }
 
 /// Records that a multi-key reply has answered the requested keys up to `keys`, with
 /// `item` if its data is read; starts the reply if this is its first item.
 #[inline]
 fn multi_item<E: Emit>(r: &mut Reader<'_, '_, E>, keys: KeyCursor, item: Option<ItemSpan>) {
-    let capacity = r.entry().key_count().min(r.framing.limits.max_values_per_reply);
+    let capacity = r
+        .entry()
+        .key_count()
+        .min(r.framing.limits.max_values_per_reply);
     match &mut *r.reply {
         Reply::Multi { items, keys: at } => {
             *at = keys;
@@ -204,7 +247,12 @@ fn multi_item<E: Emit>(r: &mut Reader<'_, '_, E>, keys: KeyCursor, item: Option<
 
 /// A `VALUE` header on a found line of `len` bytes: its key checked against the
 /// request, its length against the caps; then its data block is waited for.
-fn start_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, header: ValueHeader, len: usize) -> Read {
+fn start_item<E: Emit>(
+    r: &mut Reader<'_, '_, E>,
+    multi: bool,
+    header: ValueHeader,
+    len: usize,
+) -> Read {
     let unexpected = |key: &[u8]| DecodeError::UnexpectedKey {
         key: Snippet::of(key),
     };
@@ -226,15 +274,7 @@ fn start_item<E: Emit>(r: &mut Reader<'_, '_, E>, multi: bool, header: ValueHead
     }
     let header_len = len + 2;
     let data_len = r.framing.block(r.input.held(), header_len, header.len)?;
-    Ok(r.wait_block(Block {
-        header_len,
-        data_len,
-        kind: BlockKind::Value {
-            key: header.key,
-            flags: header.flags,
-            cas: header.cas,
-        },
-    }))
+    Ok(r.wait_block(value_block(header, header_len, data_len)))
 }
 
 /// A `VALUE` data block, read and its terminator checked: kept.
