@@ -388,23 +388,47 @@ pub(super) fn prefix_line(line: &[u8]) -> Result<(Range<usize>, [u64; 4]), Refus
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct MetaHeader {
-    /// One of the `code::*` bits.
-    pub(super) code: u8,
     /// `VA`'s data length.
     pub(super) size: u64,
     /// The line's length without its `\r\n`.
     pub(super) line_len: usize,
     /// Where the return flags start (`line_len` if there are none).
     pub(super) flags_start: usize,
-    pub(super) opaque: Option<Range<usize>>,
-    pub(super) key: Option<Range<usize>>,
+    /// The echoed opaque's and key's ranges (start, end), when `echoed` says so.
+    /// Kept as two `u32`s each: a meta line is far shorter (longer ones are refused).
+    opaque: (u32, u32),
+    key: (u32, u32),
+    echoed: u8,
+    /// One of the `code::*` bits.
+    pub(super) code: u8,
     pub(super) key_is_base64: bool,
 }
+
+const OPAQUE: u8 = 1;
+const KEY: u8 = 2;
 
 impl MetaHeader {
     /// The return flags' range.
     pub(super) fn flags(&self) -> Range<usize> {
         self.flags_start..self.line_len
+    }
+
+    /// The echoed opaque (`O`), without its letter.
+    #[inline]
+    pub(super) fn opaque(&self) -> Option<Range<usize>> {
+        (self.echoed & OPAQUE != 0).then(|| self.opaque.0 as usize..self.opaque.1 as usize)
+    }
+
+    /// The echoed key (`k`), without its letter.
+    #[inline]
+    pub(super) fn key(&self) -> Option<Range<usize>> {
+        (self.echoed & KEY != 0).then(|| self.key.0 as usize..self.key.1 as usize)
+    }
+
+    /// Whether an opaque or a key is echoed.
+    #[inline]
+    pub(super) fn echoes(&self) -> bool {
+        self.echoed != 0
     }
 
     /// A bare `EN` with no flags: what servers before memcached#880 send for a miss,
@@ -470,6 +494,9 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
         _ => return Err(Refusal::NotThis),
     };
     let len = line.len();
+    if u32::try_from(len).is_err() {
+        return Err(Refusal::Malformed("meta"));
+    }
     let mut pos = match line.get(2) {
         None => 2,
         Some(b' ') => 3,
@@ -493,39 +520,32 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
         return Err(Refusal::Malformed("meta"));
     }
     let mut seen = 0u16;
+    // Marks a known flag seen; a second one is refused.
+    let mut once = |bit: u16| {
+        let repeated = seen & bit != 0;
+        seen |= bit;
+        if repeated {
+            Err(Refusal::Malformed("meta"))
+        } else {
+            Ok(())
+        }
+    };
     while pos < len {
         let letter = line[pos];
-        let bit: u16 = match letter {
-            b'c' => 1,
-            b'f' => 2,
-            b't' => 4,
-            b's' => 8,
-            b'h' => 16,
-            b'l' => 32,
-            b'k' => 64,
-            b'O' => 128,
-            b'b' => 256,
-            b'W' => 512,
-            b'X' => 1024,
-            b'Z' => 2048,
-            b' ' => return Err(Refusal::Malformed("meta")),
-            _ => 0,
-        };
-        if seen & bit != 0 {
-            return Err(Refusal::Malformed("meta"));
-        }
-        seen |= bit;
         pos += 1;
         match letter {
-            b'c' => drop(token_number(line, &mut pos, "meta c")?),
-            b's' => drop(token_number(line, &mut pos, "meta s")?),
-            b'l' => drop(token_number(line, &mut pos, "meta l")?),
+            b'c' => {
+                once(1)?;
+                token_number(line, &mut pos, "meta c")?;
+            }
             b'f' => {
+                once(2)?;
                 if token_number(line, &mut pos, "meta f")? > u64::from(u32::MAX) {
                     return Err(Refusal::BadNumber("meta f"));
                 }
             }
             b't' => {
+                once(4)?;
                 if line[pos..].starts_with(b"-1") && matches!(line.get(pos + 2), None | Some(b' '))
                 {
                     pos += 2;
@@ -533,7 +553,12 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
                     return Err(Refusal::BadNumber("meta t"));
                 }
             }
+            b's' => {
+                once(8)?;
+                token_number(line, &mut pos, "meta s")?;
+            }
             b'h' => {
+                once(16)?;
                 if !matches!(line.get(pos), Some(b'0' | b'1'))
                     || !matches!(line.get(pos + 1), None | Some(b' '))
                 {
@@ -541,23 +566,40 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
                 }
                 pos += 1;
             }
+            b'l' => {
+                once(32)?;
+                token_number(line, &mut pos, "meta l")?;
+            }
             b'k' | b'O' => {
+                once(if letter == b'k' { 64 } else { 128 })?;
                 let end = token_end(line, pos);
+                // Within the line, whose length fits a `u32` (checked above).
+                let range = (pos as u32, end as u32);
                 if letter == b'O' {
-                    header.opaque = Some(pos..end);
+                    header.opaque = range;
+                    header.echoed |= OPAQUE;
                 } else if end == pos {
                     return Err(Refusal::Malformed("meta"));
                 } else {
-                    header.key = Some(pos..end);
+                    header.key = range;
+                    header.echoed |= KEY;
                 }
                 pos = end;
             }
             b'b' | b'W' | b'X' | b'Z' => {
+                once(match letter {
+                    b'b' => 256,
+                    b'W' => 512,
+                    b'X' => 1024,
+                    _ => 2048,
+                })?;
                 if !matches!(line.get(pos), None | Some(b' ')) {
                     return Err(Refusal::Malformed("meta"));
                 }
                 header.key_is_base64 |= letter == b'b';
             }
+            // An empty token (two spaces).
+            b' ' => return Err(Refusal::Malformed("meta")),
             // An unknown flag is kept in the raw flags, not an error.
             _ => pos = token_end(line, pos),
         }
@@ -580,11 +622,34 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
 /// `max_len` bytes and holds no `\r` or `\n` before: a short line's end found with
 /// one search, so its parser reads a whole line. `None` leaves it to the resumable
 /// search, which decides everything else.
+///
+/// Meta lines are short, so the search is eight bytes at a time in a register (a
+/// word holds a `\r` or `\n` exactly when xoring it with either byte leaves a zero
+/// byte), which costs less than setting up a vector search.
 #[inline]
 pub(super) fn short_line(rest: &[u8], max_len: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
     let window = &rest[..rest.len().min(max_len.saturating_add(2))];
-    let at = memchr::memchr2(b'\r', b'\n', window)?;
-    (window.get(at..at + 2) == Some(b"\r\n")).then_some(at)
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & TOPS;
+    let mut at = 0;
+    let found = loop {
+        let Some(word) = window.get(at..at + 8) else {
+            break window[at..]
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .map(|i| at + i)?;
+        };
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let hits =
+            zero_byte(w ^ (ONES * u64::from(b'\r'))) | zero_byte(w ^ (ONES * u64::from(b'\n')));
+        if hits != 0 {
+            // The lowest flagged byte is a real match (borrows only run upward).
+            break at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    };
+    (window.get(found..found + 2) == Some(b"\r\n")).then_some(found)
 }
 
 /// `ME <key> <k>=<v>*`: the key and the field list.
@@ -795,8 +860,10 @@ mod tests {
         let h = meta(line).unwrap();
         assert_eq!(h.code, code::VA);
         assert_eq!(h.size, 5);
-        assert_eq!(&line[h.key.clone().unwrap()], b"s_mg");
-        assert_eq!(&line[h.opaque.clone().unwrap()], b"12345");
+        assert_eq!(&line[h.key().unwrap()], b"s_mg");
+        assert_eq!(&line[h.opaque().unwrap()], b"12345");
+        assert!(meta(b"HD O").unwrap().opaque() == Some(4..4));
+        assert_eq!(meta(b"HD c1").unwrap().opaque(), None);
         assert!(h.key_is_base64);
         assert_eq!(&line[h.flags()], &line[5..]);
         let h = meta(b"VA 5").unwrap();
@@ -843,6 +910,21 @@ mod tests {
         assert_eq!(short_line(b"HD Oxy\r\n", 100), Some(6));
         assert_eq!(short_line(b"HD Oxy\r\n", 5), None);
         assert_eq!(short_line(b"HD Oxy\r", 100), None);
+        // Every position, against a bytewise search.
+        for len in 0..40 {
+            for end in [&b"\r\n"[..], b"\n", b"\r", b"\rx\r\n", b""] {
+                let mut line = vec![b'a'; len];
+                line.extend_from_slice(end);
+                line.extend_from_slice(b"tail\r\n");
+                let first = line.iter().position(|&b| b == b'\r' || b == b'\n');
+                let want = first.filter(|&i| line.get(i..i + 2) == Some(b"\r\n"));
+                assert_eq!(
+                    short_line(&line, 100),
+                    want.filter(|&i| i <= 100),
+                    "{len} {end:?}"
+                );
+            }
+        }
         assert!(is_meta_line(b"MN") && is_meta_line(b"HD c1") && !is_meta_line(b"HDX"));
         assert!(!is_meta_line(b"ME k"));
     }
