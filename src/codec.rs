@@ -331,7 +331,7 @@ impl Codec {
 
     /// The caller read end of stream. Every pending command completes with
     /// [`ConnectionError::Closed`], except a pending `quit` or `shutdown`, which
-    /// completes with [`Response::Closed`]. Decode what was read before calling this.
+    /// completes with [`Response::Closed`](crate::Response::Closed). Decode what was read before calling this.
     pub fn handle_eof(&mut self) {
         self.receiver.poison(ConnectionError::Closed);
     }

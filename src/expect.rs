@@ -297,7 +297,7 @@ impl Expect {
             } => MetaStatus::Miss,
             _ => MetaStatus::Success,
         };
-        Response::Meta(MetaResponse::inferred(status))
+        Response::Meta(MetaResponse::silence(status))
     }
 
     /// Whether memcached read (or swallowed) the data block of the storage command it

@@ -492,7 +492,7 @@ pub struct MetaResponse {
 
 impl MetaResponse {
     /// What a quiet command's silence stands for.
-    pub(crate) fn inferred(status: MetaStatus) -> Self {
+    pub(crate) fn silence(status: MetaStatus) -> Self {
         Self {
             status,
             inferred: true,

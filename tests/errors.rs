@@ -703,3 +703,112 @@ fn a_buffer_cut_behind_the_codec_poisons_instead_of_panicking() {
         assert_eq!(codec.decode(&mut buf, now), Err(lost.clone()));
     }
 }
+
+#[test]
+fn one_cap_bounds_the_bytes_a_whole_reply_holds() {
+    // Each value and each line is within its own cap; together they are not.
+    let reply = Limits::DEFAULT.max_reply_len(64);
+    let keys = ["a", "b", "c"];
+    poisons(
+        reply,
+        &[&GetMulti::new(&keys)],
+        b"VALUE a 0 20\r\n01234567890123456789\r\nVALUE b 0 20\r\n",
+        DecodeError::ReplyTooLarge { limit: 64 },
+    );
+    // Checked when the block is announced: none of it has to arrive.
+    poisons(
+        reply,
+        &[&Get::new("k")],
+        b"VALUE k 0 60\r\n",
+        DecodeError::ReplyTooLarge { limit: 64 },
+    );
+    poisons(
+        reply,
+        &[&MetaGet::new("k").return_value()],
+        b"VA 61\r\n",
+        DecodeError::ReplyTooLarge { limit: 64 },
+    );
+    // Stats lines are held until END: they count too.
+    poisons(
+        reply,
+        &[&Stats::new()],
+        b"STAT aaaaaaaaaa 1\r\nSTAT bbbbbbbbbb 2\r\nSTAT cccccccccc 3\r\nSTAT dddd 4\r\n",
+        DecodeError::ReplyTooLarge { limit: 64 },
+    );
+    // Exactly at the cap is fine.
+    let mut codec = Codec::with_config(Config::DEFAULT.limits(Limits::DEFAULT.max_reply_len(16)));
+    codec
+        .send(&Get::new("k"), &mut BytesMut::new(), Instant::now())
+        .unwrap();
+    let mut buf = BytesMut::from(&b"VALUE k 0 1\r\nx\r\nEND\r\n"[..]);
+    let done = codec.decode(&mut buf, Instant::now()).unwrap().unwrap();
+    assert!(done.result.is_ok(), "{done:?}");
+}
+
+#[test]
+fn a_block_that_memory_cannot_address_is_refused_not_wrapped() {
+    // With no cap at all, a multi-key reply already holding bytes announces a block
+    // whose end (held + header + data + 2) overflows: a decode error, and asking how
+    // large the buffer must get does not overflow either.
+    let unlimited = Limits::DEFAULT
+        .max_value_len(usize::MAX)
+        .max_reply_len(usize::MAX);
+    let keys = ["a", "b"];
+    let held = b"VALUE a 0 1\r\nx\r\n";
+    let len = u64::MAX - 40;
+    let mut recv = held.to_vec();
+    recv.extend_from_slice(format!("VALUE b 0 {len}\r\n").as_bytes());
+    let header_len = recv.len() - held.len();
+    assert!((len as usize).checked_add(header_len + 2).is_some());
+    assert!(
+        (len as usize + header_len + 2)
+            .checked_add(held.len())
+            .is_none()
+    );
+    let mut codec = Codec::with_config(Config::DEFAULT.limits(unlimited));
+    codec
+        .send(&GetMulti::new(&keys), &mut BytesMut::new(), Instant::now())
+        .unwrap();
+    let mut buf = BytesMut::from(&recv[..]);
+    let done = codec.decode(&mut buf, Instant::now()).unwrap().unwrap();
+    let error = ConnectionError::Decode(DecodeError::ReplyTooLarge { limit: usize::MAX });
+    assert_eq!(done.connection_error(), Some(&error));
+    assert_eq!(codec.min_buffer_len(), None);
+    assert_eq!(codec.decode(&mut buf, Instant::now()), Err(error));
+}
+
+#[test]
+fn another_buffer_handed_in_mid_reply_poisons() {
+    // The held bytes of a multi-key reply, then a different buffer at least as long:
+    // the items must not be built from the wrong bytes.
+    let keys = ["a", "b"];
+    let swaps: [&[u8]; 3] = [
+        b"VALUE z 9 1\r\ny\r\nEND\r\n",
+        b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        // Same start, different end.
+        b"VALUE a 0 1\r\nx\r\nVAZ",
+    ];
+    for swapped in swaps {
+        let (mut codec, _) = codec_with(&[&GetMulti::new(&keys)]);
+        let now = Instant::now();
+        let mut buf = BytesMut::from(&b"VALUE a 0 1\r\nx\r\nVAL"[..]);
+        assert_eq!(codec.decode(&mut buf, now), Ok(None));
+        let mut other = BytesMut::from(swapped);
+        other.extend_from_slice(b"UE b 0 1\r\ny\r\nEND\r\n");
+        let done = codec.decode(&mut other, now).unwrap().unwrap();
+        assert_eq!(
+            done.connection_error(),
+            Some(&ConnectionError::BufferTruncated),
+            "{:?}",
+            swapped.escape_ascii().to_string()
+        );
+    }
+    // The same buffer, appended to: fine.
+    let (mut codec, _) = codec_with(&[&GetMulti::new(&keys)]);
+    let now = Instant::now();
+    let mut buf = BytesMut::from(&b"VALUE a 0 1\r\nx\r\nVAL"[..]);
+    assert_eq!(codec.decode(&mut buf, now), Ok(None));
+    buf.extend_from_slice(b"UE b 0 1\r\ny\r\nEND\r\n");
+    let done = codec.decode(&mut buf, now).unwrap().unwrap();
+    assert_eq!(done.result.unwrap().into_values().unwrap().len(), 2);
+}

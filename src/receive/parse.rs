@@ -416,13 +416,13 @@ impl MetaHeader {
     /// The echoed opaque (`O`), without its letter.
     #[inline]
     pub(super) fn opaque(&self) -> Option<Range<usize>> {
-        (self.echoed & OPAQUE != 0).then(|| self.opaque.0 as usize..self.opaque.1 as usize)
+        (self.echoed & OPAQUE != 0).then_some(self.opaque.0 as usize..self.opaque.1 as usize)
     }
 
     /// The echoed key (`k`), without its letter.
     #[inline]
     pub(super) fn key(&self) -> Option<Range<usize>> {
-        (self.echoed & KEY != 0).then(|| self.key.0 as usize..self.key.1 as usize)
+        (self.echoed & KEY != 0).then_some(self.key.0 as usize..self.key.1 as usize)
     }
 
     /// Whether an opaque or a key is echoed.
