@@ -90,6 +90,8 @@ mod stats;
 mod store;
 #[cfg(test)]
 mod tests;
+mod version;
 
 pub use parse::{ParseResult, Request, parse_request};
-pub use server::{Options, Server};
+pub use server::{ClusterConfig, Options, Server};
+pub use version::Version;

@@ -2,10 +2,11 @@
 
 use crate::base64;
 use crate::classic::Delta;
-use crate::numbers::{push_i64, push_u64, strtol32, strtoul32, strtoull};
+use crate::numbers::{push_i64, push_u64, strtol32, strtoull};
 use crate::parse::{KEY_MAX_LENGTH, META_MAX_NTOKENS, MsHeadError, Tokens, parse_ms_head};
 use crate::server::{Comm, MsCtx, MsRet, Next, Pending, Server, error, positive_exptime};
 use crate::store::Item;
+use crate::version::since;
 
 const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
 const OPAQUE_MAX: usize = 32;
@@ -20,14 +21,19 @@ pub(crate) struct MetaFlags {
     set_stale: bool,
     no_reply: bool,
     has_cas: bool,
+    /// `E<cas>` (1.6.27).
+    has_cas_in: bool,
+    /// `x` (1.6.27, md): remove the value, keep the item.
+    remove_val: bool,
     new_ttl: bool,
     key_binary: bool,
     mode: u8,
     exptime: u32,
     autoviv_exptime: u32,
     recache_time: u32,
-    client_flags: u32,
+    client_flags: u64,
     req_cas: u64,
+    cas_in: u64,
     delta: u64,
     initial: u64,
 }
@@ -121,10 +127,26 @@ impl Server {
                 b'v' => of.value = true,
                 b'u' => of.no_update = true,
                 b'q' => of.no_reply = true,
-                b'F' => match strtoul32(arg) {
-                    Some(v) => of.client_flags = v,
+                b'F' => match strtoull(arg) {
+                    Some(v) if self.opts.large_client_flags => of.client_flags = v,
+                    // 1.6.45 reads `F` as a strict u32 on a normal build.
+                    Some(v) if v > u64::from(u32::MAX) && self.since(since::STRICT_F) => {
+                        has_error = true;
+                    }
+                    Some(v) => of.client_flags = u64::from(v as u32),
                     None => has_error = true,
                 },
+                b'E' if self.since(since::CAS_IN) => match strtoull(arg) {
+                    Some(v) => {
+                        of.cas_in = v;
+                        of.has_cas_in = true;
+                    }
+                    None => {
+                        errstr = BAD_TOKEN;
+                        has_error = true;
+                    }
+                },
+                b'x' if self.since(since::CAS_IN) => of.remove_val = true,
                 b'C' => match strtoull(arg) {
                     Some(v) => {
                         of.req_cas = v;
@@ -173,6 +195,9 @@ impl Server {
         if t.get(1).len() > KEY_MAX_LENGTH {
             return error_line(out, BAD_FORMAT);
         }
+        if n == 3 && !self.since(since::MG_BARE) {
+            return error_line(out, BAD_FORMAT);
+        }
         if n > META_MAX_NTOKENS {
             return error_line(out, b"CLIENT_ERROR options flags are too long");
         }
@@ -187,14 +212,26 @@ impl Server {
         let hit = self.get_item(&key, !of.locked && !of.no_update);
         let mut created = false;
         if !hit && of.vivify {
-            self.link(&key, Item::new(Vec::new(), 0, 0));
+            let it = Item::new(Vec::new(), 0, 0);
+            if of.has_cas_in {
+                let maxbytes = self.settings.maxbytes;
+                self.store.link_with_cas(&key, it, of.cas_in, now, maxbytes);
+            } else {
+                self.link(&key, it);
+            }
             created = true;
         }
         if !hit && !created {
             self.counters.get_cmds += 1;
             self.counters.get_misses += 1;
             let mut line = b"EN".to_vec();
-            for tok in flags {
+            // Before 1.6.18 `EN` echoes neither `O` nor `k`.
+            let echo = if self.since(since::MG_BARE) {
+                flags
+            } else {
+                &[]
+            };
+            for tok in echo {
                 match tok.first() {
                     Some(b'O') => {
                         if tok.len() > OPAQUE_MAX {
@@ -214,9 +251,15 @@ impl Server {
             return Next::Continue;
         }
         let feed = self.store.feed;
+        let conditional = self.since(since::MG_CAS);
         let Some(it) = self.store.get_mut(&key) else {
             return error_line(out, BAD_FORMAT);
         };
+        let mut of = of;
+        // 1.6.40: `C<cas>` matching the item's cas drops `v`.
+        if conditional && of.has_cas && it.cas == of.req_cas {
+            of.value = false;
+        }
         let mut line = Vec::new();
         if of.value {
             line.extend_from_slice(b"VA ");
@@ -263,7 +306,7 @@ impl Server {
                 }
                 b'f' => {
                     line.extend_from_slice(b" f");
-                    push_u64(&mut line, u64::from(it.flags));
+                    push_u64(&mut line, it.flags);
                 }
                 b'l' => {
                     line.extend_from_slice(b" l");
@@ -344,13 +387,25 @@ impl Server {
                     }
                 }
                 Some(b'k') => rets.push(MsRet::Key),
-                Some(b'c') => rets.push(MsRet::Cas),
+                Some(b'c') => {
+                    rets.push(MsRet::Cas);
+                    // 1.6.20's return-flag stash falls through from `c`
+                    // into `s`.
+                    if self.since(since::MS_SIZE) && !self.since(since::MS_C_FIXED) {
+                        rets.push(MsRet::Size);
+                    }
+                }
+                Some(b's') if self.since(since::MS_SIZE) => rets.push(MsRet::Size),
                 _ => {}
             }
         }
+        let vivify = of.vivify && self.since(since::MS_SIZE);
+        let mut exptime = of.exptime;
         let mut comm = match of.mode {
             0 | b'S' => Comm::Set,
             b'E' => Comm::Add,
+            b'A' if vivify => Comm::AppendViv,
+            b'P' if vivify => Comm::PrependViv,
             b'A' => Comm::Append,
             b'P' => Comm::Prepend,
             b'R' => Comm::Replace,
@@ -359,6 +414,9 @@ impl Server {
                 return Next::Swallow(vlen);
             }
         };
+        if matches!(comm, Comm::AppendViv | Comm::PrependViv) {
+            exptime = of.autoviv_exptime;
+        }
         if of.has_cas && (comm == Comm::Set || comm == Comm::Replace) {
             comm = Comm::Cas;
         }
@@ -374,16 +432,12 @@ impl Server {
             }
             return Next::Swallow(vlen);
         }
-        self.store.note_alloc(crate::store::ntotal(
-            key.len(),
-            of.client_flags,
-            vlen - 2,
-            self.store.use_cas,
-        ));
+        self.store
+            .note_alloc(self.store.ntotal(key.len(), of.client_flags, vlen - 2));
         Next::Read(Box::new(Pending {
             key,
             flags: of.client_flags,
-            exptime: of.exptime,
+            exptime,
             req_cas: of.req_cas,
             comm,
             data: Vec::with_capacity(vlen.min(64 * 1024)),
@@ -394,6 +448,7 @@ impl Server {
                 key_binary: of.key_binary,
                 set_stale: of.set_stale && comm == Comm::Cas,
             }),
+            cas_in: of.has_cas_in.then_some(of.cas_in),
         }))
     }
 
@@ -437,7 +492,14 @@ impl Server {
                 self.counters.delete_misses += 1;
                 code = b"EX";
             } else if of.set_stale {
-                let new_cas = self.store.next_cas();
+                if of.remove_val {
+                    self.md_remove_value(&key, &of, cas);
+                }
+                let new_cas = if of.has_cas_in {
+                    of.cas_in
+                } else {
+                    self.store.next_cas()
+                };
                 let feed = self.store.feed;
                 if let Some(it) = self.store.get_mut(&key) {
                     if of.new_ttl {
@@ -452,7 +514,11 @@ impl Server {
                 code = b"HD";
             } else {
                 self.counters.slab_mut(class).delete_hits += 1;
-                self.store.unlink(&key);
+                if of.remove_val {
+                    self.md_remove_value(&key, &of, cas);
+                } else {
+                    self.store.unlink(&key);
+                }
                 quiet = of.no_reply;
                 code = b"HD";
             }
@@ -466,6 +532,17 @@ impl Server {
             out.extend_from_slice(b"\r\n");
         }
         Next::Continue
+    }
+
+    /// `md … x` (1.6.27): the item is replaced by an empty one with the
+    /// `md` line's client flags (`F`, default 0) and TTL (`T`, default none),
+    /// keeping its cas unless `E` gives one.
+    fn md_remove_value(&mut self, key: &[u8], of: &MetaFlags, old_cas: u64) {
+        let cas = if of.has_cas_in { of.cas_in } else { old_cas };
+        let it = Item::new(Vec::new(), of.client_flags, of.exptime);
+        let now = self.current_time();
+        let maxbytes = self.settings.maxbytes;
+        self.store.link_with_cas(key, it, cas, now, maxbytes);
     }
 
     /// `process_marithmetic_command()`.
@@ -515,6 +592,17 @@ impl Server {
                 exptime,
             } => {
                 quiet = of.no_reply;
+                let mut cas = cas;
+                if of.has_cas_in {
+                    // `ITEM_set_cas(it, …)` on the item `do_add_delta()`
+                    // returned: the replaced one when the value grew.
+                    cas = of.cas_in;
+                    if in_place {
+                        if let Some(it) = self.store.get_mut(&key) {
+                            it.cas = cas;
+                        }
+                    }
+                }
                 target = Some(Target {
                     digits,
                     cas,
@@ -532,7 +620,13 @@ impl Server {
             Delta::NotFound => {
                 if of.vivify {
                     let digits = of.initial.to_string().into_bytes();
-                    let cas = self.link(&key, Item::new(digits.clone(), 0, 0));
+                    let it = Item::new(digits.clone(), 0, 0);
+                    let cas = if of.has_cas_in {
+                        let (now, maxbytes) = (self.current_time(), self.settings.maxbytes);
+                        self.store.link_with_cas(&key, it, of.cas_in, now, maxbytes)
+                    } else {
+                        self.link(&key, it)
+                    };
                     target = Some(Target {
                         digits,
                         cas,
@@ -658,6 +752,8 @@ impl Server {
         line.extend_from_slice(b" exp=");
         if it.exptime == 0 {
             line.extend_from_slice(b"-1");
+        } else if self.since(since::ME_EXP_FIXED) {
+            push_i64(&mut line, i64::from(it.exptime.wrapping_sub(now) as i32));
         } else {
             push_i64(&mut line, i64::from(now.wrapping_sub(it.exptime) as i32));
         }

@@ -2,7 +2,7 @@
 //! lines and data blocks. Shared by [`Server`](crate::Server) and
 //! [`parse_request`].
 
-use crate::numbers::{strtol32, strtoul32, strtoull};
+use crate::numbers::{strtol32, strtoull};
 
 /// memcached splits a line into at most this many tokens, counting the
 /// terminal (empty) token it appends.
@@ -99,7 +99,9 @@ pub(crate) fn long_line_allowed(buf: &[u8]) -> bool {
 /// A classic storage command line that parsed.
 pub(crate) struct StoreLine<'a> {
     pub(crate) key: &'a [u8],
-    pub(crate) flags: u32,
+    /// As parsed (`strtoull`): a server without large client flags keeps
+    /// the low 32 bits.
+    pub(crate) flags: u64,
     pub(crate) exptime: i32,
     /// Payload length plus the two bytes of the terminator.
     pub(crate) vlen: usize,
@@ -114,7 +116,7 @@ pub(crate) fn parse_store_line<'a>(t: &Tokens<'a>, with_cas: bool) -> Option<Sto
     if key.len() > KEY_MAX_LENGTH {
         return None;
     }
-    let flags = strtoul32(t.get(2))?;
+    let flags = strtoull(t.get(2))?;
     let exptime = strtol32(t.get(3))?;
     let vlen = strtol32(t.get(4))?;
     let cas = if with_cas { strtoull(t.get(5))? } else { 0 };

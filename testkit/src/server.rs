@@ -5,12 +5,10 @@ use crate::parse::{
 };
 use crate::stats::{Counters, Prefixes};
 use crate::store::{CLOCK_OFFSET, Item, Lookup, REALTIME_MAXDELTA, Store};
+use crate::version::{Version, since};
 
 /// Commands memcached handles per read event before it yields.
 const REQS_PER_EVENT: i32 = 20;
-
-/// The version string the model reports.
-pub(crate) const VERSION: &str = "1.6.18";
 
 /// Server settings, like memcached's command-line options.
 ///
@@ -61,6 +59,66 @@ pub struct Options {
     /// `SERVER_ERROR out of memory reading request` and closes; the model does
     /// the same at this size. Default 8 MiB.
     pub max_read_buffer: usize,
+    /// The memcached release imitated: `version` answers it, and every
+    /// behaviour the crate docs list under "Server versions" follows it.
+    /// Default [`Version::V1_6_18`].
+    pub version: Version,
+    /// A build with `--enable-large-client-flags` (1.6.22 and later): client
+    /// flags are 64 bits wide (`VALUE k <u64>`, meta `F`/`f`), items take 8
+    /// bytes for them, and `stats settings` shows `client_flags_size 8`.
+    /// Default off: flags are 32 bits, and a larger number is cut to its low
+    /// 32 bits like memcached's `strtoul` into a `uint32_t` (1.6.45 refuses
+    /// it in meta `F` instead).
+    pub large_client_flags: bool,
+    /// ASCII authentication (`-Y <authfile>`): the `user:password` lines of
+    /// the authfile as pairs. `None` (default) is no authentication.
+    ///
+    /// With it, each connection starts unauthenticated: every line gets
+    /// `CLIENT_ERROR unauthenticated` except `set <key> <flags> <exptime>
+    /// <bytes>`, whose data block is read as `<user> <password>` and answered
+    /// `STORED` (authenticated) or `CLIENT_ERROR authentication failure`.
+    /// [`Options::parse_authfile`] reads an authfile's text.
+    pub auth: Option<Vec<(String, String)>>,
+    /// Answer `config get cluster` like an AWS ElastiCache (memcached
+    /// engine) configuration endpoint, with this cluster. `None` (default)
+    /// is plain memcached, which answers `ERROR`.
+    pub elasticache_cluster: Option<ClusterConfig>,
+}
+
+/// The cluster an ElastiCache configuration endpoint describes
+/// ([`Options::elasticache_cluster`]).
+///
+/// `config get cluster` is answered as AWS documents it (and pymemcache's
+/// `AWSElastiCacheHashClient` reads it, up to `\n\r\nEND\r\n`):
+///
+/// ```text
+/// CONFIG cluster 0 <bytes>\r\n
+/// <version>\n
+/// <host>|<ip>|<port> <host>|<ip>|<port> ...\n
+/// \r\n
+/// END\r\n
+/// ```
+///
+/// where `<bytes>` counts the two `\n`-terminated lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The configuration version, incremented by ElastiCache on each change.
+    pub version: u64,
+    /// The nodes: host name, IP address, port.
+    pub nodes: Vec<(String, String, u16)>,
+}
+
+impl ClusterConfig {
+    /// The whole reply to `config get cluster`.
+    pub fn reply(&self) -> Vec<u8> {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(host, ip, port)| format!("{host}|{ip}|{port}"))
+            .collect();
+        let body = format!("{}\n{}\n", self.version, nodes.join(" "));
+        format!("CONFIG cluster 0 {}\r\n{body}\r\nEND\r\n", body.len()).into_bytes()
+    }
 }
 
 impl Default for Options {
@@ -79,7 +137,45 @@ impl Default for Options {
             listen: None,
             start_time: 1_700_000_000,
             max_read_buffer: 8 * 1024 * 1024,
+            version: Version::V1_6_18,
+            large_client_flags: false,
+            auth: None,
+            elasticache_cluster: None,
         }
+    }
+}
+
+impl Options {
+    /// Options for the newest release the model knows
+    /// ([`Version::LATEST`]), built with or without
+    /// `--enable-large-client-flags`; everything else default.
+    pub fn latest(large_client_flags: bool) -> Self {
+        Self {
+            version: Version::LATEST,
+            large_client_flags,
+            ..Self::default()
+        }
+    }
+
+    /// The credentials of a memcached authfile (`-Y`): one `user:password`
+    /// per line; the password ends at `\r` or `\n`. `None` for a line
+    /// without `:` (memcached refuses to start then).
+    ///
+    /// ```
+    /// use memcache_testkit::Options;
+    ///
+    /// let auth = Options::parse_authfile("alice:secret\nbob:pw\n");
+    /// assert_eq!(auth, Some(vec![("alice".into(), "secret".into()), ("bob".into(), "pw".into())]));
+    /// ```
+    pub fn parse_authfile(text: &str) -> Option<Vec<(String, String)>> {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let (user, pass) = line.split_once(':')?;
+                let pass = pass.split(['\r', '\n']).next().unwrap_or("");
+                Some((user.to_owned(), pass.to_owned()))
+            })
+            .collect()
     }
 }
 
@@ -159,6 +255,10 @@ pub(crate) enum Comm {
     Append,
     Prepend,
     Cas,
+    /// `ms MA N<ttl>` (1.6.20): append, or store if missing.
+    AppendViv,
+    /// `ms MP N<ttl>` (1.6.20): prepend, or store if missing.
+    PrependViv,
 }
 
 /// A return flag of `ms`, kept until the store result is known.
@@ -167,6 +267,8 @@ pub(crate) enum MsRet {
     Opaque(Vec<u8>),
     Key,
     Cas,
+    /// `s` (1.6.20): the size of the stored value.
+    Size,
 }
 
 /// `ms` details carried to the end of the data block.
@@ -181,7 +283,7 @@ pub(crate) struct MsCtx {
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
     pub(crate) key: Vec<u8>,
-    pub(crate) flags: u32,
+    pub(crate) flags: u64,
     pub(crate) exptime: u32,
     pub(crate) req_cas: u64,
     pub(crate) comm: Comm,
@@ -190,6 +292,8 @@ pub(crate) struct Pending {
     pub(crate) need: usize,
     pub(crate) noreply: bool,
     pub(crate) meta: Option<MsCtx>,
+    /// `ms … E<cas>` (1.6.27): the cas the stored item gets.
+    pub(crate) cas_in: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +304,9 @@ enum State {
     Nread(Box<Pending>),
     /// Throwing away this many bytes.
     Swallow(usize),
+    /// Reading the `<user> <password>` block of an authentication `set`:
+    /// this many bytes, terminator included.
+    AuthData(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +341,8 @@ struct Conn {
     watching: bool,
     /// The protocol was chosen (on the first byte received).
     negotiated: bool,
+    /// Authenticated with `-Y` (always true without it).
+    authenticated: bool,
     id: u64,
 }
 
@@ -256,6 +365,7 @@ impl Conn {
             paused: false,
             watching: false,
             negotiated: false,
+            authenticated: true,
             id,
         }
     }
@@ -305,6 +415,8 @@ pub struct Server {
     conn: Conn,
     shut_down: bool,
     pub(crate) total_connections: u64,
+    /// Log lines queued by [`Server::watch_log`] for a watching connection.
+    watch_lines: Vec<u8>,
 }
 
 impl Default for Server {
@@ -320,11 +432,22 @@ impl Server {
     }
 
     /// A server with the given options.
+    ///
+    /// # Panics
+    ///
+    /// If [`Options::large_client_flags`] is set for a version before
+    /// 1.6.22, which had no such build option.
     pub fn with_options(options: Options) -> Self {
+        assert!(
+            !options.large_client_flags || options.version >= since::LARGE_FLAGS,
+            "--enable-large-client-flags exists from memcached 1.6.22 on, not in {}",
+            options.version
+        );
         let start = options.start_time.max(CLOCK_OFFSET);
+        let flags_size = if options.large_client_flags { 8 } else { 4 };
         let mut server = Self {
             settings: Settings::new(&options),
-            store: Store::new(options.item_size_max, options.cas_enabled),
+            store: Store::new(options.item_size_max, options.cas_enabled, flags_size),
             counters: Counters::default(),
             prefixes: Prefixes::default(),
             now: start,
@@ -332,6 +455,7 @@ impl Server {
             conn: Conn::new(1),
             shut_down: false,
             total_connections: 1,
+            watch_lines: Vec::new(),
             opts: options,
         };
         server.open_connection();
@@ -380,6 +504,7 @@ impl Server {
     }
 
     fn open_connection(&mut self) {
+        self.conn.authenticated = self.opts.auth.is_none();
         if self.shut_down {
             self.conn.closed = true;
         } else if self.opts.max_connections_reached {
@@ -408,6 +533,9 @@ impl Server {
         let start = out.len();
         if let Some(greeting) = self.conn.greeting.take() {
             out.extend_from_slice(greeting);
+        }
+        if self.conn.watching && !self.conn.closed {
+            out.append(&mut self.watch_lines);
         }
         if self.conn.closed || self.conn.watching {
             return;
@@ -468,15 +596,26 @@ impl Server {
                         }
                     }
                     let window = &self.conn.buf[pos..pos + self.conn.rbytes];
-                    if let Some(i) = memchr::memchr(b'\n', window) {
+                    let authenticated = self.conn.authenticated;
+                    // Before authentication, memcached waits for 2 bytes.
+                    let newline = if authenticated || window.len() >= 2 {
+                        memchr::memchr(b'\n', window)
+                    } else {
+                        None
+                    };
+                    if let Some(i) = newline {
                         let raw = window[..i].to_vec();
                         self.conn.pos += i + 1;
                         self.conn.rbytes -= i + 1;
-                        self.process_line(&raw, queue, out);
+                        if authenticated {
+                            self.process_line(&raw, queue, out);
+                        } else {
+                            self.auth_line(&raw, queue, out);
+                        }
                         continue;
                     }
                     if self.conn.rbytes > LINE_LIMIT {
-                        if !long_line_allowed(window) {
+                        if !authenticated || !long_line_allowed(window) {
                             self.abort(queue);
                             continue;
                         }
@@ -521,6 +660,19 @@ impl Server {
                     self.complete_nread(*p, queue);
                     self.command_done(queue, out);
                 }
+                State::AuthData(need) => {
+                    if avail < need {
+                        self.conn.state = State::AuthData(need);
+                        self.flush(queue, out);
+                        return;
+                    }
+                    let pos = self.conn.pos;
+                    let block = self.conn.buf[pos..pos + need].to_vec();
+                    self.conn.pos += need;
+                    self.conn.rbytes = self.conn.rbytes.saturating_sub(need);
+                    self.auth_check(&block, queue);
+                    self.command_done(queue, out);
+                }
                 State::Swallow(n) => {
                     let take = n.min(avail);
                     self.conn.pos += take;
@@ -533,6 +685,84 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// A line before authentication (`try_read_command_asciiauth()`): only
+    /// `set <key> <flags> <exptime> <bytes>` is taken, and its data block is
+    /// read as the credentials.
+    fn auth_line(&mut self, raw: &[u8], queue: &mut Vec<u8>, out: &mut Vec<u8>) {
+        // memcached tokenizes the line as a C string, `\r` included.
+        let line = raw.split(|b| *b == 0).next().unwrap_or(&[]);
+        let t = tokenize(line);
+        let size = if t.ntokens() >= 6 && t.get(0) == b"set" {
+            crate::numbers::strtoul32(t.get(4))
+        } else {
+            None
+        };
+        match size {
+            Some(size) => self.conn.state = State::AuthData(size as usize + 2),
+            None => {
+                queue.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n");
+                self.command_done(queue, out);
+            }
+        }
+    }
+
+    /// The credentials block of an authentication `set`, terminator included.
+    fn auth_check(&mut self, block: &[u8], queue: &mut Vec<u8>) {
+        let Some(payload) = block.strip_suffix(b"\r\n") else {
+            queue.extend_from_slice(b"CLIENT_ERROR bad command line termination\r\n");
+            return;
+        };
+        let payload = payload.split(|b| *b == 0).next().unwrap_or(&[]);
+        let t = tokenize(payload);
+        if t.ntokens() < 3 {
+            queue.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+            return;
+        }
+        let (user, pass) = (t.get(0), t.get(1));
+        let ok = self.opts.auth.as_ref().is_some_and(|creds| {
+            creds
+                .iter()
+                .any(|(u, p)| u.as_bytes() == user && p.as_bytes() == pass)
+        });
+        self.counters.auth_cmds += 1;
+        if ok {
+            self.conn.authenticated = true;
+            queue.extend_from_slice(b"STORED\r\n");
+        } else {
+            self.counters.auth_errors += 1;
+            queue.extend_from_slice(b"CLIENT_ERROR authentication failure\r\n");
+        }
+    }
+
+    /// Whether the imitated release is `v` or later.
+    pub(crate) fn since(&self, v: Version) -> bool {
+        self.opts.version >= v
+    }
+
+    /// Delivers a log line to a connection that ran `watch`: it is written,
+    /// followed by `\n`, on the next [`feed`](Self::feed) (an empty one
+    /// will do). Returns false, dropping the line, when the connection is
+    /// not watching.
+    ///
+    /// The model has one connection, so it cannot produce the lines that
+    /// other clients' commands would cause; a test that needs a log stream
+    /// injects them here, in the format its watcher kind uses (for example
+    /// `ts=… gid=… type=item_get key=k status=found clsid=1 cfd=21` for
+    /// `watch fetchers` on 1.6.18).
+    pub fn watch_log(&mut self, line: &[u8]) -> bool {
+        if !self.conn.watching || self.conn.closed {
+            return false;
+        }
+        self.watch_lines.extend_from_slice(line);
+        self.watch_lines.push(b'\n');
+        true
+    }
+
+    /// Whether the connection ran `watch` and is now a log stream.
+    pub fn is_watching(&self) -> bool {
+        self.conn.watching && !self.conn.closed
     }
 
     fn process_line(&mut self, raw: &[u8], queue: &mut Vec<u8>, out: &mut Vec<u8>) {
@@ -669,6 +899,13 @@ impl Server {
                 b"cas" if want(n == 7 || n == 8, out) => self.cmd_update(t, Comm::Cas, out),
                 b"cache_memlimit" if want(n == 3 || n == 4, out) => self.cmd_memlimit(t, out),
                 b"cas" | b"cache_memlimit" => Next::Continue,
+                b"config" => match &self.opts.elasticache_cluster {
+                    Some(cluster) if t.toks[1..] == [&b"get"[..], b"cluster"] => {
+                        out.extend_from_slice(&cluster.reply());
+                        Next::Continue
+                    }
+                    _ => error(out),
+                },
                 _ => error(out),
             },
             b'i' => match cmd {
@@ -695,9 +932,7 @@ impl Server {
                 b"flush_all" if want((2..=4).contains(&n), out) => self.cmd_flush_all(t, out),
                 b"bget" | b"flush_all" => Next::Continue,
                 b"version" => {
-                    out.extend_from_slice(b"VERSION ");
-                    out.extend_from_slice(VERSION.as_bytes());
-                    out.extend_from_slice(b"\r\n");
+                    out.extend_from_slice(format!("VERSION {}\r\n", self.opts.version).as_bytes());
                     Next::Continue
                 }
                 b"quit" => Next::Close,
