@@ -18,6 +18,14 @@ pub(crate) enum Outcome {
     NotFound,
 }
 
+/// What an `lru_crawler` command asks the crawler for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Crawl,
+    Metadump,
+    Mgdump,
+}
+
 /// What `do_add_delta()` answered.
 pub(crate) enum Delta {
     Ok {
@@ -133,6 +141,12 @@ impl Server {
         let noreply = t.last() == b"noreply";
         let Some(line) = parse_store_line(t, comm == Comm::Cas) else {
             reply(out, noreply, BAD_FORMAT);
+            // 1.6.40's parser checks the length first and swallows the
+            // block when the rest of the line is bad.
+            let vlen = strtol32(t.get(4)).filter(|v| (0..=i32::MAX - 2).contains(v));
+            if let Some(vlen) = vlen.filter(|_| self.since(since::PARSER_REWRITE)) {
+                return Next::Swallow(vlen as usize + 2);
+            }
             return Next::Continue;
         };
         let exptime = self.realtime(positive_exptime(line.exptime));
@@ -746,68 +760,78 @@ impl Server {
         Some(classes)
     }
 
+    /// `lru_crawler crawl|metadump|mgdump <classes>`.
+    ///
+    /// `lru_crawler disable` stops the thread asynchronously: in the same
+    /// read event the crawler refuses to start (`ERROR an unknown error
+    /// happened`), later it is disabled (`CLIENT_ERROR lru crawler
+    /// disabled`). A `crawl` keeps the crawler busy for the rest of the read
+    /// event (`BUSY …`); a dump runs to its end before the next read.
+    fn crawler_job(&mut self, job: Job, arg: &[u8], out: &mut Vec<u8>) -> Next {
+        let feed = self.store.feed;
+        let stopping = self.settings.crawler_stopped_in == Some(feed);
+        if !self.settings.crawler_running && !stopping {
+            reply(out, false, b"CLIENT_ERROR lru crawler disabled");
+            return Next::Continue;
+        }
+        if job != Job::Crawl {
+            if !self.opts.dump_enabled {
+                let line: &[u8] = if job == Job::Metadump {
+                    b"ERROR metadump not allowed"
+                } else {
+                    b"ERROR key dump not allowed"
+                };
+                reply(out, false, line);
+                return Next::Continue;
+            }
+            if self.replies_queued() {
+                let line: &[u8] = if job == Job::Metadump {
+                    b"ERROR cannot pipeline other commands before metadump"
+                } else {
+                    b"ERROR cannot pipeline other commands before mgdump"
+                };
+                reply(out, false, line);
+                return Next::Continue;
+            }
+        }
+        let Some(classes) = self.crawl_classes(arg, job != Job::Crawl) else {
+            reply(out, false, b"BADCLASS invalid class id");
+            return Next::Continue;
+        };
+        if stopping {
+            reply(out, false, b"ERROR an unknown error happened");
+            return Next::Continue;
+        }
+        if self.settings.crawl_busy_in == Some(feed) {
+            reply(out, false, b"BUSY currently processing crawler request");
+            return Next::Continue;
+        }
+        match job {
+            Job::Crawl => {
+                self.settings.crawl_busy_in = Some(feed);
+                reply(out, false, b"OK");
+                Next::Continue
+            }
+            Job::Metadump => {
+                self.metadump(&classes, out);
+                Next::Pause
+            }
+            Job::Mgdump => {
+                self.mgdump(&classes, out);
+                Next::Pause
+            }
+        }
+    }
+
     /// `process_lru_crawler_command()`.
     pub(crate) fn cmd_lru_crawler(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Next {
         let n = t.ntokens();
         let sub = t.get(1);
         match (n, sub) {
-            (4, b"crawl") => {
-                if !self.settings.crawler_running {
-                    reply(out, false, b"ERROR an unknown error happened");
-                } else if self.crawl_classes(t.get(2), false).is_none() {
-                    reply(out, false, b"BADCLASS invalid class id");
-                } else {
-                    reply(out, false, b"OK");
-                }
-                Next::Continue
-            }
-            (4, b"metadump") => {
-                if !self.opts.dump_enabled {
-                    reply(out, false, b"ERROR metadump not allowed");
-                    return Next::Continue;
-                }
-                if self.replies_queued() {
-                    reply(
-                        out,
-                        false,
-                        b"ERROR cannot pipeline other commands before metadump",
-                    );
-                    return Next::Continue;
-                }
-                if !self.settings.crawler_running {
-                    reply(out, false, b"ERROR an unknown error happened");
-                    return Next::Continue;
-                }
-                let Some(classes) = self.crawl_classes(t.get(2), true) else {
-                    reply(out, false, b"BADCLASS invalid class id");
-                    return Next::Continue;
-                };
-                self.metadump(&classes, out);
-                Next::Pause
-            }
+            (4, b"crawl") => self.crawler_job(Job::Crawl, t.get(2), out),
+            (4, b"metadump") => self.crawler_job(Job::Metadump, t.get(2), out),
             (4, b"mgdump") if self.since(since::MGDUMP) => {
-                if !self.opts.dump_enabled {
-                    reply(out, false, b"ERROR key dump not allowed");
-                    return Next::Continue;
-                }
-                if self.replies_queued() {
-                    reply(
-                        out,
-                        false,
-                        b"ERROR cannot pipeline other commands before mgdump",
-                    );
-                    return Next::Continue;
-                }
-                if !self.settings.crawler_running {
-                    reply(out, false, b"ERROR an unknown error happened");
-                    return Next::Continue;
-                }
-                let Some(classes) = self.crawl_classes(t.get(2), true) else {
-                    reply(out, false, b"BADCLASS invalid class id");
-                    return Next::Continue;
-                };
-                self.mgdump(&classes, out);
-                Next::Pause
+                self.crawler_job(Job::Mgdump, t.get(2), out)
             }
             (4, b"tocrawl") => {
                 match strtoul32(t.get(2)) {

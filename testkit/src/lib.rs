@@ -93,5 +93,5 @@ mod tests;
 mod version;
 
 pub use parse::{ParseResult, Request, parse_request};
-pub use server::{ClusterConfig, Options, Server};
+pub use server::{AsciiAuth, ClusterConfig, Options, Server};
 pub use version::Version;

@@ -70,15 +70,9 @@ pub struct Options {
     /// 32 bits like memcached's `strtoul` into a `uint32_t` (1.6.45 refuses
     /// it in meta `F` instead).
     pub large_client_flags: bool,
-    /// ASCII authentication (`-Y <authfile>`): the `user:password` lines of
-    /// the authfile as pairs. `None` (default) is no authentication.
-    ///
-    /// With it, each connection starts unauthenticated: every line gets
-    /// `CLIENT_ERROR unauthenticated` except `set <key> <flags> <exptime>
-    /// <bytes>`, whose data block is read as `<user> <password>` and answered
-    /// `STORED` (authenticated) or `CLIENT_ERROR authentication failure`.
-    /// [`Options::parse_authfile`] reads an authfile's text.
-    pub auth: Option<Vec<(String, String)>>,
+    /// ASCII authentication (`-Y <authfile>`). `None` (default) is no
+    /// authentication. See [`AsciiAuth`].
+    pub auth: Option<AsciiAuth>,
     /// Answer `config get cluster` like an AWS ElastiCache (memcached
     /// engine) configuration endpoint, with this cluster. `None` (default)
     /// is plain memcached, which answers `ERROR`.
@@ -145,6 +139,67 @@ impl Default for Options {
     }
 }
 
+/// ASCII authentication, memcached's `-Y <authfile>`
+/// ([`Options::auth`]), as 1.6.18 does it:
+///
+/// * each connection starts unauthenticated, and memcached reads only the
+///   text protocol (`stats settings`: `binding_protocol ascii`,
+///   `auth_enabled_ascii <authfile path>`);
+/// * until authenticated, every line gets `CLIENT_ERROR unauthenticated`,
+///   except `set <key> <flags> <exptime> <bytes>` (anything after the fifth
+///   token ignored, `noreply` too), whose data block is read as
+///   `<user> <password>` and answered `STORED` (authenticated from then on)
+///   or `CLIENT_ERROR authentication failure` (more tokens are ignored; one
+///   token is `CLIENT_ERROR bad authentication token format`, a block not
+///   ending in `\r\n` is `CLIENT_ERROR bad command line termination`);
+/// * every reply before authentication is written into the same response
+///   object, which memcached resets for each: only the last of the replies
+///   produced before a flush (the server waiting for input, or 21 commands in
+///   one read) is sent. So a `set` pipelined behind a failed authentication
+///   is read as a second attempt (its data block as credentials), and the
+///   `CLIENT_ERROR authentication failure` is never seen;
+/// * a line of more than 2048 bytes without a newline closes the connection.
+///
+/// Verified against memcached 1.6.18 (`testkit/tests/data`); 1.6.40 and
+/// later read credentials differently (everything after the first space is
+/// the password; short lines close the connection), which is not modelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsciiAuth {
+    /// The authfile's path, which `stats settings` shows as
+    /// `auth_enabled_ascii`.
+    pub authfile: String,
+    /// The `user:password` lines, as pairs.
+    pub users: Vec<(String, String)>,
+}
+
+impl AsciiAuth {
+    /// Reads an authfile's text: one `user:password` per line; the
+    /// password ends at `\r` or `\n`. `None` for a line without `:`
+    /// (memcached refuses to start then).
+    ///
+    /// ```
+    /// use memcache_testkit::AsciiAuth;
+    ///
+    /// let auth = AsciiAuth::parse("/etc/mc.auth", "alice:secret\nbob:pw\n").unwrap();
+    /// assert_eq!(auth.users, [("alice".into(), "secret".into()), ("bob".into(), "pw".into())]);
+    /// ```
+    pub fn parse(authfile: &str, text: &str) -> Option<Self> {
+        let users = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let (user, pass) = line.split_once(':')?;
+                let pass = pass.split(['\r', '\n']).next().unwrap_or("");
+                Some((user.to_owned(), pass.to_owned()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            authfile: authfile.to_owned(),
+            users,
+        })
+    }
+}
+
 impl Options {
     /// Options for the newest release the model knows
     /// ([`Version::LATEST`]), built with or without
@@ -155,27 +210,6 @@ impl Options {
             large_client_flags,
             ..Self::default()
         }
-    }
-
-    /// The credentials of a memcached authfile (`-Y`): one `user:password`
-    /// per line; the password ends at `\r` or `\n`. `None` for a line
-    /// without `:` (memcached refuses to start then).
-    ///
-    /// ```
-    /// use memcache_testkit::Options;
-    ///
-    /// let auth = Options::parse_authfile("alice:secret\nbob:pw\n");
-    /// assert_eq!(auth, Some(vec![("alice".into(), "secret".into()), ("bob".into(), "pw".into())]));
-    /// ```
-    pub fn parse_authfile(text: &str) -> Option<Vec<(String, String)>> {
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                let (user, pass) = line.split_once(':')?;
-                let pass = pass.split(['\r', '\n']).next().unwrap_or("");
-                Some((user.to_owned(), pass.to_owned()))
-            })
-            .collect()
     }
 }
 
@@ -197,6 +231,8 @@ pub(crate) struct Settings {
     pub(crate) crawler_running: bool,
     /// The read event in which `lru_crawler disable` stopped the crawler.
     pub(crate) crawler_stopped_in: Option<u64>,
+    /// The read event in which `lru_crawler crawl` started the crawler.
+    pub(crate) crawl_busy_in: Option<u64>,
     pub(crate) lru_crawler_sleep: u32,
     pub(crate) lru_crawler_tocrawl: u32,
     /// `Some(cas)` while `stats sizes` tracking is on: items with a cas at or
@@ -230,6 +266,7 @@ impl Settings {
             temporary_ttl: 61,
             crawler_running: true,
             crawler_stopped_in: None,
+            crawl_busy_in: None,
             lru_crawler_sleep: 100,
             lru_crawler_tocrawl: 0,
             sizes_since: None,
@@ -343,6 +380,9 @@ struct Conn {
     negotiated: bool,
     /// Authenticated with `-Y` (always true without it).
     authenticated: bool,
+    /// Where the unflushed reply written before authentication starts in
+    /// the queue: the next one replaces it (one reused response object).
+    auth_reply_at: Option<usize>,
     id: u64,
 }
 
@@ -366,6 +406,7 @@ impl Conn {
             watching: false,
             negotiated: false,
             authenticated: true,
+            auth_reply_at: None,
             id,
         }
     }
@@ -458,6 +499,10 @@ impl Server {
             watch_lines: Vec::new(),
             opts: options,
         };
+        if server.since(since::CAS_IN) {
+            // 1.6.27 starts its cas counter at 1: the first item gets 2.
+            server.store.skip_cas();
+        }
         server.open_connection();
         server
     }
@@ -589,7 +634,9 @@ impl Server {
                     let pos = self.conn.pos;
                     if !self.conn.negotiated && self.conn.rbytes > 0 {
                         self.conn.negotiated = true;
-                        if self.conn.buf.get(pos) == Some(&0x80) {
+                        // With -Y, memcached speaks only the text protocol.
+                        let ascii_only = self.opts.auth.is_some();
+                        if !ascii_only && self.conn.buf.get(pos) == Some(&0x80) {
                             // The binary protocol is not modelled.
                             self.abort(queue);
                             continue;
@@ -702,7 +749,7 @@ impl Server {
         match size {
             Some(size) => self.conn.state = State::AuthData(size as usize + 2),
             None => {
-                queue.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n");
+                self.auth_reply(queue, b"CLIENT_ERROR unauthenticated\r\n");
                 self.command_done(queue, out);
             }
         }
@@ -711,29 +758,39 @@ impl Server {
     /// The credentials block of an authentication `set`, terminator included.
     fn auth_check(&mut self, block: &[u8], queue: &mut Vec<u8>) {
         let Some(payload) = block.strip_suffix(b"\r\n") else {
-            queue.extend_from_slice(b"CLIENT_ERROR bad command line termination\r\n");
+            self.auth_reply(queue, b"CLIENT_ERROR bad command line termination\r\n");
             return;
         };
         let payload = payload.split(|b| *b == 0).next().unwrap_or(&[]);
         let t = tokenize(payload);
         if t.ntokens() < 3 {
-            queue.extend_from_slice(b"CLIENT_ERROR bad authentication token format\r\n");
+            self.auth_reply(queue, b"CLIENT_ERROR bad authentication token format\r\n");
             return;
         }
         let (user, pass) = (t.get(0), t.get(1));
-        let ok = self.opts.auth.as_ref().is_some_and(|creds| {
-            creds
+        let ok = self.opts.auth.as_ref().is_some_and(|auth| {
+            auth.users
                 .iter()
                 .any(|(u, p)| u.as_bytes() == user && p.as_bytes() == pass)
         });
         self.counters.auth_cmds += 1;
         if ok {
+            self.auth_reply(queue, b"STORED\r\n");
             self.conn.authenticated = true;
-            queue.extend_from_slice(b"STORED\r\n");
         } else {
             self.counters.auth_errors += 1;
-            queue.extend_from_slice(b"CLIENT_ERROR authentication failure\r\n");
+            self.auth_reply(queue, b"CLIENT_ERROR authentication failure\r\n");
         }
+    }
+
+    /// `out_string()` before authentication: the one response object is
+    /// reset, so an unflushed earlier reply is replaced.
+    fn auth_reply(&mut self, queue: &mut Vec<u8>, line: &[u8]) {
+        match self.conn.auth_reply_at {
+            Some(at) if at <= queue.len() => queue.truncate(at),
+            _ => self.conn.auth_reply_at = Some(queue.len()),
+        }
+        queue.extend_from_slice(line);
     }
 
     /// Whether the imitated release is `v` or later.
@@ -802,6 +859,7 @@ impl Server {
     /// Queued replies are written; a new read event starts.
     fn flush(&mut self, queue: &mut Vec<u8>, out: &mut Vec<u8>) {
         out.append(queue);
+        self.conn.auth_reply_at = None;
         self.conn.pinned.clear();
         self.conn.since_flush = 0;
         self.conn.nreqs = REQS_PER_EVENT;

@@ -448,9 +448,11 @@ impl Server {
         stat(out, "reqs_per_event", 20);
         stat(out, "cas_enabled", yes_no(o.cas_enabled));
         stat(out, "tcp_backlog", 1024);
-        stat(out, "binding_protocol", "auto-negotiate");
+        let auth = o.auth.as_ref().map(|a| a.authfile.as_str());
+        let protocol = if auth.is_some() { "ascii" } else { "auto-negotiate" };
+        stat(out, "binding_protocol", protocol);
         stat(out, "auth_enabled_sasl", "no");
-        stat(out, "auth_enabled_ascii", yes_no(o.auth.is_some()));
+        stat(out, "auth_enabled_ascii", auth.unwrap_or("no"));
         stat(out, "item_size_max", o.item_size_max);
         stat(out, "maxconns_fast", "yes");
         stat(out, "hashpower_init", 0);

@@ -213,6 +213,11 @@ impl Store {
         self.cas_counter
     }
 
+    /// Uses up one cas unique without an item.
+    pub(crate) fn skip_cas(&mut self) {
+        self.cas_counter = self.cas_counter.wrapping_add(1);
+    }
+
     /// Size of an item as memcached accounts it.
     pub(crate) fn item_ntotal(&self, key: &[u8], it: &Item) -> usize {
         self.ntotal(key.len(), it.flags, it.value.len())

@@ -97,6 +97,11 @@ pub(crate) mod since {
     /// `slab_reassign_last_busy_status` (8c02ee82c); `num_napi_ids 0`
     /// (77e3e2f35).
     pub(crate) const MG_CAS: Version = Version::new(1, 6, 40);
+    /// The request parser shared with the proxy (778cfd6e5): a classic
+    /// storage line whose length parses but whose key, flags, exptime or
+    /// cas does not has its data block swallowed (before, the block was
+    /// read as commands).
+    pub(crate) const PARSER_REWRITE: Version = Version::new(1, 6, 40);
     /// `lru_crawler metadump|mgdump` start with `OK` (e311571de).
     pub(crate) const DUMP_OK: Version = Version::new(1, 6, 43);
     /// Meta `F` above `u32::MAX` is refused on a build without large client
