@@ -936,4 +936,141 @@ mod tests {
             "STORED\r\nME me exp=-100 la=0 cas=12 fetch=no cls=1 size=62\r\nEN\r\nCLIENT_ERROR bad command line format\r\n"
         );
     }
+
+    fn at(version: (u16, u16, u16)) -> Server {
+        Server::with_options(crate::Options {
+            version: crate::Version::new(version.0, version.1, version.2),
+            ..crate::Options::default()
+        })
+    }
+
+    #[test]
+    fn bare_mg_and_en_echo_from_1_6_18() {
+        let input = b"set k 0 0 1\r\nx\r\nmg k\r\nmg nope O5 k\r\nmn\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 17)), input),
+            "STORED\r\nCLIENT_ERROR bad command line format\r\nEN\r\nMN\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "STORED\r\nHD\r\nEN O5 knope\r\nMN\r\n"
+        );
+    }
+
+    #[test]
+    fn ms_size_flag_and_the_1_6_20_c_bug() {
+        let input =
+            b"ms a 2 s\r\nab\r\nms a 1 c\r\nx\r\nms a 1 MA s c\r\ny\r\nms b 2 MA s\r\nzz\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "HD\r\nHD c2\r\nHD c3\r\nNS\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 20)), input),
+            "HD s2\r\nHD c2 s1\r\nHD s2 c3 s2\r\nNS s2\r\n"
+        );
+        // 1.6.27 starts its cas counter at 1, and a failed store uses one up
+        assert_eq!(
+            run(&mut at((1, 6, 27)), input),
+            "HD s2\r\nHD c3\r\nHD s2 c4\r\nNS s2\r\n"
+        );
+    }
+
+    #[test]
+    fn ms_append_with_n_autovivifies_from_1_6_20() {
+        let input =
+            b"ms v 2 MA N50 F3\r\nab\r\nmg v v t f\r\nms v 2 MP N9 T0\r\ncd\r\nmg v v t\r\n";
+        assert_eq!(run(&mut at((1, 6, 18)), input), "NS\r\nEN\r\nNS\r\nEN\r\n");
+        assert_eq!(
+            run(&mut at((1, 6, 20)), input),
+            "HD\r\nVA 2 t50 f3\r\nab\r\nHD\r\nVA 4 t50\r\ncdab\r\n"
+        );
+    }
+
+    #[test]
+    fn me_exp_sign_flips_in_1_6_24() {
+        let input = b"set k 0 100 1\r\nx\r\nme k\r\n";
+        assert!(run(&mut at((1, 6, 23)), input).contains(" exp=-100 "));
+        assert!(run(&mut at((1, 6, 24)), input).contains(" exp=100 "));
+    }
+
+    #[test]
+    fn e_flag_from_1_6_27() {
+        let input = b"ms e 1 E999 c\r\nx\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 26)), input),
+            "CLIENT_ERROR invalid flag\r\n"
+        );
+        let mut s = at((1, 6, 27));
+        assert_eq!(run(&mut s, input), "HD c999\r\n");
+        assert_eq!(
+            run(
+                &mut s,
+                b"md e I E1000\r\nmg e c v\r\nma n N0 J7 E5 c v\r\nma n E77 c\r\nmg w N30 E444 c\r\nms e 1 Ex\r\nx\r\n"
+            ),
+            "HD\r\nVA 1 c1000 X W\r\nx\r\nVA 1 c5\r\n7\r\nHD c77\r\nHD c444 W\r\n\
+             CLIENT_ERROR bad token in command line format\r\n"
+        );
+        // ma E on a value that grows: the reply has E's cas, the item a new one
+        assert_eq!(
+            run(&mut s, b"set g 0 0 1\r\n9\r\nma g E88 c v\r\nmg g c\r\n"),
+            "STORED\r\nVA 2 c88\r\n10\r\nHD c4\r\n"
+        );
+    }
+
+    #[test]
+    fn md_x_from_1_6_27() {
+        let input = b"set x 5 0 3\r\nabc\r\nmd x x\r\nmg x v s f c t\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "STORED\r\nCLIENT_ERROR invalid or duplicate flag\r\nVA 3 s3 f5 c1 t-1\r\nabc\r\n"
+        );
+        let mut s = at((1, 6, 27));
+        assert_eq!(
+            run(&mut s, input),
+            "STORED\r\nHD\r\nVA 0 s0 f0 c2 t-1\r\n\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                b"set y 5 0 3\r\nabc\r\nmd y x F9 T100 E123\r\nmg y v f t c\r\nmd y x I\r\nmg y v\r\nmd nope x\r\nmd y x C1\r\n"
+            ),
+            "STORED\r\nHD\r\nVA 0 f9 t100 c123\r\n\r\nHD\r\nVA 0 X W\r\n\r\nNF\r\nEX\r\n"
+        );
+    }
+
+    #[test]
+    fn mg_c_is_conditional_from_1_6_40() {
+        let input = b"ms c 2\r\nva\r\nmg c C2 v c\r\nmg c C3 v c\r\nmg c C2 s T9 t\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 39)), input),
+            "HD\r\nVA 2 c2\r\nva\r\nVA 2 c2\r\nva\r\nHD s2 t9\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 40)), input),
+            "HD\r\nHD c2\r\nVA 2 c2\r\nva\r\nHD s2 t9\r\n"
+        );
+    }
+
+    #[test]
+    fn client_flags_width() {
+        let input =
+            b"ms f 1 F4294967297\r\nx\r\nmg f f\r\nms g 1 F18446744073709551616\r\nx\r\nmn\r\n";
+        // a normal build keeps the low 32 bits, 1.6.45 refuses meta F above them
+        assert_eq!(
+            run(&mut Server::new(), input),
+            "HD\r\nHD f1\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 45)), input),
+            "CLIENT_ERROR bad command line format\r\nEN\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        let mut large = Server::with_options(crate::Options::latest(true));
+        assert_eq!(
+            run(&mut large, input),
+            "HD\r\nHD f4294967297\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        // 8 bytes of flags in the item
+        assert!(run(&mut large, b"me f\r\n").ends_with(" size=69\r\n"));
+    }
 }

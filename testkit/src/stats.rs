@@ -449,7 +449,11 @@ impl Server {
         stat(out, "cas_enabled", yes_no(o.cas_enabled));
         stat(out, "tcp_backlog", 1024);
         let auth = o.auth.as_ref().map(|a| a.authfile.as_str());
-        let protocol = if auth.is_some() { "ascii" } else { "auto-negotiate" };
+        let protocol = if auth.is_some() {
+            "ascii"
+        } else {
+            "auto-negotiate"
+        };
         stat(out, "binding_protocol", protocol);
         stat(out, "auth_enabled_sasl", "no");
         stat(out, "auth_enabled_ascii", auth.unwrap_or("no"));

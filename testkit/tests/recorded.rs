@@ -289,11 +289,25 @@ fn version_gates() {
 #[test]
 fn normaliser_masks_only_volatile_parts() {
     let a = normalise(b"HD c5 t30 l2\r\nME k exp=-99 la=3 cas=4\r\n", false, false);
-    let b = normalise(b"HD c5 t29 l0\r\nME k exp=-100 la=0 cas=4\r\n", false, false);
+    let b = normalise(
+        b"HD c5 t29 l0\r\nME k exp=-100 la=0 cas=4\r\n",
+        false,
+        false,
+    );
     assert_eq!(a, b);
     // cas, the sign of exp and t-1 are kept
-    assert_ne!(a, normalise(b"HD c6 t29 l0\r\nME k exp=-100 la=0 cas=4\r\n", false, false));
-    assert_ne!(a, normalise(b"HD c5 t29 l0\r\nME k exp=100 la=0 cas=4\r\n", false, false));
+    assert_ne!(
+        a,
+        normalise(
+            b"HD c6 t29 l0\r\nME k exp=-100 la=0 cas=4\r\n",
+            false,
+            false
+        )
+    );
+    assert_ne!(
+        a,
+        normalise(b"HD c5 t29 l0\r\nME k exp=100 la=0 cas=4\r\n", false, false)
+    );
     assert_ne!(
         normalise(b"HD t-1\r\n", false, false),
         normalise(b"HD t1\r\n", false, false)
