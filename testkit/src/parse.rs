@@ -222,7 +222,10 @@ pub enum ParseResult<'a> {
 }
 
 /// Parses the first request in `input` the way memcached 1.6.18 frames the
-/// text protocol, assuming the whole input arrived in one read.
+/// text protocol, assuming the whole input arrived in one read. (From 1.6.40
+/// a classic storage line whose length parses but whose key, flags, exptime
+/// or cas does not also has its data block read and thrown away; this
+/// function does not know the version and frames it like 1.6.18.)
 ///
 /// ```
 /// use memcache_testkit::{parse_request, ParseResult};

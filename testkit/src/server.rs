@@ -427,8 +427,9 @@ pub(crate) enum Next {
     Watch,
 }
 
-/// A model of one memcached 1.6.18 server (`memcached -U 0` with default
-/// settings) and one client connection to it.
+/// A model of one memcached server (`memcached -U 0` with default
+/// settings; 1.6.18 unless [`Options::version`] says otherwise) and one
+/// client connection to it.
 ///
 /// Feed it the bytes a client sends; it appends the bytes the server would
 /// send back. The store survives [`reconnect`](Self::reconnect); the input
