@@ -4,6 +4,7 @@ use crate::numbers::{push_u64, strtod, strtol32, strtoul32, strtoull};
 use crate::parse::{KEY_MAX_LENGTH, Tokens, parse_store_line, tokenize};
 use crate::server::{Comm, MsRet, Next, Pending, Server, error, positive_exptime, reply};
 use crate::store::{Item, MAX_SLAB_CLASSES};
+use crate::version::since;
 
 const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
 const NON_NUMERIC: &[u8] = b"CLIENT_ERROR cannot increment or decrement non-numeric value";
@@ -15,6 +16,14 @@ pub(crate) enum Outcome {
     NotStored,
     Exists,
     NotFound,
+}
+
+/// What an `lru_crawler` command asks the crawler for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Crawl,
+    Metadump,
+    Mgdump,
 }
 
 /// What `do_add_delta()` answered.
@@ -82,7 +91,7 @@ impl Server {
                 body.extend_from_slice(b"VALUE ");
                 body.extend_from_slice(key);
                 body.push(b' ');
-                push_u64(&mut body, u64::from(it.flags));
+                push_u64(&mut body, it.flags);
                 body.push(b' ');
                 push_u64(&mut body, it.value.len() as u64);
                 if return_cas {
@@ -132,13 +141,20 @@ impl Server {
         let noreply = t.last() == b"noreply";
         let Some(line) = parse_store_line(t, comm == Comm::Cas) else {
             reply(out, noreply, BAD_FORMAT);
+            // 1.6.40's parser checks the length first and swallows the
+            // block when the rest of the line is bad.
+            let vlen = strtol32(t.get(4)).filter(|v| (0..=i32::MAX - 2).contains(v));
+            if let Some(vlen) = vlen.filter(|_| self.since(since::PARSER_REWRITE)) {
+                return Next::Swallow(vlen as usize + 2);
+            }
             return Next::Continue;
         };
         let exptime = self.realtime(positive_exptime(line.exptime));
+        let flags = self.client_flags(line.flags);
         if self.settings.detail_enabled {
             self.prefixes.record_set(line.key);
         }
-        if !self.store.size_ok(line.key.len(), line.flags, line.vlen) {
+        if !self.store.size_ok(line.key.len(), flags, line.vlen) {
             reply(out, noreply, b"SERVER_ERROR object too large for cache");
             self.counters.store_too_large += 1;
             if comm == Comm::Set && self.get_item(line.key, false) {
@@ -146,15 +162,11 @@ impl Server {
             }
             return Next::Swallow(line.vlen);
         }
-        self.store.note_alloc(crate::store::ntotal(
-            line.key.len(),
-            line.flags,
-            line.vlen - 2,
-            self.store.use_cas,
-        ));
+        self.store
+            .note_alloc(self.store.ntotal(line.key.len(), flags, line.vlen - 2));
         Next::Read(Box::new(Pending {
             key: line.key.to_vec(),
-            flags: line.flags,
+            flags,
             exptime,
             req_cas: line.cas,
             comm,
@@ -162,7 +174,18 @@ impl Server {
             need: line.vlen,
             noreply,
             meta: None,
+            cas_in: None,
         }))
+    }
+
+    /// Client flags as the server keeps them: all 64 bits with large client
+    /// flags, else the low 32 (`strtoul` into a `uint32_t`).
+    pub(crate) fn client_flags(&self, parsed: u64) -> u64 {
+        if self.opts.large_client_flags {
+            parsed
+        } else {
+            u64::from(parsed as u32)
+        }
     }
 
     /// `complete_nread_ascii()`: the data block arrived.
@@ -177,8 +200,9 @@ impl Server {
             need,
             noreply,
             meta,
+            cas_in,
         } = p;
-        let n = crate::store::ntotal(key.len(), flags, need - 2, self.store.use_cas);
+        let n = self.store.ntotal(key.len(), flags, need - 2);
         let class = self.store.slabs.class_for(n).unwrap_or(0);
         self.counters.slab_mut(class).set_cmds += 1;
         if data.get(need - 2..) != Some(&b"\r\n"[..]) {
@@ -187,13 +211,22 @@ impl Server {
             return;
         }
         data.truncate(need - 2);
+        let sent_len = data.len() as u64;
         let mut it = Item::new(data, flags, exptime);
         let mut set_stale = false;
         if let Some(m) = &meta {
             it.key_binary = m.key_binary;
             set_stale = m.set_stale;
         }
-        let (result, cas) = self.store_item(&key, it, comm, req_cas, set_stale);
+        // From 1.6.27 the new item's cas is taken before the store is tried
+        // (`store_item(…, c->cas ? c->cas : get_cas_id(), …)`), so a failed
+        // store uses one up too.
+        let cas_in = if self.since(since::CAS_IN) {
+            Some(cas_in.unwrap_or_else(|| self.store.next_cas()))
+        } else {
+            None
+        };
+        let (result, cas, stored_len) = self.store_item(&key, it, comm, req_cas, set_stale, cas_in);
         match meta {
             None => {
                 let line: &[u8] = match result {
@@ -223,6 +256,10 @@ impl Server {
                             line.extend_from_slice(b" c");
                             push_u64(&mut line, cas);
                         }
+                        MsRet::Size => {
+                            line.extend_from_slice(b" s");
+                            push_u64(&mut line, stored_len.unwrap_or(sent_len));
+                        }
                     }
                 }
                 reply(out, noreply && result == Outcome::Stored, &line);
@@ -230,7 +267,10 @@ impl Server {
         }
     }
 
-    /// `do_store_item()`: returns the result and the new cas (0 unless stored).
+    /// `do_store_item()`: returns the result, the new cas (0 unless stored)
+    /// and, after an append or prepend, the length of the combined value.
+    /// `cas_in` is the cas a stored item gets (1.6.27); `None` takes the
+    /// next one when it is linked.
     pub(crate) fn store_item(
         &mut self,
         key: &[u8],
@@ -238,20 +278,31 @@ impl Server {
         comm: Comm,
         req_cas: u64,
         cas_stale: bool,
-    ) -> (Outcome, u64) {
+        cas_in: Option<u64>,
+    ) -> (Outcome, u64, Option<u64>) {
         let it_cas = if self.store.use_cas { req_cas } else { 0 };
+        let link = |server: &mut Self, it: Item| match cas_in {
+            Some(cas) => {
+                let now = server.current_time();
+                let maxbytes = server.settings.maxbytes;
+                server.store.link_with_cas(key, it, cas, now, maxbytes)
+            }
+            None => server.link(key, it),
+        };
         if !self.get_item(key, false) {
             return match comm {
-                Comm::Add | Comm::Set => (Outcome::Stored, self.link(key, it)),
+                Comm::Add | Comm::Set | Comm::AppendViv | Comm::PrependViv => {
+                    (Outcome::Stored, link(self, it), None)
+                }
                 Comm::Cas => {
                     self.counters.cas_misses += 1;
-                    (Outcome::NotFound, 0)
+                    (Outcome::NotFound, 0, None)
                 }
-                Comm::Replace | Comm::Append | Comm::Prepend => (Outcome::NotStored, 0),
+                Comm::Replace | Comm::Append | Comm::Prepend => (Outcome::NotStored, 0, None),
             };
         }
         let Some(old) = self.store.get(key) else {
-            return (Outcome::NotStored, 0);
+            return (Outcome::NotStored, 0, None);
         };
         let (old_cas, old_exptime, old_token, old_flags, old_class) =
             (old.cas, old.exptime, old.token_sent, old.flags, old.class);
@@ -275,48 +326,49 @@ impl Server {
             Comm::Add => {
                 let now = self.current_time();
                 self.store.touch_time(key, now);
-                (Outcome::NotStored, 0)
+                (Outcome::NotStored, 0, None)
             }
             Comm::Cas => match cas_res {
                 CasRes::Match => {
                     self.counters.slab_mut(old_class).cas_hits += 1;
-                    (Outcome::Stored, self.link(key, it))
+                    (Outcome::Stored, link(self, it), None)
                 }
                 CasRes::Stale => {
                     it.exptime = old_exptime;
                     it.stale = true;
                     it.token_sent = old_token;
                     self.counters.slab_mut(old_class).cas_hits += 1;
-                    (Outcome::Stored, self.link(key, it))
+                    (Outcome::Stored, link(self, it), None)
                 }
                 CasRes::None | CasRes::BadVal => {
                     self.counters.slab_mut(old_class).cas_badval += 1;
-                    (Outcome::Exists, 0)
+                    (Outcome::Exists, 0, None)
                 }
             },
-            Comm::Append | Comm::Prepend => {
+            Comm::Append | Comm::Prepend | Comm::AppendViv | Comm::PrependViv => {
                 if cas_res != CasRes::None && cas_res != CasRes::Match {
-                    return (Outcome::Exists, 0);
+                    return (Outcome::Exists, 0, None);
                 }
                 let old_value = &old.value;
                 if !self
                     .store
                     .size_ok(key.len(), old_flags, old_value.len() + it.value.len() + 2)
                 {
-                    return (Outcome::NotStored, 0);
+                    return (Outcome::NotStored, 0, None);
                 }
                 let mut value = Vec::with_capacity(old_value.len() + it.value.len());
-                if comm == Comm::Append {
+                if matches!(comm, Comm::Append | Comm::AppendViv) {
                     value.extend_from_slice(old_value);
                     value.extend_from_slice(&it.value);
                 } else {
                     value.extend_from_slice(&it.value);
                     value.extend_from_slice(old_value);
                 }
+                let len = value.len() as u64;
                 let combined = Item::new(value, old_flags, old_exptime);
-                (Outcome::Stored, self.link(key, combined))
+                (Outcome::Stored, link(self, combined), Some(len))
             }
-            Comm::Replace | Comm::Set => (Outcome::Stored, self.link(key, it)),
+            Comm::Replace | Comm::Set => (Outcome::Stored, link(self, it), None),
         }
     }
 
@@ -351,11 +403,10 @@ impl Server {
             return Delta::NotFound;
         }
         let chunk_max = self.store.slabs.sizes.last().copied().unwrap_or(0);
-        let use_cas = self.store.use_cas;
         let Some(it) = self.store.get(key) else {
             return Delta::NotFound;
         };
-        let size = crate::store::ntotal(key.len(), it.flags, it.value.len(), use_cas);
+        let size = self.store.ntotal(key.len(), it.flags, it.value.len());
         if it.value.is_empty() || size > chunk_max {
             return Delta::NonNumeric;
         }
@@ -508,7 +559,15 @@ impl Server {
             now
         };
         self.store.flush_feed = self.store.feed;
-        if self.store.use_cas {
+        if self.since(since::FLUSH_NO_CAS) {
+            // 1.6.25: `oldest_live = new_oldest - 1`, then
+            // `item_flush_expired()` unlinks every item whose time is at or
+            // after it; older items read as flushed once it has passed.
+            let oldest = new_oldest.wrapping_sub(1);
+            self.store.oldest_live = oldest;
+            self.store.oldest_cas = 0;
+            self.store.unlink_touched_since(oldest);
+        } else if self.store.use_cas {
             self.store.oldest_live = new_oldest.wrapping_sub(1);
             if self.store.oldest_live <= now {
                 self.store.oldest_cas = self.store.next_cas();
@@ -701,44 +760,78 @@ impl Server {
         Some(classes)
     }
 
+    /// `lru_crawler crawl|metadump|mgdump <classes>`.
+    ///
+    /// `lru_crawler disable` stops the thread asynchronously: in the same
+    /// read event the crawler refuses to start (`ERROR an unknown error
+    /// happened`), later it is disabled (`CLIENT_ERROR lru crawler
+    /// disabled`). A `crawl` keeps the crawler busy for the rest of the read
+    /// event (`BUSY …`); a dump runs to its end before the next read.
+    fn crawler_job(&mut self, job: Job, arg: &[u8], out: &mut Vec<u8>) -> Next {
+        let feed = self.store.feed;
+        let stopping = self.settings.crawler_stopped_in == Some(feed);
+        if !self.settings.crawler_running && !stopping {
+            reply(out, false, b"CLIENT_ERROR lru crawler disabled");
+            return Next::Continue;
+        }
+        if job != Job::Crawl {
+            if !self.opts.dump_enabled {
+                let line: &[u8] = if job == Job::Metadump {
+                    b"ERROR metadump not allowed"
+                } else {
+                    b"ERROR key dump not allowed"
+                };
+                reply(out, false, line);
+                return Next::Continue;
+            }
+            if self.replies_queued() {
+                let line: &[u8] = if job == Job::Metadump {
+                    b"ERROR cannot pipeline other commands before metadump"
+                } else {
+                    b"ERROR cannot pipeline other commands before mgdump"
+                };
+                reply(out, false, line);
+                return Next::Continue;
+            }
+        }
+        let Some(classes) = self.crawl_classes(arg, job != Job::Crawl) else {
+            reply(out, false, b"BADCLASS invalid class id");
+            return Next::Continue;
+        };
+        if stopping {
+            reply(out, false, b"ERROR an unknown error happened");
+            return Next::Continue;
+        }
+        if self.settings.crawl_busy_in == Some(feed) {
+            reply(out, false, b"BUSY currently processing crawler request");
+            return Next::Continue;
+        }
+        match job {
+            Job::Crawl => {
+                self.settings.crawl_busy_in = Some(feed);
+                reply(out, false, b"OK");
+                Next::Continue
+            }
+            Job::Metadump => {
+                self.metadump(&classes, out);
+                Next::Pause
+            }
+            Job::Mgdump => {
+                self.mgdump(&classes, out);
+                Next::Pause
+            }
+        }
+    }
+
     /// `process_lru_crawler_command()`.
     pub(crate) fn cmd_lru_crawler(&mut self, t: &Tokens<'_>, out: &mut Vec<u8>) -> Next {
         let n = t.ntokens();
         let sub = t.get(1);
         match (n, sub) {
-            (4, b"crawl") => {
-                if !self.settings.crawler_running {
-                    reply(out, false, b"ERROR an unknown error happened");
-                } else if self.crawl_classes(t.get(2), false).is_none() {
-                    reply(out, false, b"BADCLASS invalid class id");
-                } else {
-                    reply(out, false, b"OK");
-                }
-                Next::Continue
-            }
-            (4, b"metadump") => {
-                if !self.opts.dump_enabled {
-                    reply(out, false, b"ERROR metadump not allowed");
-                    return Next::Continue;
-                }
-                if self.replies_queued() {
-                    reply(
-                        out,
-                        false,
-                        b"ERROR cannot pipeline other commands before metadump",
-                    );
-                    return Next::Continue;
-                }
-                if !self.settings.crawler_running {
-                    reply(out, false, b"ERROR an unknown error happened");
-                    return Next::Continue;
-                }
-                let Some(classes) = self.crawl_classes(t.get(2), true) else {
-                    reply(out, false, b"BADCLASS invalid class id");
-                    return Next::Continue;
-                };
-                self.metadump(&classes, out);
-                Next::Pause
+            (4, b"crawl") => self.crawler_job(Job::Crawl, t.get(2), out),
+            (4, b"metadump") => self.crawler_job(Job::Metadump, t.get(2), out),
+            (4, b"mgdump") if self.since(since::MGDUMP) => {
+                self.crawler_job(Job::Mgdump, t.get(2), out)
             }
             (4, b"tocrawl") => {
                 match strtoul32(t.get(2)) {
@@ -786,21 +879,65 @@ impl Server {
         }
     }
 
-    /// The item lines of `lru_crawler metadump`, then `END`.
-    fn metadump(&mut self, classes: &[bool], out: &mut Vec<u8>) {
+    /// Live keys of the chosen classes in crawler order: class by class,
+    /// oldest first.
+    fn crawl_order(&self, classes: &[bool]) -> Vec<Vec<u8>> {
         let now = self.current_time();
         // The crawler walks each LRU from its tail: oldest first.
-        let mut keys = self.store.live_keys(now);
-        keys.reverse();
-        let started = self.process_started;
-        let mut lines: Vec<(usize, Vec<u8>)> = Vec::new();
-        for key in keys {
+        let mut keys: Vec<(usize, Vec<u8>)> = self
+            .store
+            .live_keys(now)
+            .into_iter()
+            .rev()
+            .filter_map(|key| {
+                let class = self.store.get(&key)?.class;
+                classes
+                    .get(class)
+                    .copied()
+                    .unwrap_or(false)
+                    .then_some((class, key))
+            })
+            .collect();
+        keys.sort_by_key(|(class, _)| *class);
+        keys.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// `lru_crawler mgdump` (1.6.19): `mg <key>` (`mg <base64> b` for a
+    /// binary key) per live item, then `EN`; `OK` first from 1.6.43.
+    fn mgdump(&mut self, classes: &[bool], out: &mut Vec<u8>) {
+        if self.since(since::DUMP_OK) {
+            out.extend_from_slice(b"OK\r\n");
+        }
+        for key in self.crawl_order(classes) {
             let Some(it) = self.store.get(&key) else {
                 continue;
             };
-            if !classes.get(it.class).copied().unwrap_or(false) {
-                continue;
+            out.extend_from_slice(b"mg ");
+            if it.key_binary {
+                crate::base64::encode(&key, out);
+                out.extend_from_slice(b" b\r\n");
+            } else {
+                out.extend_from_slice(&key);
+                out.extend_from_slice(b"\r\n");
             }
+        }
+        out.extend_from_slice(b"EN\r\n");
+    }
+
+    /// The item lines of `lru_crawler metadump`, then `END`. From 1.6.24
+    /// each line ends in ` flags=<n>`, from 1.6.39 with a space before the
+    /// `\n`; from 1.6.43 an `OK` line comes first.
+    fn metadump(&mut self, classes: &[bool], out: &mut Vec<u8>) {
+        if self.since(since::DUMP_OK) {
+            out.extend_from_slice(b"OK\r\n");
+        }
+        let started = self.process_started;
+        let with_flags = self.since(since::ME_EXP_FIXED);
+        let trailing_space = self.since(since::METADUMP_SPACE);
+        for key in self.crawl_order(classes) {
+            let Some(it) = self.store.get(&key) else {
+                continue;
+            };
             let mut line = b"key=".to_vec();
             for &b in &key {
                 if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -828,11 +965,14 @@ impl Server {
             push_u64(&mut line, it.class as u64);
             line.extend_from_slice(b" size=");
             push_u64(&mut line, self.store.item_ntotal(&key, it) as u64);
+            if with_flags {
+                line.extend_from_slice(b" flags=");
+                push_u64(&mut line, it.flags);
+            }
+            if trailing_space {
+                line.push(b' ');
+            }
             line.push(b'\n');
-            lines.push((it.class, line));
-        }
-        lines.sort_by_key(|(class, _)| *class);
-        for (_, line) in lines {
             out.extend_from_slice(&line);
         }
         out.extend_from_slice(b"END\r\n");
@@ -853,7 +993,7 @@ impl Server {
             );
             return Next::Continue;
         }
-        const KINDS: [&[u8]; 9] = [
+        const KINDS: [&[u8]; 10] = [
             b"rawcmds",
             b"evictions",
             b"fetchers",
@@ -863,8 +1003,11 @@ impl Server {
             b"proxyreqs",
             b"proxyevents",
             b"proxyuser",
+            b"deletions",
         ];
-        if t.toks.iter().skip(1).any(|k| !KINDS.contains(k)) {
+        let known =
+            |k: &&[u8]| KINDS.contains(k) && (*k != b"deletions" || self.since(since::MS_SIZE));
+        if !t.toks.iter().skip(1).all(known) {
             reply(out, noreply, b"ERROR");
             return Next::Continue;
         }

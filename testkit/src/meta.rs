@@ -2,10 +2,11 @@
 
 use crate::base64;
 use crate::classic::Delta;
-use crate::numbers::{push_i64, push_u64, strtol32, strtoul32, strtoull};
+use crate::numbers::{push_i64, push_u64, strtol32, strtoull};
 use crate::parse::{KEY_MAX_LENGTH, META_MAX_NTOKENS, MsHeadError, Tokens, parse_ms_head};
 use crate::server::{Comm, MsCtx, MsRet, Next, Pending, Server, error, positive_exptime};
 use crate::store::Item;
+use crate::version::since;
 
 const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
 const OPAQUE_MAX: usize = 32;
@@ -20,14 +21,19 @@ pub(crate) struct MetaFlags {
     set_stale: bool,
     no_reply: bool,
     has_cas: bool,
+    /// `E<cas>` (1.6.27).
+    has_cas_in: bool,
+    /// `x` (1.6.27, md): remove the value, keep the item.
+    remove_val: bool,
     new_ttl: bool,
     key_binary: bool,
     mode: u8,
     exptime: u32,
     autoviv_exptime: u32,
     recache_time: u32,
-    client_flags: u32,
+    client_flags: u64,
     req_cas: u64,
+    cas_in: u64,
     delta: u64,
     initial: u64,
 }
@@ -121,10 +127,26 @@ impl Server {
                 b'v' => of.value = true,
                 b'u' => of.no_update = true,
                 b'q' => of.no_reply = true,
-                b'F' => match strtoul32(arg) {
-                    Some(v) => of.client_flags = v,
+                b'F' => match strtoull(arg) {
+                    Some(v) if self.opts.large_client_flags => of.client_flags = v,
+                    // 1.6.45 reads `F` as a strict u32 on a normal build.
+                    Some(v) if v > u64::from(u32::MAX) && self.since(since::STRICT_F) => {
+                        has_error = true;
+                    }
+                    Some(v) => of.client_flags = u64::from(v as u32),
                     None => has_error = true,
                 },
+                b'E' if self.since(since::CAS_IN) => match strtoull(arg) {
+                    Some(v) => {
+                        of.cas_in = v;
+                        of.has_cas_in = true;
+                    }
+                    None => {
+                        errstr = BAD_TOKEN;
+                        has_error = true;
+                    }
+                },
+                b'x' if self.since(since::CAS_IN) => of.remove_val = true,
                 b'C' => match strtoull(arg) {
                     Some(v) => {
                         of.req_cas = v;
@@ -173,6 +195,9 @@ impl Server {
         if t.get(1).len() > KEY_MAX_LENGTH {
             return error_line(out, BAD_FORMAT);
         }
+        if n == 3 && !self.since(since::MG_BARE) {
+            return error_line(out, BAD_FORMAT);
+        }
         if n > META_MAX_NTOKENS {
             return error_line(out, b"CLIENT_ERROR options flags are too long");
         }
@@ -187,14 +212,26 @@ impl Server {
         let hit = self.get_item(&key, !of.locked && !of.no_update);
         let mut created = false;
         if !hit && of.vivify {
-            self.link(&key, Item::new(Vec::new(), 0, 0));
+            let it = Item::new(Vec::new(), 0, 0);
+            if of.has_cas_in {
+                let maxbytes = self.settings.maxbytes;
+                self.store.link_with_cas(&key, it, of.cas_in, now, maxbytes);
+            } else {
+                self.link(&key, it);
+            }
             created = true;
         }
         if !hit && !created {
             self.counters.get_cmds += 1;
             self.counters.get_misses += 1;
             let mut line = b"EN".to_vec();
-            for tok in flags {
+            // Before 1.6.18 `EN` echoes neither `O` nor `k`.
+            let echo = if self.since(since::MG_BARE) {
+                flags
+            } else {
+                &[]
+            };
+            for tok in echo {
                 match tok.first() {
                     Some(b'O') => {
                         if tok.len() > OPAQUE_MAX {
@@ -214,9 +251,15 @@ impl Server {
             return Next::Continue;
         }
         let feed = self.store.feed;
+        let conditional = self.since(since::MG_CAS);
         let Some(it) = self.store.get_mut(&key) else {
             return error_line(out, BAD_FORMAT);
         };
+        let mut of = of;
+        // 1.6.40: `C<cas>` matching the item's cas drops `v`.
+        if conditional && of.has_cas && it.cas == of.req_cas {
+            of.value = false;
+        }
         let mut line = Vec::new();
         if of.value {
             line.extend_from_slice(b"VA ");
@@ -263,7 +306,7 @@ impl Server {
                 }
                 b'f' => {
                     line.extend_from_slice(b" f");
-                    push_u64(&mut line, u64::from(it.flags));
+                    push_u64(&mut line, it.flags);
                 }
                 b'l' => {
                     line.extend_from_slice(b" l");
@@ -344,13 +387,25 @@ impl Server {
                     }
                 }
                 Some(b'k') => rets.push(MsRet::Key),
-                Some(b'c') => rets.push(MsRet::Cas),
+                Some(b'c') => {
+                    rets.push(MsRet::Cas);
+                    // 1.6.20's return-flag stash falls through from `c`
+                    // into `s`.
+                    if self.since(since::MS_SIZE) && !self.since(since::MS_C_FIXED) {
+                        rets.push(MsRet::Size);
+                    }
+                }
+                Some(b's') if self.since(since::MS_SIZE) => rets.push(MsRet::Size),
                 _ => {}
             }
         }
+        let vivify = of.vivify && self.since(since::MS_SIZE);
+        let mut exptime = of.exptime;
         let mut comm = match of.mode {
             0 | b'S' => Comm::Set,
             b'E' => Comm::Add,
+            b'A' if vivify => Comm::AppendViv,
+            b'P' if vivify => Comm::PrependViv,
             b'A' => Comm::Append,
             b'P' => Comm::Prepend,
             b'R' => Comm::Replace,
@@ -359,6 +414,9 @@ impl Server {
                 return Next::Swallow(vlen);
             }
         };
+        if matches!(comm, Comm::AppendViv | Comm::PrependViv) {
+            exptime = of.autoviv_exptime;
+        }
         if of.has_cas && (comm == Comm::Set || comm == Comm::Replace) {
             comm = Comm::Cas;
         }
@@ -374,16 +432,12 @@ impl Server {
             }
             return Next::Swallow(vlen);
         }
-        self.store.note_alloc(crate::store::ntotal(
-            key.len(),
-            of.client_flags,
-            vlen - 2,
-            self.store.use_cas,
-        ));
+        self.store
+            .note_alloc(self.store.ntotal(key.len(), of.client_flags, vlen - 2));
         Next::Read(Box::new(Pending {
             key,
             flags: of.client_flags,
-            exptime: of.exptime,
+            exptime,
             req_cas: of.req_cas,
             comm,
             data: Vec::with_capacity(vlen.min(64 * 1024)),
@@ -394,6 +448,7 @@ impl Server {
                 key_binary: of.key_binary,
                 set_stale: of.set_stale && comm == Comm::Cas,
             }),
+            cas_in: of.has_cas_in.then_some(of.cas_in),
         }))
     }
 
@@ -437,7 +492,14 @@ impl Server {
                 self.counters.delete_misses += 1;
                 code = b"EX";
             } else if of.set_stale {
-                let new_cas = self.store.next_cas();
+                if of.remove_val {
+                    self.md_remove_value(&key, &of, cas);
+                }
+                let new_cas = if of.has_cas_in {
+                    of.cas_in
+                } else {
+                    self.store.next_cas()
+                };
                 let feed = self.store.feed;
                 if let Some(it) = self.store.get_mut(&key) {
                     if of.new_ttl {
@@ -452,7 +514,11 @@ impl Server {
                 code = b"HD";
             } else {
                 self.counters.slab_mut(class).delete_hits += 1;
-                self.store.unlink(&key);
+                if of.remove_val {
+                    self.md_remove_value(&key, &of, cas);
+                } else {
+                    self.store.unlink(&key);
+                }
                 quiet = of.no_reply;
                 code = b"HD";
             }
@@ -466,6 +532,17 @@ impl Server {
             out.extend_from_slice(b"\r\n");
         }
         Next::Continue
+    }
+
+    /// `md … x` (1.6.27): the item is replaced by an empty one with the
+    /// `md` line's client flags (`F`, default 0) and TTL (`T`, default none),
+    /// keeping its cas unless `E` gives one.
+    fn md_remove_value(&mut self, key: &[u8], of: &MetaFlags, old_cas: u64) {
+        let cas = if of.has_cas_in { of.cas_in } else { old_cas };
+        let it = Item::new(Vec::new(), of.client_flags, of.exptime);
+        let now = self.current_time();
+        let maxbytes = self.settings.maxbytes;
+        self.store.link_with_cas(key, it, cas, now, maxbytes);
     }
 
     /// `process_marithmetic_command()`.
@@ -515,6 +592,17 @@ impl Server {
                 exptime,
             } => {
                 quiet = of.no_reply;
+                let mut cas = cas;
+                if of.has_cas_in {
+                    // `ITEM_set_cas(it, …)` on the item `do_add_delta()`
+                    // returned: the replaced one when the value grew.
+                    cas = of.cas_in;
+                    if in_place {
+                        if let Some(it) = self.store.get_mut(&key) {
+                            it.cas = cas;
+                        }
+                    }
+                }
                 target = Some(Target {
                     digits,
                     cas,
@@ -532,7 +620,13 @@ impl Server {
             Delta::NotFound => {
                 if of.vivify {
                     let digits = of.initial.to_string().into_bytes();
-                    let cas = self.link(&key, Item::new(digits.clone(), 0, 0));
+                    let it = Item::new(digits.clone(), 0, 0);
+                    let cas = if of.has_cas_in {
+                        let (now, maxbytes) = (self.current_time(), self.settings.maxbytes);
+                        self.store.link_with_cas(&key, it, of.cas_in, now, maxbytes)
+                    } else {
+                        self.link(&key, it)
+                    };
                     target = Some(Target {
                         digits,
                         cas,
@@ -658,6 +752,8 @@ impl Server {
         line.extend_from_slice(b" exp=");
         if it.exptime == 0 {
             line.extend_from_slice(b"-1");
+        } else if self.since(since::ME_EXP_FIXED) {
+            push_i64(&mut line, i64::from(it.exptime.wrapping_sub(now) as i32));
         } else {
             push_i64(&mut line, i64::from(now.wrapping_sub(it.exptime) as i32));
         }
@@ -839,5 +935,142 @@ mod tests {
             run(&mut s, b"set me 0 100 1\r\nx\r\nme me\r\nme nope\r\nme\r\n"),
             "STORED\r\nME me exp=-100 la=0 cas=12 fetch=no cls=1 size=62\r\nEN\r\nCLIENT_ERROR bad command line format\r\n"
         );
+    }
+
+    fn at(version: (u16, u16, u16)) -> Server {
+        Server::with_options(crate::Options {
+            version: crate::Version::new(version.0, version.1, version.2),
+            ..crate::Options::default()
+        })
+    }
+
+    #[test]
+    fn bare_mg_and_en_echo_from_1_6_18() {
+        let input = b"set k 0 0 1\r\nx\r\nmg k\r\nmg nope O5 k\r\nmn\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 17)), input),
+            "STORED\r\nCLIENT_ERROR bad command line format\r\nEN\r\nMN\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "STORED\r\nHD\r\nEN O5 knope\r\nMN\r\n"
+        );
+    }
+
+    #[test]
+    fn ms_size_flag_and_the_1_6_20_c_bug() {
+        let input =
+            b"ms a 2 s\r\nab\r\nms a 1 c\r\nx\r\nms a 1 MA s c\r\ny\r\nms b 2 MA s\r\nzz\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "HD\r\nHD c2\r\nHD c3\r\nNS\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 20)), input),
+            "HD s2\r\nHD c2 s1\r\nHD s2 c3 s2\r\nNS s2\r\n"
+        );
+        // 1.6.27 starts its cas counter at 1, and a failed store uses one up
+        assert_eq!(
+            run(&mut at((1, 6, 27)), input),
+            "HD s2\r\nHD c3\r\nHD s2 c4\r\nNS s2\r\n"
+        );
+    }
+
+    #[test]
+    fn ms_append_with_n_autovivifies_from_1_6_20() {
+        let input =
+            b"ms v 2 MA N50 F3\r\nab\r\nmg v v t f\r\nms v 2 MP N9 T0\r\ncd\r\nmg v v t\r\n";
+        assert_eq!(run(&mut at((1, 6, 18)), input), "NS\r\nEN\r\nNS\r\nEN\r\n");
+        assert_eq!(
+            run(&mut at((1, 6, 20)), input),
+            "HD\r\nVA 2 t50 f3\r\nab\r\nHD\r\nVA 4 t50\r\ncdab\r\n"
+        );
+    }
+
+    #[test]
+    fn me_exp_sign_flips_in_1_6_24() {
+        let input = b"set k 0 100 1\r\nx\r\nme k\r\n";
+        assert!(run(&mut at((1, 6, 23)), input).contains(" exp=-100 "));
+        assert!(run(&mut at((1, 6, 24)), input).contains(" exp=100 "));
+    }
+
+    #[test]
+    fn e_flag_from_1_6_27() {
+        let input = b"ms e 1 E999 c\r\nx\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 26)), input),
+            "CLIENT_ERROR invalid flag\r\n"
+        );
+        let mut s = at((1, 6, 27));
+        assert_eq!(run(&mut s, input), "HD c999\r\n");
+        assert_eq!(
+            run(
+                &mut s,
+                b"md e I E1000\r\nmg e c v\r\nma n N0 J7 E5 c v\r\nma n E77 c\r\nmg w N30 E444 c\r\nms e 1 Ex\r\nx\r\n"
+            ),
+            "HD\r\nVA 1 c1000 X W\r\nx\r\nVA 1 c5\r\n7\r\nHD c77\r\nHD c444 W\r\n\
+             CLIENT_ERROR bad token in command line format\r\n"
+        );
+        // ma E on a value that grows: the reply has E's cas, the item a new one
+        assert_eq!(
+            run(&mut s, b"set g 0 0 1\r\n9\r\nma g E88 c v\r\nmg g c\r\n"),
+            "STORED\r\nVA 2 c88\r\n10\r\nHD c4\r\n"
+        );
+    }
+
+    #[test]
+    fn md_x_from_1_6_27() {
+        let input = b"set x 5 0 3\r\nabc\r\nmd x x\r\nmg x v s f c t\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 18)), input),
+            "STORED\r\nCLIENT_ERROR invalid or duplicate flag\r\nVA 3 s3 f5 c1 t-1\r\nabc\r\n"
+        );
+        let mut s = at((1, 6, 27));
+        assert_eq!(
+            run(&mut s, input),
+            "STORED\r\nHD\r\nVA 0 s0 f0 c2 t-1\r\n\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                b"set y 5 0 3\r\nabc\r\nmd y x F9 T100 E123\r\nmg y v f t c\r\nmd y x I\r\nmg y v\r\nmd nope x\r\nmd y x C1\r\n"
+            ),
+            "STORED\r\nHD\r\nVA 0 f9 t100 c123\r\n\r\nHD\r\nVA 0 X W\r\n\r\nNF\r\nEX\r\n"
+        );
+    }
+
+    #[test]
+    fn mg_c_is_conditional_from_1_6_40() {
+        let input = b"ms c 2\r\nva\r\nmg c C2 v c\r\nmg c C3 v c\r\nmg c C2 s T9 t\r\n";
+        assert_eq!(
+            run(&mut at((1, 6, 39)), input),
+            "HD\r\nVA 2 c2\r\nva\r\nVA 2 c2\r\nva\r\nHD s2 t9\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 40)), input),
+            "HD\r\nHD c2\r\nVA 2 c2\r\nva\r\nHD s2 t9\r\n"
+        );
+    }
+
+    #[test]
+    fn client_flags_width() {
+        let input =
+            b"ms f 1 F4294967297\r\nx\r\nmg f f\r\nms g 1 F18446744073709551616\r\nx\r\nmn\r\n";
+        // a normal build keeps the low 32 bits, 1.6.45 refuses meta F above them
+        assert_eq!(
+            run(&mut Server::new(), input),
+            "HD\r\nHD f1\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        assert_eq!(
+            run(&mut at((1, 6, 45)), input),
+            "CLIENT_ERROR bad command line format\r\nEN\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        let mut large = Server::with_options(crate::Options::latest(true));
+        assert_eq!(
+            run(&mut large, input),
+            "HD\r\nHD f4294967297\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+        );
+        // 8 bytes of flags in the item
+        assert!(run(&mut large, b"me f\r\n").ends_with(" size=69\r\n"));
     }
 }

@@ -2,7 +2,7 @@
 //! lines and data blocks. Shared by [`Server`](crate::Server) and
 //! [`parse_request`].
 
-use crate::numbers::{strtol32, strtoul32, strtoull};
+use crate::numbers::{strtol32, strtoull};
 
 /// memcached splits a line into at most this many tokens, counting the
 /// terminal (empty) token it appends.
@@ -99,7 +99,9 @@ pub(crate) fn long_line_allowed(buf: &[u8]) -> bool {
 /// A classic storage command line that parsed.
 pub(crate) struct StoreLine<'a> {
     pub(crate) key: &'a [u8],
-    pub(crate) flags: u32,
+    /// As parsed (`strtoull`): a server without large client flags keeps
+    /// the low 32 bits.
+    pub(crate) flags: u64,
     pub(crate) exptime: i32,
     /// Payload length plus the two bytes of the terminator.
     pub(crate) vlen: usize,
@@ -114,7 +116,7 @@ pub(crate) fn parse_store_line<'a>(t: &Tokens<'a>, with_cas: bool) -> Option<Sto
     if key.len() > KEY_MAX_LENGTH {
         return None;
     }
-    let flags = strtoul32(t.get(2))?;
+    let flags = strtoull(t.get(2))?;
     let exptime = strtol32(t.get(3))?;
     let vlen = strtol32(t.get(4))?;
     let cas = if with_cas { strtoull(t.get(5))? } else { 0 };
@@ -220,7 +222,10 @@ pub enum ParseResult<'a> {
 }
 
 /// Parses the first request in `input` the way memcached 1.6.18 frames the
-/// text protocol, assuming the whole input arrived in one read.
+/// text protocol, assuming the whole input arrived in one read. (From 1.6.40
+/// a classic storage line whose length parses but whose key, flags, exptime
+/// or cas does not also has its data block read and thrown away; this
+/// function does not know the version and frames it like 1.6.18.)
 ///
 /// ```
 /// use memcache_testkit::{parse_request, ParseResult};

@@ -5,12 +5,10 @@ use crate::parse::{
 };
 use crate::stats::{Counters, Prefixes};
 use crate::store::{CLOCK_OFFSET, Item, Lookup, REALTIME_MAXDELTA, Store};
+use crate::version::{Version, since};
 
 /// Commands memcached handles per read event before it yields.
 const REQS_PER_EVENT: i32 = 20;
-
-/// The version string the model reports.
-pub(crate) const VERSION: &str = "1.6.18";
 
 /// Server settings, like memcached's command-line options.
 ///
@@ -61,6 +59,60 @@ pub struct Options {
     /// `SERVER_ERROR out of memory reading request` and closes; the model does
     /// the same at this size. Default 8 MiB.
     pub max_read_buffer: usize,
+    /// The memcached release imitated: `version` answers it, and every
+    /// behaviour the crate docs list under "Server versions" follows it.
+    /// Default [`Version::V1_6_18`].
+    pub version: Version,
+    /// A build with `--enable-large-client-flags` (1.6.22 and later): client
+    /// flags are 64 bits wide (`VALUE k <u64>`, meta `F`/`f`), items take 8
+    /// bytes for them, and `stats settings` shows `client_flags_size 8`.
+    /// Default off: flags are 32 bits, and a larger number is cut to its low
+    /// 32 bits like memcached's `strtoul` into a `uint32_t` (1.6.45 refuses
+    /// it in meta `F` instead).
+    pub large_client_flags: bool,
+    /// ASCII authentication (`-Y <authfile>`). `None` (default) is no
+    /// authentication. See [`AsciiAuth`].
+    pub auth: Option<AsciiAuth>,
+    /// Answer `config get cluster` like an AWS ElastiCache (memcached
+    /// engine) configuration endpoint, with this cluster. `None` (default)
+    /// is plain memcached, which answers `ERROR`.
+    pub elasticache_cluster: Option<ClusterConfig>,
+}
+
+/// The cluster an ElastiCache configuration endpoint describes
+/// ([`Options::elasticache_cluster`]).
+///
+/// `config get cluster` is answered as AWS documents it (and pymemcache's
+/// `AWSElastiCacheHashClient` reads it, up to `\n\r\nEND\r\n`):
+///
+/// ```text
+/// CONFIG cluster 0 <bytes>\r\n
+/// <version>\n
+/// <host>|<ip>|<port> <host>|<ip>|<port> ...\n
+/// \r\n
+/// END\r\n
+/// ```
+///
+/// where `<bytes>` counts the two `\n`-terminated lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The configuration version, incremented by ElastiCache on each change.
+    pub version: u64,
+    /// The nodes: host name, IP address, port.
+    pub nodes: Vec<(String, String, u16)>,
+}
+
+impl ClusterConfig {
+    /// The whole reply to `config get cluster`.
+    pub fn reply(&self) -> Vec<u8> {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(host, ip, port)| format!("{host}|{ip}|{port}"))
+            .collect();
+        let body = format!("{}\n{}\n", self.version, nodes.join(" "));
+        format!("CONFIG cluster 0 {}\r\n{body}\r\nEND\r\n", body.len()).into_bytes()
+    }
 }
 
 impl Default for Options {
@@ -79,6 +131,84 @@ impl Default for Options {
             listen: None,
             start_time: 1_700_000_000,
             max_read_buffer: 8 * 1024 * 1024,
+            version: Version::V1_6_18,
+            large_client_flags: false,
+            auth: None,
+            elasticache_cluster: None,
+        }
+    }
+}
+
+/// ASCII authentication, memcached's `-Y <authfile>`
+/// ([`Options::auth`]), as 1.6.18 does it:
+///
+/// * each connection starts unauthenticated, and memcached reads only the
+///   text protocol (`stats settings`: `binding_protocol ascii`,
+///   `auth_enabled_ascii <authfile path>`);
+/// * until authenticated, every line gets `CLIENT_ERROR unauthenticated`,
+///   except `set <key> <flags> <exptime> <bytes>` (anything after the fifth
+///   token ignored, `noreply` too), whose data block is read as
+///   `<user> <password>` and answered `STORED` (authenticated from then on)
+///   or `CLIENT_ERROR authentication failure` (more tokens are ignored; one
+///   token is `CLIENT_ERROR bad authentication token format`, a block not
+///   ending in `\r\n` is `CLIENT_ERROR bad command line termination`);
+/// * every reply before authentication is written into the same response
+///   object, which memcached resets for each: only the last of the replies
+///   produced before a flush (the server waiting for input, or 21 commands in
+///   one read) is sent. So a `set` pipelined behind a failed authentication
+///   is read as a second attempt (its data block as credentials), and the
+///   `CLIENT_ERROR authentication failure` is never seen;
+/// * a line of more than 2048 bytes without a newline closes the connection.
+///
+/// Verified against memcached 1.6.18 (`testkit/tests/data`); 1.6.40 and
+/// later read credentials differently (everything after the first space is
+/// the password; short lines close the connection), which is not modelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsciiAuth {
+    /// The authfile's path, which `stats settings` shows as
+    /// `auth_enabled_ascii`.
+    pub authfile: String,
+    /// The `user:password` lines, as pairs.
+    pub users: Vec<(String, String)>,
+}
+
+impl AsciiAuth {
+    /// Reads an authfile's text: one `user:password` per line; the
+    /// password ends at `\r` or `\n`. `None` for a line without `:`
+    /// (memcached refuses to start then).
+    ///
+    /// ```
+    /// use memcache_testkit::AsciiAuth;
+    ///
+    /// let auth = AsciiAuth::parse("/etc/mc.auth", "alice:secret\nbob:pw\n").unwrap();
+    /// assert_eq!(auth.users, [("alice".into(), "secret".into()), ("bob".into(), "pw".into())]);
+    /// ```
+    pub fn parse(authfile: &str, text: &str) -> Option<Self> {
+        let users = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let (user, pass) = line.split_once(':')?;
+                let pass = pass.split(['\r', '\n']).next().unwrap_or("");
+                Some((user.to_owned(), pass.to_owned()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            authfile: authfile.to_owned(),
+            users,
+        })
+    }
+}
+
+impl Options {
+    /// Options for the newest release the model knows
+    /// ([`Version::LATEST`]), built with or without
+    /// `--enable-large-client-flags`; everything else default.
+    pub fn latest(large_client_flags: bool) -> Self {
+        Self {
+            version: Version::LATEST,
+            large_client_flags,
+            ..Self::default()
         }
     }
 }
@@ -101,6 +231,8 @@ pub(crate) struct Settings {
     pub(crate) crawler_running: bool,
     /// The read event in which `lru_crawler disable` stopped the crawler.
     pub(crate) crawler_stopped_in: Option<u64>,
+    /// The read event in which `lru_crawler crawl` started the crawler.
+    pub(crate) crawl_busy_in: Option<u64>,
     pub(crate) lru_crawler_sleep: u32,
     pub(crate) lru_crawler_tocrawl: u32,
     /// `Some(cas)` while `stats sizes` tracking is on: items with a cas at or
@@ -134,6 +266,7 @@ impl Settings {
             temporary_ttl: 61,
             crawler_running: true,
             crawler_stopped_in: None,
+            crawl_busy_in: None,
             lru_crawler_sleep: 100,
             lru_crawler_tocrawl: 0,
             sizes_since: None,
@@ -159,6 +292,10 @@ pub(crate) enum Comm {
     Append,
     Prepend,
     Cas,
+    /// `ms MA N<ttl>` (1.6.20): append, or store if missing.
+    AppendViv,
+    /// `ms MP N<ttl>` (1.6.20): prepend, or store if missing.
+    PrependViv,
 }
 
 /// A return flag of `ms`, kept until the store result is known.
@@ -167,6 +304,8 @@ pub(crate) enum MsRet {
     Opaque(Vec<u8>),
     Key,
     Cas,
+    /// `s` (1.6.20): the size of the stored value.
+    Size,
 }
 
 /// `ms` details carried to the end of the data block.
@@ -181,7 +320,7 @@ pub(crate) struct MsCtx {
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
     pub(crate) key: Vec<u8>,
-    pub(crate) flags: u32,
+    pub(crate) flags: u64,
     pub(crate) exptime: u32,
     pub(crate) req_cas: u64,
     pub(crate) comm: Comm,
@@ -190,6 +329,8 @@ pub(crate) struct Pending {
     pub(crate) need: usize,
     pub(crate) noreply: bool,
     pub(crate) meta: Option<MsCtx>,
+    /// `ms … E<cas>` (1.6.27): the cas the stored item gets.
+    pub(crate) cas_in: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +341,9 @@ enum State {
     Nread(Box<Pending>),
     /// Throwing away this many bytes.
     Swallow(usize),
+    /// Reading the `<user> <password>` block of an authentication `set`:
+    /// this many bytes, terminator included.
+    AuthData(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +378,11 @@ struct Conn {
     watching: bool,
     /// The protocol was chosen (on the first byte received).
     negotiated: bool,
+    /// Authenticated with `-Y` (always true without it).
+    authenticated: bool,
+    /// Where the unflushed reply written before authentication starts in
+    /// the queue: the next one replaces it (one reused response object).
+    auth_reply_at: Option<usize>,
     id: u64,
 }
 
@@ -256,6 +405,8 @@ impl Conn {
             paused: false,
             watching: false,
             negotiated: false,
+            authenticated: true,
+            auth_reply_at: None,
             id,
         }
     }
@@ -276,8 +427,9 @@ pub(crate) enum Next {
     Watch,
 }
 
-/// A model of one memcached 1.6.18 server (`memcached -U 0` with default
-/// settings) and one client connection to it.
+/// A model of one memcached server (`memcached -U 0` with default
+/// settings; 1.6.18 unless [`Options::version`] says otherwise) and one
+/// client connection to it.
 ///
 /// Feed it the bytes a client sends; it appends the bytes the server would
 /// send back. The store survives [`reconnect`](Self::reconnect); the input
@@ -305,6 +457,8 @@ pub struct Server {
     conn: Conn,
     shut_down: bool,
     pub(crate) total_connections: u64,
+    /// Log lines queued by [`Server::watch_log`] for a watching connection.
+    watch_lines: Vec<u8>,
 }
 
 impl Default for Server {
@@ -320,11 +474,22 @@ impl Server {
     }
 
     /// A server with the given options.
+    ///
+    /// # Panics
+    ///
+    /// If [`Options::large_client_flags`] is set for a version before
+    /// 1.6.22, which had no such build option.
     pub fn with_options(options: Options) -> Self {
+        assert!(
+            !options.large_client_flags || options.version >= since::LARGE_FLAGS,
+            "--enable-large-client-flags exists from memcached 1.6.22 on, not in {}",
+            options.version
+        );
         let start = options.start_time.max(CLOCK_OFFSET);
+        let flags_size = if options.large_client_flags { 8 } else { 4 };
         let mut server = Self {
             settings: Settings::new(&options),
-            store: Store::new(options.item_size_max, options.cas_enabled),
+            store: Store::new(options.item_size_max, options.cas_enabled, flags_size),
             counters: Counters::default(),
             prefixes: Prefixes::default(),
             now: start,
@@ -332,8 +497,13 @@ impl Server {
             conn: Conn::new(1),
             shut_down: false,
             total_connections: 1,
+            watch_lines: Vec::new(),
             opts: options,
         };
+        if server.since(since::CAS_IN) {
+            // 1.6.27 starts its cas counter at 1: the first item gets 2.
+            server.store.skip_cas();
+        }
         server.open_connection();
         server
     }
@@ -380,6 +550,7 @@ impl Server {
     }
 
     fn open_connection(&mut self) {
+        self.conn.authenticated = self.opts.auth.is_none();
         if self.shut_down {
             self.conn.closed = true;
         } else if self.opts.max_connections_reached {
@@ -408,6 +579,9 @@ impl Server {
         let start = out.len();
         if let Some(greeting) = self.conn.greeting.take() {
             out.extend_from_slice(greeting);
+        }
+        if self.conn.watching && !self.conn.closed {
+            out.append(&mut self.watch_lines);
         }
         if self.conn.closed || self.conn.watching {
             return;
@@ -461,22 +635,35 @@ impl Server {
                     let pos = self.conn.pos;
                     if !self.conn.negotiated && self.conn.rbytes > 0 {
                         self.conn.negotiated = true;
-                        if self.conn.buf.get(pos) == Some(&0x80) {
+                        // With -Y, memcached speaks only the text protocol.
+                        let ascii_only = self.opts.auth.is_some();
+                        if !ascii_only && self.conn.buf.get(pos) == Some(&0x80) {
                             // The binary protocol is not modelled.
                             self.abort(queue);
                             continue;
                         }
                     }
                     let window = &self.conn.buf[pos..pos + self.conn.rbytes];
-                    if let Some(i) = memchr::memchr(b'\n', window) {
+                    let authenticated = self.conn.authenticated;
+                    // Before authentication, memcached waits for 2 bytes.
+                    let newline = if authenticated || window.len() >= 2 {
+                        memchr::memchr(b'\n', window)
+                    } else {
+                        None
+                    };
+                    if let Some(i) = newline {
                         let raw = window[..i].to_vec();
                         self.conn.pos += i + 1;
                         self.conn.rbytes -= i + 1;
-                        self.process_line(&raw, queue, out);
+                        if authenticated {
+                            self.process_line(&raw, queue, out);
+                        } else {
+                            self.auth_line(&raw, queue, out);
+                        }
                         continue;
                     }
                     if self.conn.rbytes > LINE_LIMIT {
-                        if !long_line_allowed(window) {
+                        if !authenticated || !long_line_allowed(window) {
                             self.abort(queue);
                             continue;
                         }
@@ -521,6 +708,19 @@ impl Server {
                     self.complete_nread(*p, queue);
                     self.command_done(queue, out);
                 }
+                State::AuthData(need) => {
+                    if avail < need {
+                        self.conn.state = State::AuthData(need);
+                        self.flush(queue, out);
+                        return;
+                    }
+                    let pos = self.conn.pos;
+                    let block = self.conn.buf[pos..pos + need].to_vec();
+                    self.conn.pos += need;
+                    self.conn.rbytes = self.conn.rbytes.saturating_sub(need);
+                    self.auth_check(&block, queue);
+                    self.command_done(queue, out);
+                }
                 State::Swallow(n) => {
                     let take = n.min(avail);
                     self.conn.pos += take;
@@ -533,6 +733,94 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// A line before authentication (`try_read_command_asciiauth()`): only
+    /// `set <key> <flags> <exptime> <bytes>` is taken, and its data block is
+    /// read as the credentials.
+    fn auth_line(&mut self, raw: &[u8], queue: &mut Vec<u8>, out: &mut Vec<u8>) {
+        // memcached tokenizes the line as a C string, `\r` included.
+        let line = raw.split(|b| *b == 0).next().unwrap_or(&[]);
+        let t = tokenize(line);
+        let size = if t.ntokens() >= 6 && t.get(0) == b"set" {
+            crate::numbers::strtoul32(t.get(4))
+        } else {
+            None
+        };
+        match size {
+            Some(size) => self.conn.state = State::AuthData(size as usize + 2),
+            None => {
+                self.auth_reply(queue, b"CLIENT_ERROR unauthenticated\r\n");
+                self.command_done(queue, out);
+            }
+        }
+    }
+
+    /// The credentials block of an authentication `set`, terminator included.
+    fn auth_check(&mut self, block: &[u8], queue: &mut Vec<u8>) {
+        let Some(payload) = block.strip_suffix(b"\r\n") else {
+            self.auth_reply(queue, b"CLIENT_ERROR bad command line termination\r\n");
+            return;
+        };
+        let payload = payload.split(|b| *b == 0).next().unwrap_or(&[]);
+        let t = tokenize(payload);
+        if t.ntokens() < 3 {
+            self.auth_reply(queue, b"CLIENT_ERROR bad authentication token format\r\n");
+            return;
+        }
+        let (user, pass) = (t.get(0), t.get(1));
+        let ok = self.opts.auth.as_ref().is_some_and(|auth| {
+            auth.users
+                .iter()
+                .any(|(u, p)| u.as_bytes() == user && p.as_bytes() == pass)
+        });
+        self.counters.auth_cmds += 1;
+        if ok {
+            self.auth_reply(queue, b"STORED\r\n");
+            self.conn.authenticated = true;
+        } else {
+            self.counters.auth_errors += 1;
+            self.auth_reply(queue, b"CLIENT_ERROR authentication failure\r\n");
+        }
+    }
+
+    /// `out_string()` before authentication: the one response object is
+    /// reset, so an unflushed earlier reply is replaced.
+    fn auth_reply(&mut self, queue: &mut Vec<u8>, line: &[u8]) {
+        match self.conn.auth_reply_at {
+            Some(at) if at <= queue.len() => queue.truncate(at),
+            _ => self.conn.auth_reply_at = Some(queue.len()),
+        }
+        queue.extend_from_slice(line);
+    }
+
+    /// Whether the imitated release is `v` or later.
+    pub(crate) fn since(&self, v: Version) -> bool {
+        self.opts.version >= v
+    }
+
+    /// Delivers a log line to a connection that ran `watch`: it is written,
+    /// followed by `\n`, on the next [`feed`](Self::feed) (an empty one
+    /// will do). Returns false, dropping the line, when the connection is
+    /// not watching.
+    ///
+    /// The model has one connection, so it cannot produce the lines that
+    /// other clients' commands would cause; a test that needs a log stream
+    /// injects them here, in the format its watcher kind uses (for example
+    /// `ts=… gid=… type=item_get key=k status=found clsid=1 cfd=21` for
+    /// `watch fetchers` on 1.6.18).
+    pub fn watch_log(&mut self, line: &[u8]) -> bool {
+        if !self.conn.watching || self.conn.closed {
+            return false;
+        }
+        self.watch_lines.extend_from_slice(line);
+        self.watch_lines.push(b'\n');
+        true
+    }
+
+    /// Whether the connection ran `watch` and is now a log stream.
+    pub fn is_watching(&self) -> bool {
+        self.conn.watching && !self.conn.closed
     }
 
     fn process_line(&mut self, raw: &[u8], queue: &mut Vec<u8>, out: &mut Vec<u8>) {
@@ -572,6 +860,7 @@ impl Server {
     /// Queued replies are written; a new read event starts.
     fn flush(&mut self, queue: &mut Vec<u8>, out: &mut Vec<u8>) {
         out.append(queue);
+        self.conn.auth_reply_at = None;
         self.conn.pinned.clear();
         self.conn.since_flush = 0;
         self.conn.nreqs = REQS_PER_EVENT;
@@ -669,6 +958,13 @@ impl Server {
                 b"cas" if want(n == 7 || n == 8, out) => self.cmd_update(t, Comm::Cas, out),
                 b"cache_memlimit" if want(n == 3 || n == 4, out) => self.cmd_memlimit(t, out),
                 b"cas" | b"cache_memlimit" => Next::Continue,
+                b"config" => match &self.opts.elasticache_cluster {
+                    Some(cluster) if t.toks[1..] == [&b"get"[..], b"cluster"] => {
+                        out.extend_from_slice(&cluster.reply());
+                        Next::Continue
+                    }
+                    _ => error(out),
+                },
                 _ => error(out),
             },
             b'i' => match cmd {
@@ -695,9 +991,7 @@ impl Server {
                 b"flush_all" if want((2..=4).contains(&n), out) => self.cmd_flush_all(t, out),
                 b"bget" | b"flush_all" => Next::Continue,
                 b"version" => {
-                    out.extend_from_slice(b"VERSION ");
-                    out.extend_from_slice(VERSION.as_bytes());
-                    out.extend_from_slice(b"\r\n");
+                    out.extend_from_slice(format!("VERSION {}\r\n", self.opts.version).as_bytes());
                     Next::Continue
                 }
                 b"quit" => Next::Close,

@@ -3,8 +3,9 @@
 
 use crate::numbers::strtoul32;
 use crate::parse::Tokens;
-use crate::server::{Next, Server, VERSION, reply};
+use crate::server::{Next, Server, reply};
 use crate::store::{Lookup, MAX_SLAB_CLASSES, SLAB_PAGE_SIZE};
+use crate::version::since;
 
 /// Per slab class counters.
 #[derive(Debug, Default, Clone, Copy)]
@@ -35,6 +36,8 @@ pub(crate) struct Counters {
     pub(crate) decr_misses: u64,
     pub(crate) cas_misses: u64,
     pub(crate) store_too_large: u64,
+    pub(crate) auth_cmds: u64,
+    pub(crate) auth_errors: u64,
     pub(crate) bytes_read: u64,
     pub(crate) bytes_written: u64,
     pub(crate) slabs: [SlabCounters; MAX_SLAB_CLASSES],
@@ -56,6 +59,8 @@ impl Default for Counters {
             decr_misses: 0,
             cas_misses: 0,
             store_too_large: 0,
+            auth_cmds: 0,
+            auth_errors: 0,
             bytes_read: 0,
             bytes_written: 0,
             slabs: [SlabCounters::default(); MAX_SLAB_CLASSES],
@@ -304,7 +309,7 @@ impl Server {
         stat(out, "pid", 4242);
         stat(out, "uptime", now.saturating_sub(60));
         stat(out, "time", self.now);
-        stat(out, "version", VERSION);
+        stat(out, "version", self.opts.version);
         stat(out, "libevent", "2.1.12-stable");
         stat(out, "pointer_size", 64);
         stat(out, "rusage_user", "0.000000");
@@ -344,8 +349,8 @@ impl Server {
         stat(out, "touch_misses", c.touch_misses);
         stat(out, "store_too_large", c.store_too_large);
         stat(out, "store_no_memory", 0);
-        stat(out, "auth_cmds", 0);
-        stat(out, "auth_errors", 0);
+        stat(out, "auth_cmds", c.auth_cmds);
+        stat(out, "auth_errors", c.auth_errors);
         stat(out, "bytes_read", c.bytes_read);
         stat(out, "bytes_written", c.bytes_written);
         stat(out, "limit_maxbytes", self.settings.maxbytes);
@@ -357,13 +362,25 @@ impl Server {
         stat(out, "hash_power_level", 16);
         stat(out, "hash_bytes", 524288);
         stat(out, "hash_is_expanding", 0);
+        // 1.6.34 renamed `slab_reassign_evictions_nomem` and added a
+        // counter; 1.6.40 added the last busy status.
+        let automove_v2 = self.since(since::AUTOMOVE_V2);
+        let mut names = vec!["slab_reassign_rescues", "slab_reassign_chunk_rescues"];
+        if !automove_v2 {
+            names.push("slab_reassign_evictions_nomem");
+        }
+        names.extend(["slab_reassign_inline_reclaim", "slab_reassign_busy_items"]);
+        names.push("slab_reassign_busy_deletes");
+        if automove_v2 {
+            names.push("slab_reassign_busy_nomem");
+        }
+        for name in names {
+            stat(out, name, 0);
+        }
+        if self.since(since::MG_CAS) {
+            stat(out, "slab_reassign_last_busy_status", "none");
+        }
         for name in [
-            "slab_reassign_rescues",
-            "slab_reassign_chunk_rescues",
-            "slab_reassign_evictions_nomem",
-            "slab_reassign_inline_reclaim",
-            "slab_reassign_busy_items",
-            "slab_reassign_busy_deletes",
             "slab_reassign_running",
             "slabs_moved",
             "lru_crawler_running",
@@ -431,9 +448,15 @@ impl Server {
         stat(out, "reqs_per_event", 20);
         stat(out, "cas_enabled", yes_no(o.cas_enabled));
         stat(out, "tcp_backlog", 1024);
-        stat(out, "binding_protocol", "auto-negotiate");
+        let auth = o.auth.as_ref().map(|a| a.authfile.as_str());
+        let protocol = if auth.is_some() {
+            "ascii"
+        } else {
+            "auto-negotiate"
+        };
+        stat(out, "binding_protocol", protocol);
         stat(out, "auth_enabled_sasl", "no");
-        stat(out, "auth_enabled_ascii", "no");
+        stat(out, "auth_enabled_ascii", auth.unwrap_or("no"));
         stat(out, "item_size_max", o.item_size_max);
         stat(out, "maxconns_fast", "yes");
         stat(out, "hashpower_init", 0);
@@ -444,7 +467,12 @@ impl Server {
             "slab_automove_ratio",
             format!("{:.2}", s.slab_automove_ratio),
         );
-        stat(out, "slab_automove_window", 30);
+        let window = if self.since(since::AUTOMOVE_V2) {
+            10
+        } else {
+            30
+        };
+        stat(out, "slab_automove_window", window);
         stat(
             out,
             "slab_chunk_max",
@@ -493,8 +521,15 @@ impl Server {
         stat(out, "ssl_session_cache", "no");
         stat(out, "ssl_kernel_tls", "no");
         stat(out, "ssl_min_version", "tlsv1.2");
-        stat(out, "num_napi_ids", "(null)");
+        if self.since(since::MG_CAS) {
+            stat(out, "num_napi_ids", 0);
+        } else {
+            stat(out, "num_napi_ids", "(null)");
+        }
         stat(out, "memory_file", "(null)");
+        if self.since(since::LARGE_FLAGS) {
+            stat(out, "client_flags_size", self.store.flags_size);
+        }
     }
 
     fn listeners(&self) -> Vec<String> {

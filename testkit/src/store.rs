@@ -18,7 +18,8 @@ pub(crate) const MAX_SLAB_CLASSES: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
     pub(crate) value: Vec<u8>,
-    pub(crate) flags: u32,
+    /// Client flags (64 bits wide only with large client flags).
+    pub(crate) flags: u64,
     /// Relative expiry time; 0 never expires.
     pub(crate) exptime: u32,
     /// Relative time of last access.
@@ -41,7 +42,7 @@ pub(crate) struct Item {
 
 impl Item {
     /// A fresh, unlinked item.
-    pub(crate) fn new(value: Vec<u8>, flags: u32, exptime: u32) -> Self {
+    pub(crate) fn new(value: Vec<u8>, flags: u64, exptime: u32) -> Self {
         Self {
             value,
             flags,
@@ -124,13 +125,20 @@ impl Slabs {
     }
 }
 
-/// `ITEM_ntotal()`: header, key with NUL, client flags if non-zero, value with
-/// CRLF, and the cas field.
-pub(crate) fn ntotal(key_len: usize, flags: u32, value_len: usize, use_cas: bool) -> usize {
+/// `ITEM_ntotal()`: header, key with NUL, client flags if non-zero
+/// (`flags_size` bytes: 4, or 8 with large client flags), value with CRLF,
+/// and the cas field.
+pub(crate) fn ntotal(
+    key_len: usize,
+    flags: u64,
+    flags_size: usize,
+    value_len: usize,
+    use_cas: bool,
+) -> usize {
     ITEM_HEADER
         .saturating_add(key_len)
         .saturating_add(1)
-        .saturating_add(if flags != 0 { 4 } else { 0 })
+        .saturating_add(if flags != 0 { flags_size } else { 0 })
         .saturating_add(value_len)
         .saturating_add(2)
         .saturating_add(if use_cas { 8 } else { 0 })
@@ -144,6 +152,8 @@ pub(crate) struct Store {
     next_seq: u64,
     cas_counter: u64,
     pub(crate) use_cas: bool,
+    /// `sizeof(client_flags_t)`: 4, or 8 with large client flags.
+    pub(crate) flags_size: usize,
     /// `settings.oldest_live` (relative), 0 when no flush happened.
     pub(crate) oldest_live: u32,
     /// `settings.oldest_cas`.
@@ -170,13 +180,14 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(item_size_max: usize, use_cas: bool) -> Self {
+    pub(crate) fn new(item_size_max: usize, use_cas: bool, flags_size: usize) -> Self {
         Self {
             items: HashMap::new(),
             lru: BTreeMap::new(),
             next_seq: 0,
             cas_counter: 0,
             use_cas,
+            flags_size,
             oldest_live: 0,
             oldest_cas: 0,
             slabs: Slabs::new(item_size_max),
@@ -202,14 +213,24 @@ impl Store {
         self.cas_counter
     }
 
+    /// Uses up one cas unique without an item.
+    pub(crate) fn skip_cas(&mut self) {
+        self.cas_counter = self.cas_counter.wrapping_add(1);
+    }
+
     /// Size of an item as memcached accounts it.
     pub(crate) fn item_ntotal(&self, key: &[u8], it: &Item) -> usize {
-        ntotal(key.len(), it.flags, it.value.len(), self.use_cas)
+        self.ntotal(key.len(), it.flags, it.value.len())
+    }
+
+    /// [`ntotal`] with this store's cas and flags sizes.
+    pub(crate) fn ntotal(&self, key_len: usize, flags: u64, value_len: usize) -> usize {
+        ntotal(key_len, flags, self.flags_size, value_len, self.use_cas)
     }
 
     /// `item_size_ok()` for a value of `vlen` bytes (payload + 2).
-    pub(crate) fn size_ok(&self, key_len: usize, flags: u32, vlen: usize) -> bool {
-        let n = ntotal(key_len, flags, vlen.saturating_sub(2), self.use_cas);
+    pub(crate) fn size_ok(&self, key_len: usize, flags: u64, vlen: usize) -> bool {
+        let n = self.ntotal(key_len, flags, vlen.saturating_sub(2));
         self.slabs.class_for(n).is_some()
     }
 
@@ -310,9 +331,23 @@ impl Store {
     /// `do_item_link()`: stores `it` under `key` (replacing any item), with a
     /// new cas and access time; then evicts old items while over `maxbytes`.
     /// Returns the new cas.
-    pub(crate) fn link(&mut self, key: &[u8], mut it: Item, now: u32, maxbytes: u64) -> u64 {
+    pub(crate) fn link(&mut self, key: &[u8], it: Item, now: u32, maxbytes: u64) -> u64 {
+        let cas = self.next_cas();
+        self.link_with_cas(key, it, cas, now, maxbytes)
+    }
+
+    /// [`link`](Self::link) with a cas chosen by the caller (1.6.27's
+    /// `do_item_link(it, hv, cas)`).
+    pub(crate) fn link_with_cas(
+        &mut self,
+        key: &[u8],
+        mut it: Item,
+        cas: u64,
+        now: u32,
+        maxbytes: u64,
+    ) -> u64 {
         self.unlink(key);
-        it.cas = self.next_cas();
+        it.cas = cas;
         it.time = now;
         it.born_feed = self.feed;
         it.changed_feed = self.feed;
@@ -363,6 +398,20 @@ impl Store {
             (self.class_items.get(class), self.class_pages.get_mut(class))
         {
             *pages = (*pages).max((count + 1).div_ceil(per));
+        }
+    }
+
+    /// `item_flush_expired()` (1.6.25): unlinks every item last accessed at
+    /// or after `oldest` (relative time).
+    pub(crate) fn unlink_touched_since(&mut self, oldest: u32) {
+        let keys: Vec<Vec<u8>> = self
+            .items
+            .iter()
+            .filter(|(_, it)| it.time >= oldest)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.unlink(&key);
         }
     }
 
@@ -428,9 +477,12 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(ntotal(4, 0, 1, true), 64);
-        assert_eq!(ntotal(4, 5, 600000, true), 600067);
+        assert_eq!(ntotal(4, 0, 4, 1, true), 64);
+        assert_eq!(ntotal(4, 5, 4, 600000, true), 600067);
+        // large client flags take 8 bytes
+        assert_eq!(ntotal(4, 5, 8, 600000, true), 600071);
+        assert_eq!(ntotal(4, 0, 8, 1, true), 64);
         // largest value for a 5-byte key with flags 0
-        assert_eq!(ntotal(5, 0, 1048512, true), 1048576);
+        assert_eq!(ntotal(5, 0, 4, 1048512, true), 1048576);
     }
 }

@@ -591,3 +591,312 @@ fn memory_limit_evicts_old_items() {
     assert!(text(&run(&mut s, b"mg k29 s\r\n")).starts_with("HD s100000"));
     assert!(text(&run(&mut s, b"stats\r\n")).contains("STAT evictions "));
 }
+
+fn at(major: u16, minor: u16, patch: u16) -> Server {
+    Server::with_options(Options {
+        version: crate::Version::new(major, minor, patch),
+        ..Options::default()
+    })
+}
+
+#[test]
+fn version_answers_the_profile() {
+    assert_eq!(
+        text(&run(&mut Server::new(), b"version\r\n")),
+        "VERSION 1.6.18\r\n"
+    );
+    assert_eq!(
+        text(&run(
+            &mut Server::with_options(Options::latest(false)),
+            b"version\r\n"
+        )),
+        "VERSION 1.6.45\r\n"
+    );
+    assert!(crate::Version::new(1, 6, 9) < crate::Version::V1_6_18);
+    assert!(crate::Version::new(1, 6, 100) > crate::Version::LATEST);
+    assert_eq!(crate::Version::default(), crate::Version::V1_6_18);
+    let stats = text(&run(&mut at(1, 6, 27), b"stats\r\n"));
+    assert!(stats.contains("STAT version 1.6.27\r\n"), "{stats}");
+}
+
+#[test]
+#[should_panic(expected = "1.6.22")]
+fn large_client_flags_need_1_6_22() {
+    let _ = Server::with_options(Options {
+        large_client_flags: true,
+        ..Options::default()
+    });
+}
+
+#[test]
+fn stats_settings_follow_the_profile() {
+    let settings = |s: &mut Server| text(&run(s, b"stats settings\r\n"));
+    let old = settings(&mut Server::new());
+    assert!(!old.contains("client_flags_size"));
+    assert!(old.contains("STAT auth_enabled_ascii no\r\n"));
+    assert!(old.contains("STAT binding_protocol auto-negotiate\r\n"));
+    assert!(old.contains("STAT slab_automove_window 30\r\n"));
+    assert!(old.contains("STAT num_napi_ids (null)\r\n"));
+    assert!(settings(&mut at(1, 6, 22)).ends_with("STAT client_flags_size 4\r\nEND\r\n"));
+    let new = settings(&mut Server::with_options(Options::latest(true)));
+    assert!(new.ends_with("STAT memory_file (null)\r\nSTAT client_flags_size 8\r\nEND\r\n"));
+    assert!(new.contains("STAT slab_automove_window 10\r\n"));
+    assert!(new.contains("STAT num_napi_ids 0\r\n"));
+    let stats = text(&run(
+        &mut Server::with_options(Options::latest(false)),
+        b"stats\r\n",
+    ));
+    assert!(stats.contains(
+        "STAT slab_reassign_busy_nomem 0\r\nSTAT slab_reassign_last_busy_status none\r\n"
+    ));
+    assert!(!stats.contains("slab_reassign_evictions_nomem"));
+}
+
+fn auth_server() -> Server {
+    Server::with_options(Options {
+        auth: crate::AsciiAuth::parse("/etc/memcached.auth", "alice:secret\nbob:pw\n"),
+        ..Options::default()
+    })
+}
+
+#[test]
+fn ascii_auth() {
+    let mut s = auth_server();
+    assert_eq!(
+        text(&run(&mut s, b"version\r\n")),
+        "CLIENT_ERROR unauthenticated\r\n"
+    );
+    assert_eq!(
+        text(&run(&mut s, b"set a 0 0 11\r\nalice wrong\r\n")),
+        "CLIENT_ERROR authentication failure\r\n"
+    );
+    // replies before authentication replace each other until written
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"set a 0 0 11\r\nalice wrong\r\nset k 0 0 5\r\nhello\r\nget k\r\n"
+        )),
+        "CLIENT_ERROR unauthenticated\r\n"
+    );
+    assert_eq!(
+        text(&run(&mut s, b"set a 0 0 5\r\nalice\r\n")),
+        "CLIENT_ERROR bad authentication token format\r\n"
+    );
+    // credentials split across reads
+    assert_eq!(text(&run(&mut s, b"set a 0 0 12\r\nali")), "");
+    assert_eq!(
+        text(&run(&mut s, b"ce secret\r\nset k 0 0 1\r\nx\r\nget k\r\n")),
+        "STORED\r\nSTORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n"
+    );
+    let stats = text(&run(&mut s, b"stats\r\nstats settings\r\n"));
+    assert!(
+        stats.contains("STAT auth_cmds 3\r\nSTAT auth_errors 2\r\n"),
+        "{stats}"
+    );
+    assert!(stats.contains("STAT binding_protocol ascii\r\n"));
+    assert!(stats.contains("STAT auth_enabled_ascii /etc/memcached.auth\r\n"));
+    // a new connection starts unauthenticated; the store is shared
+    s.reconnect();
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"get k\r\n\x80\r\nset a 0 0 6\r\nbob pw\r\nget k\r\n"
+        )),
+        "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n"
+    );
+    // a long line without a newline closes
+    s.reconnect();
+    run(&mut s, &[b'x'; 3000]);
+    assert!(s.is_closed());
+    assert_eq!(crate::AsciiAuth::parse("f", "no colon\n"), None);
+}
+
+#[test]
+fn elasticache_config_get_cluster() {
+    let cluster = crate::ClusterConfig {
+        version: 12,
+        nodes: vec![
+            ("a.cache.amazonaws.com".into(), "10.0.0.1".into(), 11211),
+            ("b.cache.amazonaws.com".into(), "10.0.0.2".into(), 11212),
+        ],
+    };
+    let body = "12\na.cache.amazonaws.com|10.0.0.1|11211 b.cache.amazonaws.com|10.0.0.2|11212\n";
+    let want = format!("CONFIG cluster 0 {}\r\n{body}\r\nEND\r\n", body.len());
+    let mut s = Server::with_options(Options {
+        elasticache_cluster: Some(cluster),
+        ..Options::default()
+    });
+    assert_eq!(text(&run(&mut s, b"config get cluster\r\n")), want);
+    assert_eq!(
+        text(&run(&mut s, b"config get other\r\nconfig\r\n")),
+        "ERROR\r\nERROR\r\n"
+    );
+    assert_eq!(
+        text(&run(&mut Server::new(), b"config get cluster\r\n")),
+        "ERROR\r\n"
+    );
+}
+
+#[test]
+fn watch_log_lines_are_injected() {
+    let mut s = Server::new();
+    assert!(!s.watch_log(b"dropped"));
+    assert_eq!(text(&run(&mut s, b"watch fetchers\r\nget k\r\n")), "OK\r\n");
+    assert!(s.is_watching());
+    assert!(s.watch_log(b"ts=1.0 gid=1 type=item_get key=k status=not_found clsid=0 cfd=22"));
+    assert!(s.watch_log(b"ts=1.1 gid=2 type=item_get key=k status=found clsid=1 cfd=22"));
+    assert_eq!(
+        text(&run(&mut s, b"")),
+        "ts=1.0 gid=1 type=item_get key=k status=not_found clsid=0 cfd=22\n\
+         ts=1.1 gid=2 type=item_get key=k status=found clsid=1 cfd=22\n"
+    );
+    assert_eq!(text(&run(&mut s, b"version\r\n")), "");
+    s.reconnect();
+    assert!(!s.is_watching());
+    // deletions exists from 1.6.20
+    assert_eq!(text(&run(&mut s, b"watch deletions\r\n")), "ERROR\r\n");
+    assert_eq!(
+        text(&run(&mut at(1, 6, 20), b"watch deletions\r\n")),
+        "OK\r\n"
+    );
+}
+
+#[test]
+fn dumps_follow_the_profile() {
+    let input = b"set a 7 0 1\r\nx\r\nms YjEx 1 b\r\ny\r\n";
+    let dumps = |s: &mut Server| {
+        run(s, input);
+        let meta = text(&run(s, b"lru_crawler metadump 1\r\n"));
+        let mg = text(&run(s, b"lru_crawler mgdump 1\r\n"));
+        (meta, mg)
+    };
+    let (meta, mg) = dumps(&mut Server::new());
+    assert!(
+        meta.starts_with("key=a exp=-1 la=") && meta.contains(" size=65\nkey=b11 "),
+        "{meta}"
+    );
+    assert_eq!(mg, "ERROR\r\n");
+    let (meta, mg) = dumps(&mut at(1, 6, 24));
+    assert!(
+        meta.contains(" size=65 flags=7\nkey=b11 ") && meta.ends_with("flags=0\nEND\r\n"),
+        "{meta}"
+    );
+    assert_eq!(mg, "mg a\r\nmg YjEx b\r\nEN\r\n");
+    let (meta, mg) = dumps(&mut at(1, 6, 43));
+    assert!(
+        meta.starts_with("OK\r\nkey=a ") && meta.ends_with("flags=0 \nEND\r\n"),
+        "{meta}"
+    );
+    assert_eq!(mg, "OK\r\nmg a\r\nmg YjEx b\r\nEN\r\n");
+    let mut s = at(1, 6, 19);
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"set q 0 0 1\r\nx\r\nlru_crawler mgdump all\r\nlru_crawler mgdump 99\r\n"
+        )),
+        "STORED\r\nERROR cannot pipeline other commands before mgdump\r\n\
+         ERROR cannot pipeline other commands before mgdump\r\n"
+    );
+    assert_eq!(
+        text(&run(&mut s, b"lru_crawler mgdump 99\r\n")),
+        "BADCLASS invalid class id\r\n"
+    );
+    let mut x = Server::with_options(Options {
+        dump_enabled: false,
+        ..Options::latest(false)
+    });
+    assert_eq!(
+        text(&run(&mut x, b"lru_crawler mgdump all\r\n")),
+        "ERROR key dump not allowed\r\n"
+    );
+}
+
+#[test]
+fn crawler_busy_and_disabled() {
+    let mut s = Server::new();
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"lru_crawler crawl all\r\nlru_crawler crawl 1\r\nlru_crawler crawl 99\r\n"
+        )),
+        "OK\r\nBUSY currently processing crawler request\r\nBADCLASS invalid class id\r\n"
+    );
+    // the crawl is over by the next read
+    assert_eq!(text(&run(&mut s, b"lru_crawler crawl 1\r\n")), "OK\r\n");
+    // disable stops the thread after the read event
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"lru_crawler disable\r\nlru_crawler crawl 1\r\n"
+        )),
+        "OK\r\nERROR an unknown error happened\r\n"
+    );
+    assert_eq!(
+        text(&run(
+            &mut s,
+            b"lru_crawler crawl 1\r\nlru_crawler metadump all\r\n"
+        )),
+        "CLIENT_ERROR lru crawler disabled\r\nCLIENT_ERROR lru crawler disabled\r\n"
+    );
+    assert_eq!(text(&run(&mut s, b"lru_crawler enable\r\n")), "OK\r\n");
+}
+
+#[test]
+fn flush_all_without_cas_from_1_6_25() {
+    let input = b"set a 0 0 1\r\nx\r\nflush_all\r\nget a\r\nset a 0 0 1\r\ny\r\nget a\r\n";
+    let want = "STORED\r\nOK\r\nEND\r\nSTORED\r\nVALUE a 0 1\r\ny\r\nEND\r\n";
+    assert_eq!(text(&run(&mut Server::new(), input)), want);
+    let mut s = at(1, 6, 25);
+    assert_eq!(text(&run(&mut s, input)), want);
+    // flushed items are unlinked at once
+    assert_eq!(s.item_count(), 1);
+    // without cas, 1.6.18 also flushes what is set in the same second
+    let no_cas = |version| Options {
+        cas_enabled: false,
+        version,
+        ..Options::default()
+    };
+    let mut old = Server::with_options(no_cas(crate::Version::V1_6_18));
+    assert_eq!(
+        text(&run(&mut old, input)),
+        "STORED\r\nOK\r\nEND\r\nSTORED\r\nEND\r\n"
+    );
+    let mut new = Server::with_options(no_cas(crate::Version::new(1, 6, 25)));
+    assert_eq!(text(&run(&mut new, input)), want);
+}
+
+#[test]
+fn bad_storage_line_swallows_its_block_from_1_6_40() {
+    let input = b"set k x 0 1\r\nz\r\nset k 0 x 1\r\nz\r\nmn\r\n";
+    assert_eq!(
+        text(&run(&mut at(1, 6, 39), input)),
+        "CLIENT_ERROR bad command line format\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nERROR\r\nMN\r\n"
+    );
+    assert_eq!(
+        text(&run(&mut at(1, 6, 40), input)),
+        "CLIENT_ERROR bad command line format\r\nCLIENT_ERROR bad command line format\r\nMN\r\n"
+    );
+}
+
+#[test]
+fn classic_flags_width() {
+    let input = b"set a 4294967296 0 1\r\nx\r\nget a\r\n";
+    assert_eq!(
+        text(&run(&mut Server::new(), input)),
+        "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+    );
+    assert_eq!(
+        text(&run(
+            &mut Server::with_options(Options::latest(false)),
+            input
+        )),
+        "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+    );
+    assert_eq!(
+        text(&run(
+            &mut Server::with_options(Options::latest(true)),
+            input
+        )),
+        "STORED\r\nVALUE a 4294967296 1\r\nx\r\nEND\r\n"
+    );
+}
