@@ -723,3 +723,33 @@ fn a_quiet_command_left_last_waits_for_a_fence() {
         }))
     ));
 }
+
+#[test]
+fn an_earlier_now_never_moves_the_deadline_earlier() {
+    let t0 = Instant::now();
+    let at = |secs| t0 + Duration::from_secs(secs);
+    let mut codec = Codec::new();
+    let mut out = BytesMut::new();
+    codec.send(&Get::new("a"), &mut out, at(100)).unwrap();
+    assert_eq!(codec.poll_timeout(), Some(at(160)));
+    // Bytes arrive, but the caller's clock now reads earlier than before: the codec's
+    // time stays at the latest it saw, so the deadline does not move back.
+    let mut buf = BytesMut::from(&b"EN"[..]);
+    assert_eq!(drain(&mut codec, &mut buf, at(10)), (vec![], None));
+    assert_eq!(codec.poll_timeout(), Some(at(160)));
+    // Later bytes restart it from their (later) time.
+    buf.extend_from_slice(b"D");
+    assert_eq!(drain(&mut codec, &mut buf, at(120)), (vec![], None));
+    assert_eq!(codec.poll_timeout(), Some(at(180)));
+    // An early report changes nothing, even one from before the last activity.
+    codec.handle_timeout(at(5));
+    assert_eq!(codec.error(), None);
+    buf.extend_from_slice(b"\r\n");
+    assert_eq!(
+        drain(&mut codec, &mut buf, at(121)),
+        (vec!["0:Miss".into()], None)
+    );
+    // A send with an earlier clock starts the timer at the latest time seen.
+    codec.send(&Get::new("b"), &mut out, at(1)).unwrap();
+    assert_eq!(codec.poll_timeout(), Some(at(181)));
+}
