@@ -333,31 +333,44 @@ enum Flow {
 }
 
 /// The bytes at both ends of what the buffer held when a call left a reply in
-/// progress: the next call checks they are still there.
+/// progress (eight at each end, as words): the next call checks they are still there.
 #[derive(Debug, Default)]
 struct Guard {
     len: usize,
-    head: [u8; 16],
-    tail: [u8; 16],
+    head: u64,
+    tail: u64,
+}
+
+/// Up to eight bytes as a word, zero-padded.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => {
+            let mut w = [0u8; 8];
+            w[..bytes.len()].copy_from_slice(bytes);
+            u64::from_le_bytes(w)
+        }
+    }
 }
 
 impl Guard {
+    #[inline]
     fn of(buf: &[u8]) -> Self {
-        let n = buf.len().min(16);
-        let mut guard = Self {
+        let n = buf.len().min(8);
+        Self {
             len: buf.len(),
-            ..Self::default()
-        };
-        guard.head[..n].copy_from_slice(&buf[..n]);
-        guard.tail[..n].copy_from_slice(&buf[buf.len() - n..]);
-        guard
+            head: word(&buf[..n]),
+            tail: word(&buf[buf.len() - n..]),
+        }
     }
 
+    #[inline]
     fn holds(&self, buf: &[u8]) -> bool {
-        let n = self.len.min(16);
+        let n = self.len.min(8);
         buf.len() >= self.len
-            && buf[..n] == self.head[..n]
-            && buf[self.len - n..self.len] == self.tail[..n]
+            && word(&buf[..n]) == self.head
+            && word(&buf[self.len - n..self.len]) == self.tail
     }
 }
 
