@@ -119,7 +119,8 @@
 //!   buffer to every [`Codec::decode`] (or [`Codec::decode_each`]). The codec removes
 //!   finished replies from the front and hands out values as [`Bytes`](bytes::Bytes)
 //!   split off that buffer: no copy. A multi-key reply comes out as one [`Values`]
-//!   view, one `Bytes` for the whole reply. A partial reply stays in the buffer; the
+//!   view, one `Bytes` for the whole reply; so do a stats reply ([`StatLines`]) and a
+//!   meta reply (its flags and value, [`MetaResponse`]). A partial reply stays in the buffer; the
 //!   codec remembers how far it has searched, so a value arriving one byte at a time
 //!   is not rescanned. Bytes of a reply to a command not sent yet are left untouched.
 //! * While a value is alive, the memory it points into cannot be reused by the input

@@ -8,7 +8,7 @@
 //!   ┌─────────────────────┴──────────────────┐  header of a    ┌─────────────────────────────┐
 //!   │ Line { scanned }                        │  data block     │ Block { header, data_len }  │
 //!   │                                         │────────────────►│ waits for header + data + 2 │
-//! ─►│ scanned == 0: the head's family parses  │                 │ bytes, never scans the data;│
+//! ─►│ scanned == 0: the owner's family parses │                 │ bytes, never scans the data;│
 //!   │   the unread bytes (line end unknown);  │◄────────────────│ then checks the "\r\n" and  │
 //!   │   unsure: search for the line's end     │  block read:    │ hands the block to the      │
 //!   │ found line: the family parses the line  │  item kept or   │ family                      │
@@ -42,21 +42,30 @@
 //!
 //! A reader first sees the unread bytes with the line's end unknown ([`At::Start`]).
 //! Its parser runs on them and takes a clean common line in one step (`STORED`
-//! by one masked compare, a `VALUE` header with its data and `END`, a meta header
-//! with its data), or answers [`Next::Search`]: the line's end is then searched
-//! for (resumably, see `line.rs`) and the same reader parses the found line
-//! ([`At::Line`]), which decides everything else, errors included. One grammar:
-//! parsers refuse on the unread bytes whatever they would refuse on the line, so the
-//! outcome, and the count of bytes examined, are the same however the reads cut a
-//! reply. Error lines are recognised by every reader on a found line and handled
-//! here ([`Next::ServerError`]).
+//! by one masked compare, a number, a `VALUE` header with its data and, for one
+//! key, its `END`; a short meta line found eight bytes at a time, with its data), or
+//! answers [`Next::Search`]: the line's end is then searched for (resumably, see
+//! `line.rs`) and the same reader parses the found line ([`At::Line`]), which
+//! decides everything else, errors included. One grammar: parsers refuse on the
+//! unread bytes whatever they would refuse on the line, so the outcome, and the
+//! count of bytes examined, are the same however the reads cut a reply. Error lines
+//! are recognised by every reader on a found line and completed here
+//! ([`Reader::server_error`]).
+//!
+//! A reader completes its command itself ([`Reader::complete`]): the completion is
+//! built once, where it is handed to the caller's closure (or queued behind
+//! completions already decided). A data block to wait for goes through
+//! [`Reader::wait_block`]. One [`Reader`] serves a whole call, so the state, the
+//! deque, the reply in progress and the framing rules are reached through it
+//! without being gathered again for every line.
 //!
 //! The *owner* of a line is the head of the pending deque, except when the head is a
 //! quiet meta command: memcached may have left its reply out, so the meta reader
 //! looks for the first pending command the line fits (by code, opaque and key echo);
-//! the quiet commands before it complete with their inferred outcome
-//! ([`Next::Silent`]) and the line is read again for the owner, now the head. A line
-//! that fits none, or an error line that more than one command could have caused,
+//! the line is read again for that command ([`Next::Silent`]), and only once that
+//! read succeeds do the quiet commands before it complete with their inferred
+//! outcome (a line that fits nobody proves nothing about their silence). A line that
+//! fits none, or an error line that more than one command could have caused,
 //! poisons the codec.
 //!
 //! Replies come out as zero-copy views of the read buffer: a value is split off as
@@ -73,7 +82,8 @@
 //!   the buffer length until `header_len + data_len + 2` unread bytes are there.
 //! * A reply in progress ([`Reply`] other than `None`) always belongs to the head.
 //! * Between calls, while a reply is in progress, the buffer must keep its bytes:
-//!   the first and last bytes seen are remembered and checked on the next call.
+//!   the first and last eight bytes seen are remembered ([`Guard`]) and checked on
+//!   the next call; a buffer that lost or changed them poisons the codec.
 
 mod input;
 mod line;
