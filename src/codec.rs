@@ -136,24 +136,29 @@ impl Codec {
         Ok(())
     }
 
-    /// Plans, writes and enqueues one command; on a refusal nothing is written.
+    /// Writes and enqueues one command; on a refusal nothing is written and the
+    /// deque is unchanged.
+    #[inline]
     fn push<C: Command + ?Sized>(
         &mut self,
         command: &C,
         out: &mut BytesMut,
     ) -> Result<Token, EncodeError> {
-        let plan = command.plan(&self.config.limits)?;
         let written = out.len();
-        out.reserve(plan.wire_len);
         let mut draft = self.pending.draft();
-        command.write(&mut Writer {
+        let encoded = command.encode(&mut Writer {
             out,
             draft: &mut draft,
+            limits: &self.config.limits,
             noreply: false,
         });
-        draft
-            .commit(plan.expect)
-            .inspect_err(|_| out.truncate(written))
+        match encoded.and_then(|encoded| draft.commit(encoded.0)) {
+            Ok(token) => Ok(token),
+            Err(e) => {
+                out.truncate(written);
+                Err(e)
+            }
+        }
     }
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
@@ -231,16 +236,20 @@ impl Codec {
         out: &mut BytesMut,
     ) -> Result<(), EncodeError> {
         self.check_open()?;
-        let plan = command.plan(&self.config.limits)?;
-        out.reserve(plan.wire_len);
+        let written = out.len();
         // No entry will check this command's reply: the draft is dropped.
         let mut draft = self.pending.draft();
-        command.write(&mut Writer {
+        let encoded = command.encode(&mut Writer {
             out,
             draft: &mut draft,
+            limits: &self.config.limits,
             noreply: true,
         });
         drop(draft);
+        if let Err(e) = encoded {
+            out.truncate(written);
+            return Err(e);
+        }
         self.pending.note_noreply();
         Ok(())
     }

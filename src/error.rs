@@ -49,6 +49,14 @@ pub enum EncodeError {
         /// What is wrong with it.
         reason: KeyError,
     },
+    /// The `index`th key of a multi-key command gave another length when it was
+    /// written than when the command was sized (its `as_ref()` answered differently
+    /// the second time). Nothing was sent: what is written is always what was checked.
+    #[error("key at index {index} changed while the command was written")]
+    KeyChanged {
+        /// Position of the key in the command's key list.
+        index: usize,
+    },
     /// A multi-key retrieval needs at least one key (`get` with none is a server `ERROR`).
     #[error("a multi-key retrieval needs at least one key")]
     NoKeys,

@@ -77,9 +77,11 @@ pub(crate) const fn base64_len(n: usize) -> usize {
     n.div_ceil(3) * 4
 }
 
-/// Appends the padded standard base64 encoding of `input` (memcached's alphabet).
-pub(crate) fn base64_encode(input: &[u8], out: &mut impl Extend<u8>) {
-    for chunk in input.chunks(3) {
+/// Writes the padded standard base64 encoding of `input` into `out`, which is
+/// exactly [`base64_len`]`(input.len())` bytes (memcached's alphabet).
+pub(crate) fn base64_encode_into(input: &[u8], out: &mut [u8]) {
+    debug_assert_eq!(out.len(), base64_len(input.len()));
+    for (chunk, quad) in input.chunks(3).zip(out.chunks_exact_mut(4)) {
         let b = [
             chunk[0],
             chunk.get(1).copied().unwrap_or(0),
@@ -87,13 +89,10 @@ pub(crate) fn base64_encode(input: &[u8], out: &mut impl Extend<u8>) {
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let sextet = |shift: u32| ALPHABET[((n >> shift) & 63) as usize];
-        let quad = [
-            sextet(18),
-            sextet(12),
-            if chunk.len() > 1 { sextet(6) } else { b'=' },
-            if chunk.len() > 2 { sextet(0) } else { b'=' },
-        ];
-        out.extend(quad);
+        quad[0] = sextet(18);
+        quad[1] = sextet(12);
+        quad[2] = if chunk.len() > 1 { sextet(6) } else { b'=' };
+        quad[3] = if chunk.len() > 2 { sextet(0) } else { b'=' };
     }
 }
 
@@ -225,8 +224,8 @@ mod tests {
             (b"\x00\xff\r\n ", "AP8NCiA="),
         ];
         for (raw, enc) in cases {
-            let mut out = Vec::new();
-            base64_encode(raw, &mut out);
+            let mut out = vec![0; base64_len(raw.len())];
+            base64_encode_into(raw, &mut out);
             assert_eq!(out, enc.as_bytes());
             assert_eq!(base64_len(raw.len()), enc.len());
             let mut back = [0u8; 16];

@@ -307,21 +307,21 @@ impl Pending {
         }
     }
 
-    /// The next requested key not yet answered (empty past the last).
+    /// The next requested key not yet answered (empty past the last). The list is
+    /// kept as the request wrote it, a space before each key.
     #[inline]
     pub(crate) fn next_key(&self, cursor: KeyCursor) -> &[u8] {
         if cursor.pos >= cursor.end {
             return &[];
         }
-        let len = usize::from(self.arena.get(cursor.pos, 1)[0]);
-        self.arena.get(cursor.pos + 1, len)
+        let rest = self.arena.get(cursor.pos + 1, cursor.end - cursor.pos - 1);
+        &rest[..until_space(rest)]
     }
 
     /// Moves `cursor` past the next requested key (which the caller found equal to
-    /// the key answered).
+    /// the key answered, `len` bytes long).
     #[inline]
-    pub(crate) fn skip_key(&self, cursor: &mut KeyCursor) {
-        let len = usize::from(self.arena.get(cursor.pos, 1)[0]);
+    pub(crate) fn skip_key(&self, cursor: &mut KeyCursor, len: usize) {
         cursor.pos += 1 + len;
     }
 
@@ -331,7 +331,8 @@ impl Pending {
         let mut at = *cursor;
         while at.pos < at.end {
             let requested = self.next_key(at);
-            self.skip_key(&mut at);
+            let len = requested.len();
+            self.skip_key(&mut at, len);
             if requested == key {
                 *cursor = at;
                 return true;
@@ -471,22 +472,13 @@ impl Draft<'_> {
         self.pending.arena.bytes.extend_from_slice(key);
     }
 
-    /// Records the next key of a multi-key retrieval (at most 255 bytes: one length
-    /// byte frames it, so the reply check reads keys without searching).
+    /// Records the requested keys of a multi-key retrieval, `count` of them, as the
+    /// request wrote them: a space before each (keys hold no space), one copy.
     #[inline]
-    pub(crate) fn framed_key(&mut self, key: &[u8]) -> Result<(), EncodeError> {
-        debug_assert!(self.opaque_start.is_none());
-        let Ok(len) = u8::try_from(key.len()) else {
-            return Err(EncodeError::InvalidKey {
-                index: self.key_count as usize,
-                reason: crate::error::KeyError::TooLong { len: key.len() },
-            });
-        };
-        let bytes = &mut self.pending.arena.bytes;
-        bytes.push(len);
-        bytes.extend_from_slice(key);
-        self.key_count += 1;
-        Ok(())
+    pub(crate) fn key_list(&mut self, list: &[u8], count: usize) {
+        debug_assert!(self.opaque_start.is_none() && list.first() == Some(&b' '));
+        self.pending.arena.bytes.extend_from_slice(list);
+        self.key_count = u32::try_from(count).unwrap_or(u32::MAX);
     }
 
     /// Records the opaque of a meta command (after its key; at most 255 bytes).
@@ -570,6 +562,28 @@ impl Drop for Draft<'_> {
     }
 }
 
+/// The length of the key at the front of `rest`: up to the first space, or all of it.
+/// Eight bytes at a time (a word holds a space exactly when xoring it with spaces
+/// leaves a zero byte), keys being short.
+#[inline]
+fn until_space(rest: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = rest.get(at..at + 8) {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (ONES * 0x20);
+        let zero = w.wrapping_sub(ONES) & !w & TOPS;
+        if zero != 0 {
+            return at + (zero.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    rest[at..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(rest.len(), |i| at + i)
+}
+
 /// FNV-1a over the parts of a meta reply tag. Deterministic and allocation-free; a
 /// collision can only make the quiet-run check refuse a command it need not have.
 fn tag_hash(opaque: Option<&[u8]>, echoed_key: Option<&[u8]>) -> u64 {
@@ -623,13 +637,10 @@ mod tests {
     }
 
     #[test]
-    fn framed_keys_are_walked_in_order() {
+    fn requested_keys_are_walked_in_order() {
         let mut pending = Pending::default();
         let mut draft = pending.draft();
-        for key in [&b"a"[..], b"bb", b"a"] {
-            draft.framed_key(key).unwrap();
-        }
-        assert!(draft.framed_key(&[b'x'; 256]).is_err());
+        draft.key_list(b" a bb a", 3);
         draft.commit(Expect::Multi { cas: false }).unwrap();
         let entry = *pending.get(0).unwrap();
         assert_eq!(entry.key_count(), 3);
@@ -640,6 +651,13 @@ mod tests {
         assert!(!pending.take_key(&mut cursor, b"bb"), "already passed");
         assert!(pending.take_key(&mut cursor, b"a"));
         assert_eq!(pending.next_key(cursor), b"");
+        for len in 0..30 {
+            let key = vec![b'k'; len];
+            let mut list = key.clone();
+            list.extend_from_slice(b" rest");
+            assert_eq!(until_space(&list), len);
+            assert_eq!(until_space(&key), len);
+        }
     }
 
     #[test]

@@ -1,26 +1,17 @@
 //! The classic text protocol commands.
 
+use super::Encoded;
 use super::sealed::Encode;
-use super::{Command, Exptime, NoreplyCommand, Plan, Writer};
+use super::{
+    Command, Exptime, Line, NOREPLY, NoreplyCommand, Writer, digits, key_len, signed_digits,
+};
 use crate::error::EncodeError;
 use crate::expect::{Expect, StatsShape};
-use crate::key::{MAX_KEY_LEN, check_key, check_token};
-use crate::limits::Limits;
+use crate::key::MAX_KEY_LEN;
 
 /// The largest `<bytes>` memcached reads correctly (it truncates lengths to 32 bits
 /// and needs room for the trailing `\r\n`).
 const MAX_VALUE_LEN: usize = (1 << 31) - 3;
-
-fn key_ok(key: &[u8]) -> Result<(), EncodeError> {
-    check_key(key).map_err(|reason| EncodeError::InvalidKey { index: 0, reason })
-}
-
-fn plan(expect: Expect, wire_len: usize) -> Result<Plan, EncodeError> {
-    Ok(Plan { expect, wire_len })
-}
-
-/// Room for ` noreply\r\n` and one number, when sizing a line.
-const LINE_SLACK: usize = 32;
 
 fn retrieval_verb(cas: bool, touch: Option<Exptime>) -> &'static [u8] {
     match (cas, touch.is_some()) {
@@ -31,12 +22,25 @@ fn retrieval_verb(cas: bool, touch: Option<Exptime>) -> &'static [u8] {
     }
 }
 
-fn write_retrieval_head(w: &mut Writer<'_, '_>, cas: bool, touch: Option<Exptime>) {
-    w.raw(retrieval_verb(cas, touch));
+/// The length of a retrieval's head: the verb, and the exptime of `gat`/`gats`.
+fn retrieval_head_len(cas: bool, touch: Option<Exptime>) -> usize {
+    retrieval_verb(cas, touch).len() + touch.map_or(0, |t| 1 + signed_digits(t.as_raw().into()))
+}
+
+fn write_retrieval_head(line: &mut Line<'_>, cas: bool, touch: Option<Exptime>) {
+    line.put(retrieval_verb(cas, touch));
     if let Some(t) = touch {
-        w.raw(b" ");
-        w.i64(t.as_raw().into());
+        line.byte(b' ');
+        line.signed(t.as_raw().into());
     }
+}
+
+/// A one-line command with a fixed text.
+fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded, EncodeError> {
+    let mut line = w.line(text.len(), 0);
+    line.put(text);
+    line.end();
+    Ok(Encoded(expect))
 }
 
 /// `get <key>`, or `gets`/`gat`/`gats` with [`Get::with_cas`] and [`Get::touch`].
@@ -84,19 +88,17 @@ impl<'a> Get<'a> {
 }
 
 impl Encode for Get<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        key_ok(self.key)?;
-        plan(
-            Expect::Single { cas: self.cas },
-            self.key.len() + LINE_SLACK,
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        write_retrieval_head(w, self.cas, self.touch);
-        w.raw(b" ");
-        w.key(self.key);
-        w.raw(b"\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let len = retrieval_head_len(self.cas, self.touch) + 1 + key_len(self.key, 0)? + 2;
+        let mut line = w.line(len, 0);
+        write_retrieval_head(&mut line, self.cas, self.touch);
+        line.byte(b' ');
+        let key = line.key(self.key, 0)?;
+        line.put(b"\r\n");
+        line.end();
+        // The reply's `VALUE` must carry this key.
+        w.record_key(len, key);
+        Ok(Encoded(Expect::Single { cas: self.cas }))
     }
 }
 
@@ -143,37 +145,46 @@ impl<'a, K: AsRef<[u8]>> GetMulti<'a, K> {
 }
 
 impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
-    fn plan(&self, limits: &Limits) -> Result<Plan, EncodeError> {
-        if self.keys.is_empty() {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let count = self.keys.len();
+        if count == 0 {
             return Err(EncodeError::NoKeys);
         }
-        if self.keys.len() > limits.max_values_per_reply {
+        if count > w.limits.max_values_per_reply {
             return Err(EncodeError::TooManyKeys {
-                count: self.keys.len(),
-                limit: limits.max_values_per_reply,
+                count,
+                limit: w.limits.max_values_per_reply,
             });
         }
-        let mut len = LINE_SLACK;
+        // Sized from the keys' lengths, so the output grows once. Each key's bytes are
+        // then read once, copied in place and checked there: a key whose `as_ref()`
+        // answers differently the second time (it cannot change what was checked) is
+        // refused when its length no longer fits.
+        let mut keys_len = 0usize;
+        for (index, key) in self.keys.iter().enumerate() {
+            keys_len += 1 + key_len(key.as_ref(), index)?;
+        }
+        let head = retrieval_head_len(self.cas, self.touch);
+        let len = head + keys_len + 2;
+        let mut line = w.line(len, 0);
+        write_retrieval_head(&mut line, self.cas, self.touch);
         for (index, key) in self.keys.iter().enumerate() {
             let key = key.as_ref();
-            check_key(key).map_err(|reason| EncodeError::InvalidKey { index, reason })?;
-            len += key.len() + 1;
+            if line.pos() + 1 + key.len() > head + keys_len {
+                return Err(EncodeError::KeyChanged { index });
+            }
+            line.byte(b' ');
+            line.key(key, index)?;
         }
-        plan(Expect::Multi { cas: self.cas }, len)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        write_retrieval_head(w, self.cas, self.touch);
-        for key in self.keys {
-            let key = key.as_ref();
-            w.raw(b" ");
-            w.raw(key);
-            // Keys are at most 250 bytes, so one length byte frames each: the reply
-            // check reads them without searching.
-            debug_assert!(key.len() <= MAX_KEY_LEN);
-            let _ = w.draft.framed_key(key);
+        if line.pos() != head + keys_len {
+            return Err(EncodeError::KeyChanged { index: count - 1 });
         }
-        w.raw(b"\r\n");
+        line.put(b"\r\n");
+        line.end();
+        // The reply's `VALUE`s must carry these keys, in this order: recorded as
+        // written, space before each.
+        w.record_key_list(len, head..head + keys_len, count);
+        Ok(Encoded(Expect::Multi { cas: self.cas }))
     }
 }
 
@@ -307,36 +318,52 @@ impl<'a> Store<'a> {
 }
 
 impl Encode for Store<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        key_ok(self.key)?;
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         if self.value.len() > MAX_VALUE_LEN {
             return Err(EncodeError::ValueTooLarge {
                 len: self.value.len(),
             });
         }
-        plan(
-            Expect::Storage,
-            self.key.len() + self.value.len() + 2 * LINE_SLACK + 20,
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(self.verb());
-        w.key(self.key);
-        w.raw(b" ");
-        w.u64(self.flags.into());
-        w.raw(b" ");
-        w.i64(self.exptime.as_raw().into());
-        w.raw(b" ");
-        w.u64(self.value.len() as u64);
-        if let StoreMode::Cas(unique) = self.mode {
-            w.raw(b" ");
-            w.u64(unique);
+        let verb = self.verb();
+        let flags = u64::from(self.flags);
+        let exptime = i64::from(self.exptime.as_raw());
+        let bytes = self.value.len() as u64;
+        let cas = match self.mode {
+            StoreMode::Cas(unique) => Some(unique),
+            _ => None,
+        };
+        let len = verb.len()
+            + key_len(self.key, 0)?
+            + 1
+            + digits(flags)
+            + 1
+            + signed_digits(exptime)
+            + 1
+            + digits(bytes)
+            + cas.map_or(0, |c| 1 + digits(c))
+            + w.noreply_len()
+            + 2;
+        let noreply = w.noreply;
+        let mut line = w.line(len, self.value.len() + 2);
+        line.put(verb);
+        line.key(self.key, 0)?;
+        line.byte(b' ');
+        line.number(flags);
+        line.byte(b' ');
+        line.signed(exptime);
+        line.byte(b' ');
+        line.number(bytes);
+        if let Some(unique) = cas {
+            line.byte(b' ');
+            line.number(unique);
         }
-        w.noreply();
-        w.raw(b"\r\n");
-        w.raw(self.value);
-        w.raw(b"\r\n");
+        if noreply {
+            line.put(NOREPLY);
+        }
+        line.put(b"\r\n");
+        line.end();
+        w.data(self.value);
+        Ok(Encoded(Expect::Storage))
     }
 }
 
@@ -358,16 +385,18 @@ impl<'a> Delete<'a> {
 }
 
 impl Encode for Delete<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        key_ok(self.key)?;
-        plan(Expect::Delete, self.key.len() + LINE_SLACK)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"delete ");
-        w.key(self.key);
-        w.noreply();
-        w.raw(b"\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let len = 7 + key_len(self.key, 0)? + w.noreply_len() + 2;
+        let noreply = w.noreply;
+        let mut line = w.line(len, 0);
+        line.put(b"delete ");
+        line.key(self.key, 0)?;
+        if noreply {
+            line.put(NOREPLY);
+        }
+        line.put(b"\r\n");
+        line.end();
+        Ok(Encoded(Expect::Delete))
     }
 }
 
@@ -393,36 +422,46 @@ impl<'a> Touch<'a> {
 }
 
 impl Encode for Touch<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        key_ok(self.key)?;
-        plan(Expect::Touch, self.key.len() + LINE_SLACK)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"touch ");
-        w.key(self.key);
-        w.raw(b" ");
-        w.i64(self.exptime.as_raw().into());
-        w.noreply();
-        w.raw(b"\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let exptime = i64::from(self.exptime.as_raw());
+        let len = 6 + key_len(self.key, 0)? + 1 + signed_digits(exptime) + w.noreply_len() + 2;
+        let noreply = w.noreply;
+        let mut line = w.line(len, 0);
+        line.put(b"touch ");
+        line.key(self.key, 0)?;
+        line.byte(b' ');
+        line.signed(exptime);
+        if noreply {
+            line.put(NOREPLY);
+        }
+        line.put(b"\r\n");
+        line.end();
+        Ok(Encoded(Expect::Touch))
     }
 }
 
 impl Command for Touch<'_> {}
 impl NoreplyCommand for Touch<'_> {}
 
-fn plan_arith(key: &[u8]) -> Result<Plan, EncodeError> {
-    key_ok(key)?;
-    plan(Expect::Arith, key.len() + LINE_SLACK + 20)
-}
-
-fn write_arith(w: &mut Writer<'_, '_>, verb: &[u8], key: &[u8], delta: u64) {
-    w.raw(verb);
-    w.key(key);
-    w.raw(b" ");
-    w.u64(delta);
-    w.noreply();
-    w.raw(b"\r\n");
+fn encode_arith(
+    w: &mut Writer<'_, '_>,
+    verb: &[u8],
+    key: &[u8],
+    delta: u64,
+) -> Result<Encoded, EncodeError> {
+    let len = verb.len() + key_len(key, 0)? + 1 + digits(delta) + w.noreply_len() + 2;
+    let noreply = w.noreply;
+    let mut line = w.line(len, 0);
+    line.put(verb);
+    line.key(key, 0)?;
+    line.byte(b' ');
+    line.number(delta);
+    if noreply {
+        line.put(NOREPLY);
+    }
+    line.put(b"\r\n");
+    line.end();
+    Ok(Encoded(Expect::Arith))
 }
 
 /// `incr <key> <delta>`: completes with [`Response::Counter`](crate::Response::Counter)
@@ -446,12 +485,8 @@ impl<'a> Incr<'a> {
 }
 
 impl Encode for Incr<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan_arith(self.key)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        write_arith(w, b"incr ", self.key, self.delta);
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        encode_arith(w, b"incr ", self.key, self.delta)
     }
 }
 
@@ -476,12 +511,8 @@ impl<'a> Decr<'a> {
 }
 
 impl Encode for Decr<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan_arith(self.key)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        write_arith(w, b"decr ", self.key, self.delta);
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        encode_arith(w, b"decr ", self.key, self.delta)
     }
 }
 
@@ -568,45 +599,55 @@ impl Default for Stats<'_> {
 }
 
 impl Encode for Stats<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        let shape = match self.args {
-            StatsArgs::None => StatsShape::Stat,
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let (len, shape) = match self.args {
+            StatsArgs::None => (5, StatsShape::Stat),
             StatsArgs::Word(word) => {
-                check_token(word, MAX_KEY_LEN).map_err(|reason| EncodeError::InvalidToken {
-                    what: "stats argument",
-                    reason,
-                })?;
-                if word == b"reset" {
+                if word.len() > MAX_KEY_LEN {
+                    return Err(EncodeError::InvalidToken {
+                        what: "stats argument",
+                        reason: crate::KeyError::TooLong { len: word.len() },
+                    });
+                }
+                // `stats reset` answers `RESET`; every other word, `STAT` lines.
+                let shape = if word == b"reset" {
                     StatsShape::Reset
                 } else {
                     StatsShape::Stat
-                }
+                };
+                (6 + word.len(), shape)
             }
-            StatsArgs::Detail(_) => StatsShape::Ok,
-            StatsArgs::DetailDump => StatsShape::Prefix,
-            StatsArgs::CacheDump { .. } => StatsShape::Item,
+            StatsArgs::Detail(on) => (if on { 15 } else { 16 }, StatsShape::Ok),
+            StatsArgs::DetailDump => (17, StatsShape::Prefix),
+            StatsArgs::CacheDump { class, limit } => (
+                16 + digits(class.into()) + 1 + digits(limit.into()),
+                StatsShape::Item,
+            ),
         };
-        plan(Expect::Stats(shape), MAX_KEY_LEN + LINE_SLACK)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"stats");
+        let mut line = w.line(len + 2, 0);
+        line.put(b"stats");
         match self.args {
             StatsArgs::None => {}
             StatsArgs::Word(word) => {
-                w.raw(b" ");
-                w.raw(word);
+                line.byte(b' ');
+                line.token(word, MAX_KEY_LEN)
+                    .map_err(|reason| EncodeError::InvalidToken {
+                        what: "stats argument",
+                        reason,
+                    })?;
             }
-            StatsArgs::Detail(on) => w.raw(if on { b" detail on" } else { b" detail off" }),
-            StatsArgs::DetailDump => w.raw(b" detail dump"),
+            StatsArgs::Detail(on) => line.put(if on { b" detail on" } else { b" detail off" }),
+            StatsArgs::DetailDump => line.put(b" detail dump"),
             StatsArgs::CacheDump { class, limit } => {
-                w.raw(b" cachedump ");
-                w.u64(class.into());
-                w.raw(b" ");
-                w.u64(limit.into());
+                line.put(b" cachedump ");
+                line.number(class.into());
+                line.byte(b' ');
+                line.number(limit.into());
             }
         }
-        w.raw(b"\r\n");
+        line.put(b"\r\n");
+        line.end();
+        Ok(Encoded(Expect::Stats(shape)))
     }
 }
 
@@ -617,12 +658,8 @@ impl Command for Stats<'_> {}
 pub struct Version;
 
 impl Encode for Version {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan(Expect::Version, 9)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"version\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        fixed(w, b"version\r\n", Expect::Version)
     }
 }
 
@@ -643,16 +680,31 @@ impl Verbosity {
 }
 
 impl Encode for Verbosity {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan(Expect::Ok, LINE_SLACK + 10)
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        encode_number(w, b"verbosity ", Some(self.level.into()), Expect::Ok)
     }
+}
 
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"verbosity ");
-        w.u64(self.level.into());
-        w.noreply();
-        w.raw(b"\r\n");
+/// `<verb>[ <number>][ noreply]\r\n`.
+fn encode_number(
+    w: &mut Writer<'_, '_>,
+    verb: &[u8],
+    number: Option<u64>,
+    expect: Expect,
+) -> Result<Encoded, EncodeError> {
+    let len = verb.len() + number.map_or(0, digits) + w.noreply_len() + 2;
+    let noreply = w.noreply;
+    let mut line = w.line(len, 0);
+    line.put(verb);
+    if let Some(n) = number {
+        line.number(n);
     }
+    if noreply {
+        line.put(NOREPLY);
+    }
+    line.put(b"\r\n");
+    line.end();
+    Ok(Encoded(expect))
 }
 
 impl Command for Verbosity {}
@@ -683,23 +735,18 @@ impl FlushAll {
 }
 
 impl Encode for FlushAll {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         if self.delay.is_some_and(|d| d > i32::MAX as u32) {
             return Err(EncodeError::InvalidExptime(
                 "memcached reads the flush_all delay as a 32-bit signed number",
             ));
         }
-        plan(Expect::Ok, LINE_SLACK + 10)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"flush_all");
-        if let Some(delay) = self.delay {
-            w.raw(b" ");
-            w.u64(delay.into());
-        }
-        w.noreply();
-        w.raw(b"\r\n");
+        let verb: &[u8] = if self.delay.is_some() {
+            b"flush_all "
+        } else {
+            b"flush_all"
+        };
+        encode_number(w, verb, self.delay.map(u64::from), Expect::Ok)
     }
 }
 
@@ -723,15 +770,13 @@ impl CacheMemlimit {
 }
 
 impl Encode for CacheMemlimit {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan(Expect::Memlimit, LINE_SLACK + 10)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"cache_memlimit ");
-        w.u64(self.megabytes.into());
-        w.noreply();
-        w.raw(b"\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        encode_number(
+            w,
+            b"cache_memlimit ",
+            Some(self.megabytes.into()),
+            Expect::Memlimit,
+        )
     }
 }
 
@@ -745,12 +790,8 @@ impl NoreplyCommand for CacheMemlimit {}
 pub struct Quit;
 
 impl Encode for Quit {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan(Expect::Close, 6)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"quit\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        fixed(w, b"quit\r\n", Expect::Close)
     }
 }
 
@@ -778,16 +819,13 @@ impl Shutdown {
 }
 
 impl Encode for Shutdown {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        plan(Expect::Close, 20)
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(if self.graceful {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let text: &[u8] = if self.graceful {
             b"shutdown graceful\r\n"
         } else {
             b"shutdown\r\n"
-        });
+        };
+        fixed(w, text, Expect::Close)
     }
 }
 

@@ -11,12 +11,12 @@
 //! One more 1.6.18 quirk, checked against the server: an item created by `mg` `N`
 //! (autovivify) with a base64 key echoes its key raw (see [`MetaGet::vivify`]).
 
+use super::Encoded;
 use super::sealed::Encode;
-use super::{Command, Exptime, Plan, Writer, digits};
-use crate::error::EncodeError;
+use super::{Command, Exptime, Line, Writer, digits, key_len, signed_digits};
+use crate::error::{EncodeError, KeyError};
 use crate::expect::{Expect, MetaKind, code};
-use crate::key::{MAX_KEY_LEN, base64_encode, base64_len, check_key, check_token};
-use crate::limits::Limits;
+use crate::key::{MAX_KEY_LEN, base64_decode, base64_encode_into, base64_len};
 
 /// The longest opaque memcached accepts, without the `O` (32 with it).
 const MAX_OPAQUE_LEN: usize = 31;
@@ -57,6 +57,8 @@ impl<'a> Flags<'a> {
         }
     }
 
+    /// Refuses, before anything is written, what the flags' shape alone rules out:
+    /// too many flags, an opaque too long, a recache threshold out of range.
     fn check(&self, limit: usize) -> Result<(), EncodeError> {
         if usize::from(self.len) > limit {
             return Err(EncodeError::TooManyFlags {
@@ -68,10 +70,6 @@ impl<'a> Flags<'a> {
             if opaque.len() > MAX_OPAQUE_LEN {
                 return Err(EncodeError::OpaqueTooLong { len: opaque.len() });
             }
-            check_token(opaque, MAX_OPAQUE_LEN).map_err(|reason| EncodeError::InvalidToken {
-                what: "opaque",
-                reason,
-            })?;
         }
         if self.recache.is_some_and(|r| r > i32::MAX as u32) {
             return Err(EncodeError::InvalidExptime(
@@ -81,83 +79,171 @@ impl<'a> Flags<'a> {
         Ok(())
     }
 
-    fn wire_len(&self) -> usize {
-        usize::from(self.len) * 22 + self.opaque.map_or(0, <[u8]>::len)
+    /// The token each flag letter carries, as a number to write (`None`: no number).
+    fn number(&self, letter: u8) -> Option<i64> {
+        Some(match letter {
+            b'T' => self.ttl.unwrap_or_default().as_raw().into(),
+            b'N' => self.vivify.unwrap_or_default().as_raw().into(),
+            b'R' => self.recache.unwrap_or_default().into(),
+            b'F' => self.client_flags.unwrap_or_default().into(),
+            _ => return None,
+        })
     }
 
-    fn write(&self, w: &mut Writer<'_, '_>) {
+    /// The token each flag letter carries, as an unsigned number to write.
+    fn unsigned(&self, letter: u8) -> Option<u64> {
+        Some(match letter {
+            b'C' => self.compare_cas.unwrap_or_default(),
+            b'E' => self.new_cas.unwrap_or_default(),
+            b'D' => self.delta.unwrap_or(1),
+            b'J' => self.initial.unwrap_or_default(),
+            _ => return None,
+        })
+    }
+
+    /// The exact bytes the flags take on the wire: a space and the letter each, and
+    /// its token.
+    fn wire_len(&self) -> usize {
+        self.letters()
+            .iter()
+            .map(|&letter| {
+                2 + match letter {
+                    b'O' => self.opaque.map_or(0, <[u8]>::len),
+                    b'M' => 1,
+                    _ => match (self.number(letter), self.unsigned(letter)) {
+                        (Some(n), _) => signed_digits(n),
+                        (_, Some(n)) => digits(n),
+                        _ => 0,
+                    },
+                }
+            })
+            .sum()
+    }
+
+    /// Writes the flags in call order; returns where the opaque went, checked.
+    fn write(&self, line: &mut Line<'_>) -> Result<Option<std::ops::Range<usize>>, EncodeError> {
+        let mut opaque = None;
         for &letter in self.letters() {
-            w.raw(&[b' ', letter]);
+            line.put(&[b' ', letter]);
             match letter {
                 b'O' => {
-                    let opaque = self.opaque.unwrap_or_default();
-                    w.raw(opaque);
-                    w.draft.opaque(opaque);
+                    let at = line
+                        .token(self.opaque.unwrap_or_default(), MAX_OPAQUE_LEN)
+                        .map_err(|reason| EncodeError::InvalidToken {
+                            what: "opaque",
+                            reason,
+                        })?;
+                    opaque = Some(at);
                 }
-                b'T' => w.i64(self.ttl.unwrap_or_default().as_raw().into()),
-                b'N' => w.i64(self.vivify.unwrap_or_default().as_raw().into()),
-                b'R' => w.u64(self.recache.unwrap_or_default().into()),
-                b'C' => w.u64(self.compare_cas.unwrap_or_default()),
-                b'E' => w.u64(self.new_cas.unwrap_or_default()),
-                b'F' => w.u64(self.client_flags.unwrap_or_default().into()),
-                b'M' => w.raw(&[self.mode.unwrap_or(b'S')]),
-                b'D' => w.u64(self.delta.unwrap_or(1)),
-                b'J' => w.u64(self.initial.unwrap_or_default()),
-                _ => {}
+                b'M' => line.byte(self.mode.unwrap_or(b'S')),
+                _ => {
+                    if let Some(n) = self.number(letter) {
+                        line.signed(n);
+                    } else if let Some(n) = self.unsigned(letter) {
+                        line.number(n);
+                    }
+                }
             }
         }
+        Ok(opaque)
     }
 }
 
-/// A meta key: plain (checked like any key) or binary, sent in base64 with the `b` flag.
-fn check_meta_key(key: &[u8], base64: bool) -> Result<(), EncodeError> {
-    let result = if base64 {
-        let len = base64_len(key.len());
-        if key.is_empty() {
-            Err(crate::KeyError::Empty)
-        } else if len > MAX_KEY_LEN {
-            Err(crate::KeyError::TooLong { len })
-        } else {
-            Ok(())
-        }
-    } else {
-        check_key(key)
-    };
-    result.map_err(|reason| EncodeError::InvalidKey { index: 0, reason })
-}
-
-/// Writes the key as sent (base64 with `b`) and keeps the raw key for reply checks.
-fn write_meta_key(w: &mut Writer<'_, '_>, key: &[u8], base64: bool) {
-    if base64 {
-        base64_encode(key, w.out);
-    } else {
-        w.raw(key);
-    }
-    w.draft.key(key);
-}
-
-fn meta_plan(
+/// A meta command's shape: its verb, what its replies can be, and how many flags
+/// memcached takes after its key (and data length).
+struct Shape {
+    verb: &'static [u8; 3],
     kind: MetaKind,
+    max_flags: usize,
+    codes: u8,
+    quiet_codes: u8,
+}
+
+/// Writes a meta command in one pass: `<verb> <key>[ <datalen>]<flags>\r\n[<data>\r\n]`.
+/// The key is checked as written (plain), or sent base64 with `b` (at most 250
+/// encoded bytes); it is recorded for the reply check when replies echo it (`k`).
+fn encode_meta(
+    w: &mut Writer<'_, '_>,
+    shape: &Shape,
     key: &[u8],
     flags: &Flags<'_>,
-    max_flags: usize,
-    all_codes: u8,
-    quiet_codes: u8,
-    extra_len: usize,
-) -> Result<Plan, EncodeError> {
-    check_meta_key(key, flags.has(b'b'))?;
-    flags.check(max_flags)?;
+    value: Option<&[u8]>,
+) -> Result<Encoded, EncodeError> {
+    encode_meta_keyed(w, shape, key, flags, value, flags.has(b'k'))
+}
+
+/// [`encode_meta`], the key recorded for the reply check when `record_key`.
+fn encode_meta_keyed(
+    w: &mut Writer<'_, '_>,
+    shape: &Shape,
+    key: &[u8],
+    flags: &Flags<'_>,
+    value: Option<&[u8]>,
+    record_key: bool,
+) -> Result<Encoded, EncodeError> {
+    flags.check(shape.max_flags)?;
+    let base64 = flags.has(b'b');
+    let key_wire = if base64 {
+        let encoded = base64_len(key.len());
+        if key.is_empty() || encoded > MAX_KEY_LEN {
+            let reason = if key.is_empty() {
+                KeyError::Empty
+            } else {
+                KeyError::TooLong { len: encoded }
+            };
+            return Err(EncodeError::InvalidKey { index: 0, reason });
+        }
+        encoded
+    } else {
+        key_len(key, 0)?
+    };
+    let datalen = value.map(|v| v.len() as u64);
+    let len = 3 + key_wire + datalen.map_or(0, |n| 1 + digits(n)) + flags.wire_len() + 2;
+    let mut line = w.line(len, value.map_or(0, |v| v.len() + 2));
+    line.put(shape.verb);
+    let key_at = if base64 {
+        base64_encode_into(key, line.rest(key_wire));
+        3..3 + key_wire
+    } else {
+        line.key(key, 0)?
+    };
+    if let Some(n) = datalen {
+        line.byte(b' ');
+        line.number(n);
+    }
+    let opaque = flags.write(&mut line)?;
+    line.put(b"\r\n");
+    line.end();
     let quiet = flags.has(b'q');
     let return_key = flags.has(b'k');
-    Ok(Plan {
-        expect: Expect::Meta {
-            kind,
-            codes: if quiet { quiet_codes } else { all_codes },
-            quiet,
-            return_key,
+    if record_key {
+        if base64 {
+            // The raw key, decoded from the copy just written.
+            let start = w.out.len() - len;
+            let mut raw = [0u8; 192];
+            let n = base64_decode(&w.out[start + key_at.start..start + key_at.end], &mut raw)
+                .unwrap_or_default();
+            w.draft.key(&raw[..n]);
+        } else {
+            w.record_key(len, key_at);
+        }
+    }
+    if let Some(at) = opaque {
+        w.record_opaque(len, at);
+    }
+    if let Some(value) = value {
+        w.data(value);
+    }
+    Ok(Encoded(Expect::Meta {
+        kind: shape.kind,
+        codes: if quiet {
+            shape.quiet_codes
+        } else {
+            shape.codes
         },
-        wire_len: 8 + base64_len(key.len()) + flags.wire_len() + extra_len,
-    })
+        quiet,
+        return_key,
+    }))
 }
 
 /// Builder methods shared by several meta commands; each command lists the ones
@@ -291,24 +377,16 @@ impl MetaGet<'_> {
 }
 
 impl Encode for MetaGet<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         use code::*;
-        meta_plan(
-            MetaKind::Get,
-            self.key,
-            &self.flags,
-            17,
-            VA | HD | EN,
-            VA | HD,
-            0,
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"mg ");
-        write_meta_key(w, self.key, self.flags.has(b'b'));
-        self.flags.write(w);
-        w.raw(b"\r\n");
+        let shape = Shape {
+            verb: b"mg ",
+            kind: MetaKind::Get,
+            max_flags: 17,
+            codes: VA | HD | EN,
+            quiet_codes: VA | HD,
+        };
+        encode_meta(w, &shape, self.key, &self.flags, None)
     }
 }
 
@@ -406,33 +484,21 @@ impl<'a> MetaSet<'a> {
 }
 
 impl Encode for MetaSet<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         use code::*;
         if self.value.len() > (1 << 31) - 3 {
             return Err(EncodeError::ValueTooLarge {
                 len: self.value.len(),
             });
         }
-        meta_plan(
-            MetaKind::Set,
-            self.key,
-            &self.flags,
-            16,
-            HD | NS | EX | NF,
-            NS | EX | NF,
-            self.value.len() + 2 + digits(self.value.len() as u64),
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"ms ");
-        write_meta_key(w, self.key, self.flags.has(b'b'));
-        w.raw(b" ");
-        w.u64(self.value.len() as u64);
-        self.flags.write(w);
-        w.raw(b"\r\n");
-        w.raw(self.value);
-        w.raw(b"\r\n");
+        let shape = Shape {
+            verb: b"ms ",
+            kind: MetaKind::Set,
+            max_flags: 16,
+            codes: HD | NS | EX | NF,
+            quiet_codes: NS | EX | NF,
+        };
+        encode_meta(w, &shape, self.key, &self.flags, Some(self.value))
     }
 }
 
@@ -481,24 +547,16 @@ impl<'a> MetaDelete<'a> {
 }
 
 impl Encode for MetaDelete<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         use code::*;
-        meta_plan(
-            MetaKind::Delete,
-            self.key,
-            &self.flags,
-            17,
-            HD | NF | EX,
-            NF | EX,
-            0,
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"md ");
-        write_meta_key(w, self.key, self.flags.has(b'b'));
-        self.flags.write(w);
-        w.raw(b"\r\n");
+        let shape = Shape {
+            verb: b"md ",
+            kind: MetaKind::Delete,
+            max_flags: 17,
+            codes: HD | NF | EX,
+            quiet_codes: NF | EX,
+        };
+        encode_meta(w, &shape, self.key, &self.flags, None)
     }
 }
 
@@ -586,29 +644,21 @@ impl<'a> MetaArithmetic<'a> {
 }
 
 impl Encode for MetaArithmetic<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         use code::*;
         let mut quiet_codes = NF | NS | EX;
         if self.flags.has(b'N') {
             // 1.6.18 still answers an autovivify in quiet mode.
             quiet_codes |= VA | HD;
         }
-        meta_plan(
-            MetaKind::Arithmetic,
-            self.key,
-            &self.flags,
-            17,
-            VA | HD | NF | NS | EX,
+        let shape = Shape {
+            verb: b"ma ",
+            kind: MetaKind::Arithmetic,
+            max_flags: 17,
+            codes: VA | HD | NF | NS | EX,
             quiet_codes,
-            0,
-        )
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"ma ");
-        write_meta_key(w, self.key, self.flags.has(b'b'));
-        self.flags.write(w);
-        w.raw(b"\r\n");
+        };
+        encode_meta(w, &shape, self.key, &self.flags, None)
     }
 }
 
@@ -622,20 +672,16 @@ impl Command for MetaArithmetic<'_> {}
 pub struct MetaNoop;
 
 impl Encode for MetaNoop {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        Ok(Plan {
-            expect: Expect::Meta {
-                kind: MetaKind::Noop,
-                codes: code::MN,
-                quiet: false,
-                return_key: false,
-            },
-            wire_len: 4,
-        })
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"mn\r\n");
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        let mut line = w.line(4, 0);
+        line.put(b"mn\r\n");
+        line.end();
+        Ok(Encoded(Expect::Meta {
+            kind: MetaKind::Noop,
+            codes: code::MN,
+            quiet: false,
+            return_key: false,
+        }))
     }
 }
 
@@ -667,26 +713,21 @@ impl<'a> MetaDebugCommand<'a> {
 }
 
 impl Encode for MetaDebugCommand<'_> {
-    fn plan(&self, _: &Limits) -> Result<Plan, EncodeError> {
-        check_meta_key(self.key, self.base64)?;
-        Ok(Plan {
-            expect: Expect::Meta {
-                kind: MetaKind::Debug,
-                codes: code::ME | code::EN,
-                quiet: false,
-                return_key: false,
-            },
-            wire_len: 8 + base64_len(self.key.len()),
-        })
-    }
-
-    fn write(&self, w: &mut Writer<'_, '_>) {
-        w.raw(b"me ");
-        write_meta_key(w, self.key, self.base64);
+    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        // `me <key>[ b]`: the reply prints the key as sent, and is checked against it,
+        // so the key is recorded whether or not it went base64.
+        let mut flags = Flags::default();
         if self.base64 {
-            w.raw(b" b");
+            flags.set(b'b');
         }
-        w.raw(b"\r\n");
+        let shape = Shape {
+            verb: b"me ",
+            kind: MetaKind::Debug,
+            max_flags: 1,
+            codes: code::ME | code::EN,
+            quiet_codes: code::ME | code::EN,
+        };
+        encode_meta_keyed(w, &shape, self.key, &flags, None, true)
     }
 }
 

@@ -2,9 +2,15 @@
 //! wire bytes.
 //!
 //! Every command borrows its keys and values from the caller (no allocation to
-//! build one). [`Codec::send`](crate::Codec::send) first checks every field of the
-//! command ([`sealed::Encode::plan`]), and only then writes it
-//! ([`sealed::Encode::write`]), so a refused command leaves no trace.
+//! build one). [`Codec::send`](crate::Codec::send) has each command encode itself in
+//! one pass ([`sealed::Encode::encode`]): the command line's exact length is worked
+//! out from the fields first (numbers' digits counted, keys' and tokens' lengths
+//! taken), the output buffer grows once, and every caller-provided byte slice is
+//! read exactly once, copied into place and checked there (keys and tokens eight
+//! bytes at a time). What the reply will be checked against is recorded in the
+//! pending entry's draft from that checked copy. A refusal at any point leaves the
+//! output buffer truncated back and the draft dropped: nothing written, nothing
+//! changed.
 
 mod classic;
 mod meta;
@@ -18,10 +24,13 @@ pub use meta::{
     MetaSetMode,
 };
 
+use std::ops::Range;
+
 use bytes::BytesMut;
 
-use crate::error::EncodeError;
+use crate::error::{EncodeError, KeyError};
 use crate::expect::Expect;
+use crate::key::{MAX_KEY_LEN, check_token};
 use crate::limits::Limits;
 use crate::pending::Draft;
 
@@ -38,20 +47,23 @@ pub trait NoreplyCommand: Command {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// What checking a command found out: everything the codec needs before writing.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Plan {
-        pub(crate) expect: Expect,
-        /// Bytes the command will take on the wire, to reserve once.
-        pub(crate) wire_len: usize,
+    /// How a command becomes bytes. Not part of the public API.
+    pub trait Encode {
+        /// Writes the command to `w`, checking every field as it is written, and says
+        /// how the reply will look. On `Err` the caller truncates the output buffer
+        /// back and drops the draft, so a refusal leaves no trace.
+        fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError>;
     }
 
-    /// The two halves of encoding. Not part of the public API.
-    pub trait Encode {
-        /// Checks every field; on success says how the reply will look.
-        fn plan(&self, limits: &Limits) -> Result<Plan, EncodeError>;
-        /// Writes the command. Called only after `plan` succeeded, so it cannot fail.
-        fn write(&self, w: &mut Writer<'_, '_>);
+    /// How an encoded command's reply will look.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Encoded(pub(crate) Expect);
+
+    impl From<Expect> for Encoded {
+        #[inline]
+        fn from(expect: Expect) -> Self {
+            Self(expect)
+        }
     }
 
     /// Where a command writes itself: the caller's output buffer, and the draft of
@@ -59,61 +71,179 @@ pub(crate) mod sealed {
     pub struct Writer<'a, 'p> {
         pub(crate) out: &'a mut BytesMut,
         pub(crate) draft: &'a mut Draft<'p>,
+        pub(crate) limits: &'a Limits,
         pub(crate) noreply: bool,
     }
 }
 
-pub(crate) use sealed::{Plan, Writer};
+pub(crate) use sealed::{Encoded, Writer};
+
+/// ` noreply`.
+pub(crate) const NOREPLY: &[u8] = b" noreply";
 
 impl Writer<'_, '_> {
+    /// The length ` noreply` adds, if this is a `send_noreply`.
     #[inline]
-    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+    pub(crate) fn noreply_len(&self) -> usize {
+        if self.noreply { NOREPLY.len() } else { 0 }
+    }
+
+    /// Appends a command line of exactly `len` bytes, with room reserved for `more`
+    /// bytes after it (a data block), and returns it to be filled in.
+    #[inline]
+    pub(crate) fn line(&mut self, len: usize, more: usize) -> Line<'_> {
+        let start = self.out.len();
+        self.out.reserve(len + more);
+        self.out.resize(start + len, 0);
+        Line {
+            buf: &mut self.out[start..],
+            pos: 0,
+        }
+    }
+
+    /// Appends `bytes` after the line (a data block and its `\r\n`).
+    #[inline]
+    pub(crate) fn data(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Records, for the reply check, the key the line just written (the last
+    /// `line_len` bytes of the output) holds at `range`: from the checked copy.
+    #[inline]
+    pub(crate) fn record_key(&mut self, line_len: usize, range: Range<usize>) {
+        let start = self.out.len() - line_len;
+        self.draft
+            .key(&self.out[start + range.start..start + range.end]);
+    }
+
+    /// Records, for the reply check, the opaque the line just written holds at
+    /// `range` (after the key, if that was recorded).
+    #[inline]
+    pub(crate) fn record_opaque(&mut self, line_len: usize, range: Range<usize>) {
+        let start = self.out.len() - line_len;
+        self.draft
+            .opaque(&self.out[start + range.start..start + range.end]);
+    }
+
+    /// Records, for the reply check, the requested keys of a multi-key retrieval,
+    /// exactly as the line just written holds them at `range` (` k1 k2 ...`).
+    #[inline]
+    pub(crate) fn record_key_list(&mut self, line_len: usize, range: Range<usize>, count: usize) {
+        let start = self.out.len() - line_len;
+        self.draft
+            .key_list(&self.out[start + range.start..start + range.end], count);
+    }
+}
+
+/// A command line being filled in: exactly as long as its fields need, so writing
+/// past it is a bug, never a silent overrun (indexing checks it).
+pub(crate) struct Line<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl Line<'_> {
+    #[inline]
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
+        self.pos += bytes.len();
     }
 
     #[inline]
-    pub(crate) fn u64(&mut self, n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.buf[self.pos] = b;
+        self.pos += 1;
+    }
+
+    /// Writes `n` in decimal: [`digits`]`(n)` bytes.
+    #[inline]
+    pub(crate) fn number(&mut self, n: u64) {
+        let end = self.pos + digits(n);
+        let mut i = end;
         let mut n = n;
         loop {
             i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
+            self.buf[i] = b'0' + (n % 10) as u8;
             n /= 10;
             if n == 0 {
                 break;
             }
         }
-        self.out.extend_from_slice(&digits[i..]);
+        self.pos = end;
     }
 
+    /// Writes `n` in decimal, with a `-` if negative: [`signed_digits`]`(n)` bytes.
     #[inline]
-    pub(crate) fn i64(&mut self, n: i64) {
+    pub(crate) fn signed(&mut self, n: i64) {
         if n < 0 {
-            self.raw(b"-");
+            self.byte(b'-');
         }
-        self.u64(n.unsigned_abs());
+        self.number(n.unsigned_abs());
     }
 
-    /// Writes the key of a single-key command and remembers it for the reply check.
+    /// Copies a token (a key, an opaque, a stats word) into the line, then checks the
+    /// copy against the token rule (1 to `max` bytes, no byte `<= 0x20`, no `0x7f`).
+    /// Returns where it went in the line.
     #[inline]
-    pub(crate) fn key(&mut self, key: &[u8]) {
-        self.out.extend_from_slice(key);
-        self.draft.key(key);
+    pub(crate) fn token(&mut self, token: &[u8], max: usize) -> Result<Range<usize>, KeyError> {
+        let at = self.pos..self.pos + token.len();
+        self.put(token);
+        check_token(&self.buf[at.clone()], max)?;
+        Ok(at)
     }
 
-    /// Writes ` noreply` if this is a `send_noreply`.
+    /// Copies a key into the line and checks the copy ([`check_key`](crate::check_key)).
     #[inline]
-    pub(crate) fn noreply(&mut self) {
-        if self.noreply {
-            self.raw(b" noreply");
-        }
+    pub(crate) fn key(&mut self, key: &[u8], index: usize) -> Result<Range<usize>, EncodeError> {
+        self.token(key, MAX_KEY_LEN)
+            .map_err(|reason| EncodeError::InvalidKey { index, reason })
+    }
+
+    /// The rest of the line, for a writer that fills it in itself (base64).
+    #[inline]
+    pub(crate) fn rest(&mut self, len: usize) -> &mut [u8] {
+        let at = self.pos;
+        self.pos += len;
+        &mut self.buf[at..at + len]
+    }
+
+    /// Where the line is: how many of its bytes are filled in.
+    #[inline]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The line is complete: every byte sized for was written.
+    #[inline]
+    pub(crate) fn end(self) {
+        debug_assert_eq!(self.pos, self.buf.len(), "a command line sized wrong");
     }
 }
 
-/// Number of decimal digits of `n`, for sizing.
+/// Refuses a key longer than a command could send before a byte of it is copied (a
+/// huge key is refused without copying it). The copy is checked in full afterwards.
+#[inline]
+pub(crate) fn key_len(key: &[u8], index: usize) -> Result<usize, EncodeError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(EncodeError::InvalidKey {
+            index,
+            reason: KeyError::TooLong { len: key.len() },
+        });
+    }
+    Ok(key.len())
+}
+
+/// Number of decimal digits of `n`: the one count every length is sized with.
+#[inline]
 pub(crate) fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// Number of bytes [`Line::signed`] writes for `n`.
+#[inline]
+pub(crate) fn signed_digits(n: i64) -> usize {
+    usize::from(n < 0) + digits(n.unsigned_abs())
 }
 
 /// An expiration time, exactly as memcached reads it: a signed 32-bit number of seconds.

@@ -183,7 +183,7 @@ fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, cas: bool) -> Option<Item> {
         .block(r.input.held(), header_len, header.len)
         .ok()?;
     if header.expected {
-        pending.skip_key(&mut keys);
+        pending.skip_key(&mut keys, expected.len());
     } else if !pending.take_key(&mut keys, &rest[header.key.clone()]) {
         return None;
     }
