@@ -85,7 +85,7 @@ impl Codec {
         let closing = self
             .pending
             .back()
-            .is_some_and(|e| e.expect() == Expect::Close);
+            .is_some_and(|e| matches!(e.expect(), Expect::Close));
         if closing {
             return Err(EncodeError::Closing);
         }
@@ -121,9 +121,8 @@ impl Codec {
         self.check_room(1)?;
         let was_idle = self.pending.is_empty();
         let token = self.push(command, out)?;
-        let now = self.tick(now);
         if was_idle {
-            self.last_activity = Some(now);
+            self.last_activity = Some(self.tick(now));
         }
         Ok(token)
     }
@@ -209,9 +208,8 @@ impl Codec {
             }
         }
         let fence = self.push(&MetaNoop, out)?;
-        let now = self.tick(now);
         if was_idle {
-            self.last_activity = Some(now);
+            self.last_activity = Some(self.tick(now));
         }
         Ok(QuietBatch {
             first,

@@ -91,6 +91,27 @@ pub(crate) enum Expect {
     },
 }
 
+/// What the pending deque keeps of a command's [`Expect`] for the hot path: the
+/// expectation, and the facts derived from it, worked out once (at compile time for
+/// commands whose expectation is fixed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facts {
+    pub(crate) expect: Expect,
+    pub(crate) family: Family,
+    pub(crate) fixed: &'static [(Fixed, Status)],
+}
+
+impl Facts {
+    #[inline]
+    pub(crate) const fn of(expect: Expect) -> Self {
+        Self {
+            expect,
+            family: expect.family(),
+            fixed: expect.fixed_replies(),
+        }
+    }
+}
+
 /// The reader a reply goes to, chosen once per reply from the head command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Family {
@@ -201,7 +222,7 @@ pub(crate) const MN: Fixed = Fixed::new(b"MN");
 impl Expect {
     /// The family that reads this command's reply.
     #[inline]
-    pub(crate) fn family(self) -> Family {
+    pub(crate) const fn family(self) -> Family {
         match self {
             Self::Single { .. } | Self::Multi { .. } => Family::Retrieval,
             Self::Stats(StatsShape::Stat | StatsShape::Item | StatsShape::Prefix) => Family::Stats,
@@ -213,7 +234,7 @@ impl Expect {
     /// The one-line replies made of a fixed word this command can get, the likely
     /// one first.
     #[inline]
-    pub(crate) fn fixed_replies(self) -> &'static [(Fixed, Status)] {
+    pub(crate) const fn fixed_replies(self) -> &'static [(Fixed, Status)] {
         match self {
             Self::Storage => &[
                 (STORED, Status::Stored),
@@ -280,12 +301,6 @@ impl Expect {
                     ..
                 }
         )
-    }
-
-    /// True for quiet meta commands, whose reply may never come.
-    #[inline]
-    pub(crate) fn is_quiet(self) -> bool {
-        matches!(self, Self::Meta { quiet: true, .. })
     }
 
     /// What a quiet command's silence means: `mg` missed, the others succeeded.

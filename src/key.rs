@@ -25,22 +25,38 @@ fn forbidden(b: u8) -> bool {
 fn has_forbidden(token: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const TOPS: u64 = 0x8080_8080_8080_8080;
-    let mut words = token.chunks_exact(8);
-    let mut bad = 0;
-    for word in &mut words {
-        let w = u64::from_le_bytes([
-            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-        ]);
+    let bad = |w: u64| {
         let below_space = w.wrapping_sub(ONES * 0x21) & !w & TOPS;
         let del = w ^ (ONES * 0x7f);
-        let has_del = del.wrapping_sub(ONES) & !del & TOPS;
-        bad |= below_space | has_del;
+        below_space | (del.wrapping_sub(ONES) & !del & TOPS)
+    };
+    let len = token.len();
+    if len < 8 {
+        // Padded with a harmless byte into one word.
+        let mut w = u64::from_le_bytes([b'a'; 8]);
+        for (i, &b) in token.iter().enumerate() {
+            w = (w & !(0xff << (8 * i))) | (u64::from(b) << (8 * i));
+        }
+        return bad(w) != 0;
     }
-    bad != 0 || words.remainder().iter().any(|&b| forbidden(b))
+    let mut found = 0;
+    let mut i = 0;
+    while let Some(word) = token[i..].first_chunk::<8>() {
+        found |= bad(u64::from_le_bytes(*word));
+        i += 8;
+    }
+    if i < len {
+        // The tail, as the last eight bytes (overlapping what was checked).
+        if let Some(word) = token[len - 8..].first_chunk::<8>() {
+            found |= bad(u64::from_le_bytes(*word));
+        }
+    }
+    found != 0
 }
 
 /// Checks a byte string against the token rule: not empty, at most `max` bytes, no
 /// byte `<= 0x20`, no `0x7f`.
+#[inline]
 pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), KeyError> {
     if token.is_empty() {
         return Err(KeyError::Empty);
@@ -49,13 +65,19 @@ pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), KeyError> {
         return Err(KeyError::TooLong { len: token.len() });
     }
     if has_forbidden(token) {
-        let offset = token.iter().position(|&b| forbidden(b)).unwrap_or(0);
-        return Err(KeyError::ForbiddenByte {
-            byte: token[offset],
-            offset,
-        });
+        return Err(forbidden_at(token));
     }
     Ok(())
+}
+
+/// The first forbidden byte of a token that has one.
+#[cold]
+fn forbidden_at(token: &[u8]) -> KeyError {
+    let offset = token.iter().position(|&b| forbidden(b)).unwrap_or(0);
+    KeyError::ForbiddenByte {
+        byte: token[offset],
+        offset,
+    }
 }
 
 /// Checks a memcached key: 1 to 250 bytes, no byte `<= 0x20`, no `0x7f`.

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use crate::completion::Token;
 use crate::error::EncodeError;
-use crate::expect::{Expect, Family, Fixed, Status};
+use crate::expect::{Expect, Facts, Family, Fixed, Status};
 
 /// A command waiting for its reply.
 #[derive(Debug, Clone, Copy)]
@@ -371,6 +371,16 @@ impl Pending {
             .is_some_and(|&(_, run_codes)| run_codes & codes != 0)
     }
 
+    /// A command that always gets a reply was committed with `token`: the trailing
+    /// run of quiet commands starts after it.
+    #[inline]
+    fn end_quiet_run(&mut self, token: u64) {
+        if !self.run.tags.is_empty() {
+            self.run.tags.clear();
+        }
+        self.run.start_token = token + 1;
+    }
+
     /// Forgets a quiet entry that leaves the deque, if it is part of the trailing run.
     fn leave_run(&mut self, token: u64, entry: &Entry) {
         if entry.is_quiet() && token >= self.run.start_token {
@@ -489,59 +499,53 @@ impl Draft<'_> {
         self.pending.arena.bytes.extend_from_slice(opaque);
     }
 
-    /// Joins the deque expecting `expect`. A quiet meta command (or one after quiet
-    /// ones) whose reply could not be told apart from an earlier quiet command's is
-    /// refused with [`EncodeError::AmbiguousQuiet`], and the draft is taken back.
-    pub(crate) fn commit(self, expect: Expect) -> Result<Token, EncodeError> {
+    /// Joins the deque expecting `facts.expect`. A quiet meta command (or one after
+    /// quiet ones) whose reply could not be told apart from an earlier quiet command's
+    /// is refused with [`EncodeError::AmbiguousQuiet`], and the draft is taken back.
+    #[inline]
+    pub(crate) fn commit(self, facts: Facts) -> Result<Token, EncodeError> {
         let end = self.pending.arena.end();
         let keys_end = self.opaque_start.unwrap_or(end);
         let (keys_start, keys_len) = (self.mark, keys_end - self.mark);
         let opaque_len = end - keys_end;
-        let tag = match expect {
+        let pending = &mut *self.pending;
+        let token = pending.next_token();
+        let mut bits = 0;
+        let mut tag = 0;
+        match facts.expect {
             Expect::Meta {
-                codes, return_key, ..
-            } => {
-                let arena = &self.pending.arena;
+                codes,
+                quiet,
+                return_key,
+                ..
+            } if quiet || !pending.run.tags.is_empty() => {
+                let arena = &pending.arena;
                 let opaque = self.opaque_start.map(|start| arena.get(start, opaque_len));
                 let key = return_key.then(|| arena.get(keys_start, keys_len));
-                let tag = tag_hash(opaque, key);
-                if self.pending.conflicts_with_quiet_run(tag, codes) {
+                tag = tag_hash(opaque, key);
+                if pending.conflicts_with_quiet_run(tag, codes) {
                     return Err(EncodeError::AmbiguousQuiet);
                 }
-                tag
+                if quiet {
+                    bits |= QUIET;
+                    let slot = pending.run.tags.entry(tag).or_insert((0, 0));
+                    slot.0 += 1;
+                    slot.1 |= codes;
+                } else {
+                    pending.end_quiet_run(token);
+                }
             }
-            _ => 0,
-        };
-        let mut bits = 0;
-        if expect.is_quiet() {
-            bits |= QUIET;
+            // A command that always gets a reply: later replies can no longer be
+            // mistaken for those of quiet commands before it.
+            _ => pending.end_quiet_run(token),
         }
-        let pending = &mut *self.pending;
         if std::mem::take(&mut pending.noreply_since_last) {
             bits |= AFTER_NOREPLY;
         }
-        let token = pending.next_token();
-        match expect {
-            Expect::Meta {
-                quiet: true, codes, ..
-            } => {
-                let slot = pending.run.tags.entry(tag).or_insert((0, 0));
-                slot.0 += 1;
-                slot.1 |= codes;
-            }
-            _ => {
-                // A command that always gets a reply: later replies can no longer be
-                // mistaken for those of quiet commands before it.
-                if !pending.run.tags.is_empty() {
-                    pending.run.tags.clear();
-                }
-                pending.run.start_token = token + 1;
-            }
-        }
         pending.entries.push_back(Entry {
-            expect,
-            family: expect.family(),
-            fixed: expect.fixed_replies(),
+            expect: facts.expect,
+            family: facts.family,
+            fixed: facts.fixed,
             bits,
             opaque_len: opaque_len as u8,
             key_count: self.key_count,
@@ -624,7 +628,9 @@ mod tests {
         let mut pending = Pending::default();
         let mut draft = pending.draft();
         draft.key(b"kept");
-        let token = draft.commit(Expect::Single { cas: false }).unwrap();
+        let token = draft
+            .commit(Facts::of(Expect::Single { cas: false }))
+            .unwrap();
         let mut draft = pending.draft();
         draft.key(b"dropped");
         draft.opaque(b"7");
@@ -641,7 +647,9 @@ mod tests {
         let mut pending = Pending::default();
         let mut draft = pending.draft();
         draft.key_list(b" a bb a", 3);
-        draft.commit(Expect::Multi { cas: false }).unwrap();
+        draft
+            .commit(Facts::of(Expect::Multi { cas: false }))
+            .unwrap();
         let entry = *pending.get(0).unwrap();
         assert_eq!(entry.key_count(), 3);
         let mut cursor = pending.keys(&entry);
@@ -663,20 +671,20 @@ mod tests {
     #[test]
     fn quiet_commands_that_cannot_be_told_apart_are_refused() {
         let mut pending = Pending::default();
-        pending.draft().commit(meta(true)).unwrap();
+        pending.draft().commit(Facts::of(meta(true))).unwrap();
         assert_eq!(
-            pending.draft().commit(meta(true)),
+            pending.draft().commit(Facts::of(meta(true))),
             Err(EncodeError::AmbiguousQuiet)
         );
         let mut draft = pending.draft();
         draft.key(b"k");
         draft.opaque(b"1");
-        let tagged = draft.commit(meta(true)).unwrap();
+        let tagged = draft.commit(Facts::of(meta(true))).unwrap();
         assert_eq!(pending.len(), 2);
         assert_eq!(pending.opaque(pending.get(1).unwrap()), Some(&b"1"[..]));
         // A loud command ends the run.
-        pending.draft().commit(Expect::Version).unwrap();
-        pending.draft().commit(meta(true)).unwrap();
+        pending.draft().commit(Facts::of(Expect::Version)).unwrap();
+        pending.draft().commit(Facts::of(meta(true))).unwrap();
         assert!(pending.cancel(tagged));
         assert!(!pending.cancel(tagged));
         assert!(!pending.cancel(Token(99)));

@@ -40,7 +40,7 @@ fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded,
     let mut line = w.line(text.len(), 0);
     line.put(text);
     line.end();
-    Ok(Encoded(expect))
+    Ok(Encoded::of(expect))
 }
 
 /// `get <key>`, or `gets`/`gat`/`gats` with [`Get::with_cas`] and [`Get::touch`].
@@ -66,6 +66,7 @@ pub struct Get<'a> {
 
 impl<'a> Get<'a> {
     /// `get <key>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self {
             key: key.as_ref(),
@@ -75,12 +76,14 @@ impl<'a> Get<'a> {
     }
 
     /// Also return the cas unique (`gets`, or `gats` with [`Get::touch`]).
+    #[inline]
     pub fn with_cas(mut self) -> Self {
         self.cas = true;
         self
     }
 
     /// Also set the item's expiration on a hit (`gat`, or `gats` with [`Get::with_cas`]).
+    #[inline]
     pub fn touch(mut self, exptime: Exptime) -> Self {
         self.touch = Some(exptime);
         self
@@ -98,7 +101,7 @@ impl Encode for Get<'_> {
         line.end();
         // The reply's `VALUE` must carry this key.
         w.record_key(len, key);
-        Ok(Encoded(Expect::Single { cas: self.cas }))
+        Ok(Encoded::of(Expect::Single { cas: self.cas }))
     }
 }
 
@@ -123,6 +126,7 @@ pub struct GetMulti<'a, K> {
 
 impl<'a, K: AsRef<[u8]>> GetMulti<'a, K> {
     /// `get <key>*`.
+    #[inline]
     pub fn new(keys: &'a [K]) -> Self {
         Self {
             keys,
@@ -132,12 +136,14 @@ impl<'a, K: AsRef<[u8]>> GetMulti<'a, K> {
     }
 
     /// Also return cas uniques (`gets`/`gats`).
+    #[inline]
     pub fn with_cas(mut self) -> Self {
         self.cas = true;
         self
     }
 
     /// Also set the expiration of every hit (`gat`/`gats`).
+    #[inline]
     pub fn touch(mut self, exptime: Exptime) -> Self {
         self.touch = Some(exptime);
         self
@@ -184,7 +190,7 @@ impl<K: AsRef<[u8]>> Encode for GetMulti<'_, K> {
         // The reply's `VALUE`s must carry these keys, in this order: recorded as
         // written, space before each.
         w.record_key_list(len, head..head + keys_len, count);
-        Ok(Encoded(Expect::Multi { cas: self.cas }))
+        Ok(Encoded::of(Expect::Multi { cas: self.cas }))
     }
 }
 
@@ -240,6 +246,7 @@ impl<'a> Store<'a> {
     }
 
     /// `set`: store unconditionally.
+    #[inline]
     pub fn set<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -249,6 +256,7 @@ impl<'a> Store<'a> {
     }
 
     /// `add`: store only if the key is absent.
+    #[inline]
     pub fn add<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -258,6 +266,7 @@ impl<'a> Store<'a> {
     }
 
     /// `replace`: store only if the key is present.
+    #[inline]
     pub fn replace<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -267,6 +276,7 @@ impl<'a> Store<'a> {
     }
 
     /// `append`: add the value after the stored one (flags and exptime are ignored by the server).
+    #[inline]
     pub fn append<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -276,6 +286,7 @@ impl<'a> Store<'a> {
     }
 
     /// `prepend`: add the value before the stored one (flags and exptime are ignored by the server).
+    #[inline]
     pub fn prepend<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -285,6 +296,7 @@ impl<'a> Store<'a> {
     }
 
     /// `cas`: store only if the item's cas unique is still `unique` (from `gets`).
+    #[inline]
     pub fn cas<K, V>(key: &'a K, value: &'a V, unique: u64) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -294,12 +306,14 @@ impl<'a> Store<'a> {
     }
 
     /// The client flags stored with the item (default 0).
+    #[inline]
     pub fn flags(mut self, flags: u32) -> Self {
         self.flags = flags;
         self
     }
 
     /// The expiration (default [`Exptime::NEVER`]).
+    #[inline]
     pub fn exptime(mut self, exptime: Exptime) -> Self {
         self.exptime = exptime;
         self
@@ -363,7 +377,7 @@ impl Encode for Store<'_> {
         line.put(b"\r\n");
         line.end();
         w.data(self.value);
-        Ok(Encoded(Expect::Storage))
+        Ok(Encoded::of(Expect::Storage))
     }
 }
 
@@ -379,6 +393,7 @@ pub struct Delete<'a> {
 
 impl<'a> Delete<'a> {
     /// `delete <key>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self { key: key.as_ref() }
     }
@@ -396,7 +411,7 @@ impl Encode for Delete<'_> {
         }
         line.put(b"\r\n");
         line.end();
-        Ok(Encoded(Expect::Delete))
+        Ok(Encoded::of(Expect::Delete))
     }
 }
 
@@ -413,6 +428,7 @@ pub struct Touch<'a> {
 
 impl<'a> Touch<'a> {
     /// `touch <key> <exptime>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K, exptime: Exptime) -> Self {
         Self {
             key: key.as_ref(),
@@ -436,7 +452,7 @@ impl Encode for Touch<'_> {
         }
         line.put(b"\r\n");
         line.end();
-        Ok(Encoded(Expect::Touch))
+        Ok(Encoded::of(Expect::Touch))
     }
 }
 
@@ -461,7 +477,7 @@ fn encode_arith(
     }
     line.put(b"\r\n");
     line.end();
-    Ok(Encoded(Expect::Arith))
+    Ok(Encoded::of(Expect::Arith))
 }
 
 /// `incr <key> <delta>`: completes with [`Response::Counter`](crate::Response::Counter)
@@ -476,6 +492,7 @@ pub struct Incr<'a> {
 
 impl<'a> Incr<'a> {
     /// `incr <key> <delta>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self {
             key: key.as_ref(),
@@ -502,6 +519,7 @@ pub struct Decr<'a> {
 
 impl<'a> Decr<'a> {
     /// `decr <key> <delta>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self {
             key: key.as_ref(),
@@ -547,6 +565,7 @@ pub struct Stats<'a> {
 
 impl<'a> Stats<'a> {
     /// `stats`: general statistics.
+    #[inline]
     pub fn new() -> Self {
         Self {
             args: StatsArgs::None,
@@ -555,6 +574,7 @@ impl<'a> Stats<'a> {
 
     /// `stats <arg>` for a one-word subcommand: `settings`, `items`, `slabs`, `sizes`,
     /// `conns`, `extstore`, `reset`, or any other. The word is checked like a key.
+    #[inline]
     pub fn arg<A: AsRef<[u8]> + ?Sized>(arg: &'a A) -> Self {
         Self {
             args: StatsArgs::Word(arg.as_ref()),
@@ -562,11 +582,13 @@ impl<'a> Stats<'a> {
     }
 
     /// `stats reset`.
+    #[inline]
     pub fn reset() -> Self {
         Self::arg("reset")
     }
 
     /// `stats detail on` / `stats detail off`.
+    #[inline]
     pub fn detail(on: bool) -> Self {
         Self {
             args: StatsArgs::Detail(on),
@@ -574,6 +596,7 @@ impl<'a> Stats<'a> {
     }
 
     /// `stats detail dump`.
+    #[inline]
     pub fn detail_dump() -> Self {
         Self {
             args: StatsArgs::DetailDump,
@@ -585,6 +608,7 @@ impl<'a> Stats<'a> {
     /// constant of the server, so not checked here) and answers a class of 64 or more
     /// with `CLIENT_ERROR Illegal slab id`: a typed result that leaves the stream in a
     /// known state.
+    #[inline]
     pub fn cachedump(class: u32, limit: u32) -> Self {
         Self {
             args: StatsArgs::CacheDump { class, limit },
@@ -647,7 +671,7 @@ impl Encode for Stats<'_> {
         }
         line.put(b"\r\n");
         line.end();
-        Ok(Encoded(Expect::Stats(shape)))
+        Ok(Encoded::of(Expect::Stats(shape)))
     }
 }
 
@@ -674,6 +698,7 @@ pub struct Verbosity {
 
 impl Verbosity {
     /// `verbosity <level>`.
+    #[inline]
     pub fn new(level: u32) -> Self {
         Self { level }
     }
@@ -704,7 +729,7 @@ fn encode_number(
     }
     line.put(b"\r\n");
     line.end();
-    Ok(Encoded(expect))
+    Ok(Encoded::of(expect))
 }
 
 impl Command for Verbosity {}
@@ -722,11 +747,13 @@ pub struct FlushAll {
 
 impl FlushAll {
     /// `flush_all`: now.
+    #[inline]
     pub fn new() -> Self {
         Self { delay: None }
     }
 
     /// `flush_all <delay>`; `0` is written as `0` and means now.
+    #[inline]
     pub fn delay(seconds: u32) -> Self {
         Self {
             delay: Some(seconds),
@@ -764,6 +791,7 @@ pub struct CacheMemlimit {
 
 impl CacheMemlimit {
     /// `cache_memlimit <megabytes>`.
+    #[inline]
     pub fn new(megabytes: u32) -> Self {
         Self { megabytes }
     }
@@ -808,11 +836,13 @@ pub struct Shutdown {
 
 impl Shutdown {
     /// `shutdown`.
+    #[inline]
     pub fn new() -> Self {
         Self { graceful: false }
     }
 
     /// `shutdown graceful`.
+    #[inline]
     pub fn graceful() -> Self {
         Self { graceful: true }
     }

@@ -27,6 +27,8 @@ struct Flags<'a> {
     /// Flag letters in call order, each at most once.
     order: [u8; 20],
     len: u8,
+    /// The letters given, as bits ([`letter_bit`]).
+    given: u32,
     opaque: Option<&'a [u8]>,
     ttl: Option<Exptime>,
     vivify: Option<Exptime>,
@@ -44,13 +46,17 @@ impl<'a> Flags<'a> {
         &self.order[..usize::from(self.len)]
     }
 
+    #[inline]
     fn has(&self, letter: u8) -> bool {
-        self.letters().contains(&letter)
+        self.given & letter_bit(letter) != 0
     }
 
     /// Records `letter` (once; a repeat keeps its first position).
+    #[inline]
     fn set(&mut self, letter: u8) {
-        if !self.has(letter) {
+        let bit = letter_bit(letter);
+        if self.given & bit == 0 {
+            self.given |= bit;
             // Every command exposes fewer distinct letters than `order` holds.
             self.order[usize::from(self.len)] = letter;
             self.len += 1;
@@ -149,6 +155,38 @@ impl<'a> Flags<'a> {
     }
 }
 
+/// The bit standing for a flag letter in [`Flags::given`]: one for each letter a
+/// builder method sets.
+#[inline]
+const fn letter_bit(letter: u8) -> u32 {
+    1 << match letter {
+        b'b' => 0,
+        b'c' => 1,
+        b'f' => 2,
+        b'h' => 3,
+        b'k' => 4,
+        b'l' => 5,
+        b'O' => 6,
+        b'q' => 7,
+        b's' => 8,
+        b't' => 9,
+        b'u' => 10,
+        b'v' => 11,
+        b'E' => 12,
+        b'N' => 13,
+        b'R' => 14,
+        b'T' => 15,
+        b'C' => 16,
+        b'F' => 17,
+        b'I' => 18,
+        b'M' => 19,
+        b'x' => 20,
+        b'D' => 21,
+        b'J' => 22,
+        _ => 31,
+    }
+}
+
 /// A meta command's shape: its verb, what its replies can be, and how many flags
 /// memcached takes after its key (and data length).
 struct Shape {
@@ -234,7 +272,7 @@ fn encode_meta_keyed(
     if let Some(value) = value {
         w.data(value);
     }
-    Ok(Encoded(Expect::Meta {
+    Ok(Encoded::of(Expect::Meta {
         kind: shape.kind,
         codes: if quiet {
             shape.quiet_codes
@@ -251,6 +289,7 @@ fn encode_meta_keyed(
 macro_rules! flag_methods {
     ($($(#[$doc:meta])* $name:ident => $letter:literal;)*) => {$(
         $(#[$doc])*
+        #[inline]
         pub fn $name(mut self) -> Self {
             self.flags.set($letter);
             self
@@ -261,6 +300,7 @@ macro_rules! flag_methods {
 macro_rules! token_methods {
     ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $letter:literal, $field:ident;)*) => {$(
         $(#[$doc])*
+        #[inline]
         pub fn $name(mut self, $arg: $ty) -> Self {
             self.flags.$field = Some($arg.into());
             self.flags.set($letter);
@@ -282,6 +322,7 @@ macro_rules! common_methods {
 
         /// `O<opaque>`: a token memcached echoes back; at most 31 bytes, no space or
         /// control byte. The codec checks the echo against this command.
+        #[inline]
         pub fn opaque<O: AsRef<[u8]> + ?Sized>(mut self, opaque: &'a O) -> Self {
             self.flags.opaque = Some(opaque.as_ref());
             self.flags.set(b'O');
@@ -315,6 +356,7 @@ pub struct MetaGet<'a> {
 
 impl<'a> MetaGet<'a> {
     /// `mg <key>` with no flags (replies `HD` on a hit, `EN` on a miss).
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self {
             key: key.as_ref(),
@@ -435,6 +477,7 @@ pub struct MetaSet<'a> {
 
 impl<'a> MetaSet<'a> {
     /// `ms <key> <datalen>` then the value.
+    #[inline]
     pub fn new<K, V>(key: &'a K, value: &'a V) -> Self
     where
         K: AsRef<[u8]> + ?Sized,
@@ -476,6 +519,7 @@ impl<'a> MetaSet<'a> {
     }
 
     /// `M<mode>`: set (default), add, append, prepend or replace.
+    #[inline]
     pub fn mode(mut self, mode: MetaSetMode) -> Self {
         self.flags.mode = Some(mode.letter());
         self.flags.set(b'M');
@@ -518,6 +562,7 @@ pub struct MetaDelete<'a> {
 
 impl<'a> MetaDelete<'a> {
     /// `md <key>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self {
             key: key.as_ref(),
@@ -587,6 +632,7 @@ pub struct MetaArithmetic<'a> {
 
 impl<'a> MetaArithmetic<'a> {
     /// `ma <key>`: increment by 1.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self {
             key: key.as_ref(),
@@ -595,11 +641,13 @@ impl<'a> MetaArithmetic<'a> {
     }
 
     /// `ma <key> D<delta>`: increment by `delta`.
+    #[inline]
     pub fn incr<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self::new(key).delta(delta)
     }
 
     /// `ma <key> MD D<delta>`: decrement by `delta`.
+    #[inline]
     pub fn decr<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self::new(key).mode(ArithMode::Decr).delta(delta)
     }
@@ -633,6 +681,7 @@ impl<'a> MetaArithmetic<'a> {
     }
 
     /// `M<mode>`: increment (default) or decrement.
+    #[inline]
     pub fn mode(mut self, mode: ArithMode) -> Self {
         self.flags.mode = Some(match mode {
             ArithMode::Incr => b'I',
@@ -676,7 +725,7 @@ impl Encode for MetaNoop {
         let mut line = w.line(4, 0);
         line.put(b"mn\r\n");
         line.end();
-        Ok(Encoded(Expect::Meta {
+        Ok(Encoded::of(Expect::Meta {
             kind: MetaKind::Noop,
             codes: code::MN,
             quiet: false,
@@ -698,6 +747,7 @@ pub struct MetaDebugCommand<'a> {
 
 impl<'a> MetaDebugCommand<'a> {
     /// `me <key>`.
+    #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
         Self {
             key: key.as_ref(),
@@ -706,6 +756,7 @@ impl<'a> MetaDebugCommand<'a> {
     }
 
     /// `b`: the key is binary; it is sent (and printed back) base64-encoded.
+    #[inline]
     pub fn base64_key(mut self) -> Self {
         self.base64 = true;
         self

@@ -29,7 +29,7 @@ use std::ops::Range;
 use bytes::BytesMut;
 
 use crate::error::{EncodeError, KeyError};
-use crate::expect::Expect;
+use crate::expect::{Expect, Facts};
 use crate::key::{MAX_KEY_LEN, check_token};
 use crate::limits::Limits;
 use crate::pending::Draft;
@@ -57,12 +57,13 @@ pub(crate) mod sealed {
 
     /// How an encoded command's reply will look.
     #[derive(Debug, Clone, Copy)]
-    pub struct Encoded(pub(crate) Expect);
+    pub struct Encoded(pub(crate) Facts);
 
-    impl From<Expect> for Encoded {
-        #[inline]
-        fn from(expect: Expect) -> Self {
-            Self(expect)
+    impl Encoded {
+        /// The facts of `expect`, folded at compile time when it is constant.
+        #[inline(always)]
+        pub(crate) const fn of(expect: Expect) -> Self {
+            Self(Facts::of(expect))
         }
     }
 
@@ -156,19 +157,29 @@ impl Line<'_> {
         self.pos += 1;
     }
 
-    /// Writes `n` in decimal: [`digits`]`(n)` bytes.
+    /// Writes `n` in decimal: [`digits`]`(n)` bytes, two digits at a time.
     #[inline]
     pub(crate) fn number(&mut self, n: u64) {
         let end = self.pos + digits(n);
-        let mut i = end;
+        if n < 10 {
+            self.buf[self.pos] = b'0' + n as u8;
+            self.pos = end;
+            return;
+        }
+        let digits = &mut self.buf[self.pos..end];
+        let mut i = digits.len();
         let mut n = n;
-        loop {
-            i -= 1;
-            self.buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            i -= 2;
+            digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if n >= 10 {
+            let pair = n as usize * 2;
+            digits[..2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
+            digits[0] = b'0' + n as u8;
         }
         self.pos = end;
     }
@@ -188,7 +199,8 @@ impl Line<'_> {
     #[inline]
     pub(crate) fn token(&mut self, token: &[u8], max: usize) -> Result<Range<usize>, KeyError> {
         let at = self.pos..self.pos + token.len();
-        self.put(token);
+        copy_short(&mut self.buf[at.clone()], token);
+        self.pos = at.end;
         check_token(&self.buf[at.clone()], max)?;
         Ok(at)
     }
@@ -221,6 +233,36 @@ impl Line<'_> {
     }
 }
 
+/// `00` to `99`, for writing numbers two digits at a time.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Copies `src` into `dst` (the same length). Keys and tokens are short: up to 16
+/// bytes they are copied as two overlapping fixed-size words, with no call.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match (src.first_chunk::<8>(), src.last_chunk::<8>()) {
+        (Some(head), Some(tail)) if n <= 16 => {
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = *tail;
+            }
+        }
+        _ if (4..8).contains(&n) => {
+            let (head, tail) = (&src[..4], &src[n - 4..]);
+            dst[..4].copy_from_slice(head);
+            dst[n - 4..].copy_from_slice(tail);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// Refuses a key longer than a command could send before a byte of it is copied (a
 /// huge key is refused without copying it). The copy is checked in full afterwards.
 #[inline]
@@ -235,9 +277,20 @@ pub(crate) fn key_len(key: &[u8], index: usize) -> Result<usize, EncodeError> {
 }
 
 /// Number of decimal digits of `n`: the one count every length is sized with.
+/// Small numbers (flags, lengths, exptimes) are counted by comparison.
 #[inline]
 pub(crate) fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+    if n < 10 {
+        1
+    } else if n < 100 {
+        2
+    } else if n < 1000 {
+        3
+    } else if n < 10_000 {
+        4
+    } else {
+        n.ilog10() as usize + 1
+    }
 }
 
 /// Number of bytes [`Line::signed`] writes for `n`.
@@ -332,9 +385,34 @@ mod tests {
     }
 
     #[test]
-    fn digit_counts() {
-        for n in [0u64, 9, 10, 99, 100, 4294967295, u64::MAX] {
-            assert_eq!(digits(n), n.to_string().len());
+    fn digit_counts_and_numbers() {
+        let mut cases = vec![u64::MAX, u64::MAX - 1, 4294967295];
+        for p in 0..20 {
+            let n = 10u64.pow(p);
+            cases.extend([n - 1, n, n + 1, n.saturating_mul(3).saturating_add(7)]);
+        }
+        for n in cases {
+            let text = n.to_string();
+            assert_eq!(digits(n), text.len());
+            let mut buf = vec![0u8; text.len() + 2];
+            let mut line = Line {
+                buf: &mut buf,
+                pos: 1,
+            };
+            line.number(n);
+            assert_eq!(line.pos, text.len() + 1);
+            assert_eq!(&buf[1..=text.len()], text.as_bytes(), "{n}");
+        }
+        for n in [0i64, -1, 7, -2147483648, i64::MAX, i64::MIN + 1] {
+            let text = n.to_string();
+            assert_eq!(signed_digits(n), text.len());
+            let mut buf = vec![0u8; text.len()];
+            let mut line = Line {
+                buf: &mut buf,
+                pos: 0,
+            };
+            line.signed(n);
+            assert_eq!(buf, text.as_bytes());
         }
     }
 }
