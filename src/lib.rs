@@ -277,6 +277,9 @@ mod completion;
 pub mod distribution;
 mod error;
 mod expect;
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub mod framed;
 mod key;
 mod limits;
 mod pending;
