@@ -251,7 +251,10 @@ mod tests {
         let mut f = framed();
         let mut input = BytesMut::from(&b"STORED\r\n"[..]);
         let e = f.decode(&mut input).unwrap_err();
-        assert!(matches!(e, FramedError::Connection(ConnectionError::Decode(_))));
+        assert!(matches!(
+            e,
+            FramedError::Connection(ConnectionError::Decode(_))
+        ));
         assert!(matches!(
             f.decode_eof(&mut input),
             Err(FramedError::Connection(ConnectionError::Decode(_)))
