@@ -23,7 +23,8 @@ use crate::trace::Trace;
 /// buffer bound, and then where it connects.
 ///
 /// ```
-/// # async fn demo() -> Result<(), memcache_codec_tokio::Error> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
 /// use std::time::Duration;
 /// use memcache_codec_tokio::{Client, Tcp};
 ///
@@ -31,7 +32,8 @@ use crate::trace::Trace;
 ///     .inactivity_timeout(Some(Duration::from_secs(2)))
 ///     .connect_timeout(Some(Duration::from_secs(1)))
 ///     .connect_lazy(Tcp::new("127.0.0.1:11211")); // connects on the first command
-/// # drop(client); Ok(()) }
+/// assert!(!client.is_reusable()); // not connected yet
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Builder {
