@@ -3,7 +3,8 @@
 //! 0.21, on the same workload, runs interleaved, medians reported.
 //!
 //! `cargo bench -p memcache-codec-tokio --bench peers`; `BENCH_ROUNDS` (default 5)
-//! and `BENCH_SECS` (seconds per run, default 1) change the length.
+//! and `BENCH_SECS` (seconds per run, default 1) change the length, `BENCH_ONLY`
+//! runs only the modes whose name contains it.
 //!
 //! * memcached `-t 1` (one worker thread: the server is the bottleneck at depth),
 //!   started with `taskset -c 1`; this process pins itself to core 0 (when the
@@ -149,7 +150,7 @@ impl Run {
 }
 
 /// Measures `body`, which runs until `stop` is set and returns the keys answered.
-fn measure(pid: u32, secs: f64, body: impl FnOnce(Arc<AtomicBool>) -> u64) -> Run {
+fn measure(pid: u32, secs: f64, body: &mut dyn FnMut(Arc<AtomicBool>) -> u64) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let timer = {
         let stop = Arc::clone(&stop);
@@ -286,9 +287,17 @@ fn main() {
 
     type Cell = (&'static str, &'static str); // (mode, client)
     let mut results: Vec<(Cell, Vec<Run>)> = Vec::new();
-    let mut record = |cell: Cell, run: Run| match results.iter_mut().find(|(c, _)| *c == cell) {
-        Some((_, runs)) => runs.push(run),
-        None => results.push((cell, vec![run])),
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let wanted = |mode: &str| mode.contains(only.as_str());
+    let mut record = |cell: Cell, run: &mut dyn FnMut(Arc<AtomicBool>) -> u64| {
+        if !wanted(cell.0) {
+            return;
+        }
+        let run = measure(pid, secs, run);
+        match results.iter_mut().find(|(c, _)| *c == cell) {
+            Some((_, runs)) => runs.push(run),
+            None => results.push((cell, vec![run])),
+        }
     };
 
     for round in 0..rounds {
@@ -296,7 +305,7 @@ fn main() {
         // 1 in flight.
         record(
             ("1 in flight", "memcache-codec-tokio"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -306,11 +315,11 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
         record(
             ("1 in flight", "async-memcached 0.9"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -320,11 +329,11 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
         record(
             ("1 in flight", "memcache 0.21"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let v: Option<Vec<u8>> = mc.get(&keys[n as usize % KEYS]).unwrap();
@@ -332,11 +341,11 @@ fn main() {
                     n += 1;
                 }
                 n
-            }),
+            },
         );
         record(
             ("1 in flight", "memcache 0.21, no version check"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let v: Option<Vec<u8>> = mc_unchecked.get(&keys[n as usize % KEYS]).unwrap();
@@ -344,12 +353,12 @@ fn main() {
                     n += 1;
                 }
                 n
-            }),
+            },
         );
         // 64 separate gets in flight.
         record(
             ("64 separate gets in flight", "memcache-codec-tokio"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let tasks: Vec<_> = (0..DEPTH)
                         .map(|t| {
@@ -371,16 +380,16 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
         record(
             ("64 separate gets in flight", "raw ceiling"),
-            measure(pid, secs, |stop| raw(&addr, DEPTH, &stop)),
+            &mut |stop| raw(&addr, DEPTH, &stop),
         );
         // A multi-get of 64 keys, one in flight.
         record(
             ("multi-get of 64 keys", "memcache-codec-tokio"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -389,11 +398,11 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
         record(
             ("multi-get of 64 keys", "async-memcached 0.9"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -402,11 +411,11 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
         record(
             ("multi-get of 64 keys", "memcache 0.21, no version check"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let map: std::collections::HashMap<String, Vec<u8>> =
@@ -415,12 +424,12 @@ fn main() {
                     n += KEYS as u64;
                 }
                 n
-            }),
+            },
         );
         // Several multi-gets in flight on one connection.
         record(
             ("8 multi-gets of 64 keys in flight", "memcache-codec-tokio"),
-            measure(pid, secs, |stop| {
+            &mut |stop| {
                 rt.block_on(async {
                     let tasks: Vec<_> = (0..MULTI_DEPTH)
                         .map(|_| {
@@ -442,7 +451,7 @@ fn main() {
                     }
                     n
                 })
-            }),
+            },
         );
     }
 

@@ -254,7 +254,9 @@ impl Shared {
                 state.waiting.push(cx.waker().clone());
                 let task = state.wake_task();
                 drop(state);
-                task.map(Waker::wake);
+                if let Some(task) = task {
+                    task.wake();
+                }
                 return Poll::Pending;
             }
         }
@@ -286,7 +288,9 @@ impl Shared {
             None
         };
         drop(state);
-        task.map(Waker::wake);
+        if let Some(task) = task {
+            task.wake();
+        }
         Poll::Ready(result.map_err(Error::Encode))
     }
 
@@ -408,7 +412,9 @@ impl Shared {
         state.closed = true;
         let task = state.wake_task();
         drop(state);
-        task.map(Waker::wake);
+        if let Some(task) = task {
+            task.wake();
+        }
     }
 
     /// Whether the connection is up: a pool can hand this client out again.

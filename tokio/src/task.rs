@@ -149,10 +149,11 @@ impl Driver {
             while !self.writing.is_empty() {
                 match io.as_mut().poll_write(cx, &self.writing) {
                     Poll::Ready(Ok(0)) => return self.lose(shared, Loss::Io(ErrorKind::WriteZero)),
+                    // No new round for a write: callers that encode more wake the
+                    // task (it registered above), and a partial write is Pending.
                     Poll::Ready(Ok(n)) => {
                         self.writing.advance(n);
                         self.unflushed = true;
-                        progress = true;
                     }
                     Poll::Ready(Err(e)) => return self.lose(shared, Loss::Io(e.kind())),
                     Poll::Pending => break,
