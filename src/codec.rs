@@ -158,7 +158,7 @@ impl Codec {
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
     /// hits come back as they are found, misses stay silent and complete as
-    /// [inferred](crate::MetaResponse::inferred) misses when a later reply (at the
+    /// [inferred](crate::MetaResponse#structfield.inferred) misses when a later reply (at the
     /// latest the fence's `MN`) arrives.
     ///
     /// Each `mg` is sent with `q`; one that has neither an opaque nor
@@ -331,7 +331,7 @@ impl Codec {
 
     /// The caller read end of stream. Every pending command completes with
     /// [`ConnectionError::Closed`], except a pending `quit` or `shutdown`, which
-    /// completes with [`Response::Closed`]. Decode what was read before calling this.
+    /// completes with [`Response::Closed`](crate::Response::Closed). Decode what was read before calling this.
     pub fn handle_eof(&mut self) {
         self.receiver.poison(ConnectionError::Closed);
     }

@@ -303,46 +303,37 @@ fn main() {
     for round in 0..rounds {
         eprintln!("round {}/{rounds}", round + 1);
         // 1 in flight.
-        record(
-            ("1 in flight", "memcache-codec-tokio"),
-            &mut |stop| {
-                rt.block_on(async {
-                    let mut n = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let v = ours.get(&keys[n as usize % KEYS]).await.unwrap();
-                        assert!(v.is_some());
-                        n += 1;
-                    }
-                    n
-                })
-            },
-        );
-        record(
-            ("1 in flight", "async-memcached 0.9"),
-            &mut |stop| {
-                rt.block_on(async {
-                    let mut n = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let v = am.get(&keys[n as usize % KEYS]).await.unwrap();
-                        assert!(v.is_some());
-                        n += 1;
-                    }
-                    n
-                })
-            },
-        );
-        record(
-            ("1 in flight", "memcache 0.21"),
-            &mut |stop| {
+        record(("1 in flight", "memcache-codec-tokio"), &mut |stop| {
+            rt.block_on(async {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let v: Option<Vec<u8>> = mc.get(&keys[n as usize % KEYS]).unwrap();
+                    let v = ours.get(&keys[n as usize % KEYS]).await.unwrap();
                     assert!(v.is_some());
                     n += 1;
                 }
                 n
-            },
-        );
+            })
+        });
+        record(("1 in flight", "async-memcached 0.9"), &mut |stop| {
+            rt.block_on(async {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let v = am.get(&keys[n as usize % KEYS]).await.unwrap();
+                    assert!(v.is_some());
+                    n += 1;
+                }
+                n
+            })
+        });
+        record(("1 in flight", "memcache 0.21"), &mut |stop| {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let v: Option<Vec<u8>> = mc.get(&keys[n as usize % KEYS]).unwrap();
+                assert!(v.is_some());
+                n += 1;
+            }
+            n
+        });
         record(
             ("1 in flight", "memcache 0.21, no version check"),
             &mut |stop| {
@@ -382,10 +373,9 @@ fn main() {
                 })
             },
         );
-        record(
-            ("64 separate gets in flight", "raw ceiling"),
-            &mut |stop| raw(&addr, DEPTH, &stop),
-        );
+        record(("64 separate gets in flight", "raw ceiling"), &mut |stop| {
+            raw(&addr, DEPTH, &stop)
+        });
         // A multi-get of 64 keys, one in flight.
         record(
             ("multi-get of 64 keys", "memcache-codec-tokio"),
