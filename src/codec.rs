@@ -162,7 +162,7 @@ impl Codec {
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
     /// hits come back as they are found, misses stay silent and complete as
-    /// [inferred](crate::MetaResponse::inferred) misses when a later reply (at the
+    /// [inferred](crate::MetaResponse#structfield.inferred) misses when a later reply (at the
     /// latest the fence's `MN`) arrives.
     ///
     /// Each `mg` is sent with `q`; one that has neither an opaque nor

@@ -221,7 +221,7 @@
 //! memcached leaves out a command's common outcome (a `mg` miss, a `ms`/`md`/`ma`
 //! success). The codec still completes every quiet command in order: when a later
 //! command's reply arrives, the silent ones before it complete with their
-//! [inferred](MetaResponse::inferred) outcome. Replies are told apart by the opaque
+//! [inferred](MetaResponse#structfield.inferred) outcome. Replies are told apart by the opaque
 //! (`O`) and key (`k`) they echo; a command that could not be told apart from an
 //! earlier quiet one is refused with [`EncodeError::AmbiguousQuiet`].
 //! [`Codec::send_quiet_batch`] sends many quiet `mg`s and an `mn` fence at once,
@@ -278,6 +278,9 @@ mod completion;
 pub mod distribution;
 mod error;
 mod expect;
+#[cfg(feature = "tokio-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-util")))]
+pub mod framed;
 mod key;
 mod limits;
 mod pending;

@@ -477,7 +477,7 @@ pub enum Ttl {
 #[derive(Clone, Default)]
 pub struct MetaResponse {
     /// The return code; for a quiet command the server stayed silent about, the code
-    /// that silence stands for (see [`MetaResponse::inferred`]).
+    /// that silence stands for (see [`MetaResponse::inferred`](MetaResponse#structfield.inferred)).
     pub status: MetaStatus,
     /// True if the server sent nothing for this quiet command and the status was
     /// inferred from quiet mode (`mg q` miss, `ms`/`md`/`ma q` success).

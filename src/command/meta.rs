@@ -337,7 +337,7 @@ macro_rules! common_methods {
 /// [`Value`](crate::MetaStatus::Value) (hit, with [`MetaGet::return_value`]),
 /// [`Success`](crate::MetaStatus::Success) (hit without value) or
 /// [`Miss`](crate::MetaStatus::Miss). In quiet mode memcached sends nothing on a miss;
-/// the command then completes as an [inferred](crate::MetaResponse::inferred) miss
+/// the command then completes as an [inferred](crate::MetaResponse#structfield.inferred) miss
 /// when a later command's reply arrives.
 ///
 /// ```

@@ -1,0 +1,444 @@
+//! The state the callers and the connection task share: the codec, the bytes not
+//! yet taken for writing, one slot per command waiting for its completion, and the
+//! connection's state. One mutex, never held across an `.await` or a system call.
+//!
+//! Every call into the codec on the sending side is in this file (and the receive
+//! side is in `task.rs`), so that renames in the codec's API stay local.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use memcache_codec::{
+    Codec, Command, CommandError, Completion, Config, ConnectionError, EncodeError, MetaGet,
+    NoreplyCommand, QuietBatch, Response, Token,
+};
+
+use crate::error::Error;
+
+/// The clock: tokio's, so that a paused test clock is followed.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// What callers and the connection task share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Codec limits and the inactivity timeout, for every connection.
+    pub(crate) config: Config,
+    /// A new connection can be made after one is lost.
+    reconnects: bool,
+    /// Callers wait (without encoding) while this many bytes are encoded and not
+    /// taken by the task yet.
+    max_unsent: usize,
+}
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// Connected: commands are encoded.
+    Up,
+    /// The task is connecting.
+    Connecting,
+    /// No connection (lost, or the last attempt failed).
+    Down,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The current connection's codec (a new one per connection).
+    pub(crate) codec: Codec,
+    /// Encoded commands the task has not taken yet.
+    pub(crate) out: BytesMut,
+    pub(crate) link: Link,
+    pub(crate) slots: Slots,
+    /// The slot id of the current codec's token 0: slot ids run on across
+    /// connections, tokens start again with each codec.
+    pub(crate) base: u64,
+    /// The connection task, and whether it was woken since it last looked.
+    task: Option<Waker>,
+    task_woken: bool,
+    /// Callers waiting for room or for a connection.
+    pub(crate) waiting: Vec<Waker>,
+    /// Every `Client` is gone: the task finishes writing and stops.
+    pub(crate) closed: bool,
+    /// A caller asked for a connection.
+    want_connect: bool,
+    /// Connection attempts that failed so far.
+    failed_connects: u64,
+    /// Why the last connection ended or the last attempt failed.
+    pub(crate) last_error: Option<Error>,
+    /// The latest clock reading: good enough for a send while commands are pending
+    /// (the codec only needs the real time when its timer starts).
+    pub(crate) clock: Instant,
+}
+
+/// What a command's future waits on.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    /// Sent, no completion yet.
+    Waiting { token: Token, waker: Option<Waker> },
+    /// Completed; the future has not taken the result yet.
+    Done(Result<Response, CommandError>),
+    /// Taken, or abandoned by its future.
+    Gone,
+}
+
+/// The slots of sent commands, by id, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    deque: VecDeque<Slot>,
+    /// The id of `deque[0]`.
+    front: u64,
+}
+
+impl Slots {
+    fn next_id(&self) -> u64 {
+        self.front + self.deque.len() as u64
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Slot> {
+        let i = usize::try_from(id.checked_sub(self.front)?).ok()?;
+        self.deque.get_mut(i)
+    }
+
+    /// Drops the slots nobody will look at again from the front.
+    fn trim(&mut self) {
+        while matches!(self.deque.front(), Some(Slot::Gone)) {
+            self.deque.pop_front();
+            self.front += 1;
+        }
+    }
+
+    /// Hands `completion` to the slot of `base + token`; returns the waker to wake.
+    pub(crate) fn complete(&mut self, base: u64, completion: Completion) -> Option<Waker> {
+        let slot = self.get_mut(base + completion.token.get())?;
+        match std::mem::replace(slot, Slot::Done(completion.result)) {
+            Slot::Waiting { waker, .. } => waker,
+            // Cancelled commands never complete; anything else is not ours to keep.
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
+/// Where a caller's future stands before its command is encoded.
+#[derive(Debug, Default)]
+pub(crate) struct Begin {
+    /// The count of failed connection attempts when it started waiting for a
+    /// connection: a later failure is its failure too.
+    attempt: Option<u64>,
+}
+
+/// Encodes commands for one caller, under the lock.
+pub(crate) struct Sender<'a> {
+    state: &'a mut State,
+    now: Instant,
+}
+
+impl Sender<'_> {
+    fn push(&mut self, token: Token) -> u64 {
+        let id = self.state.base + token.get();
+        debug_assert_eq!(id, self.state.slots.next_id(), "tokens run on by one");
+        self.state
+            .slots
+            .deque
+            .push_back(Slot::Waiting { token, waker: None });
+        id
+    }
+
+    /// [`Codec::send`]; returns the command's slot id.
+    pub(crate) fn send<C: Command + ?Sized>(&mut self, command: &C) -> Result<u64, EncodeError> {
+        let state = &mut *self.state;
+        let token = state.codec.send(command, &mut state.out, self.now)?;
+        Ok(self.push(token))
+    }
+
+    /// [`Codec::send_quiet_batch`]; returns the batch and the slot id of its first
+    /// `mg` (the `mg`s and then the fence have consecutive ids).
+    pub(crate) fn send_quiet_batch(
+        &mut self,
+        gets: &[MetaGet<'_>],
+    ) -> Result<(QuietBatch, u64), EncodeError> {
+        let state = &mut *self.state;
+        let batch = state
+            .codec
+            .send_quiet_batch(gets, &mut state.out, self.now)?;
+        let first = self.state.slots.next_id();
+        for token in batch.tokens() {
+            self.push(token);
+        }
+        self.push(batch.fence());
+        Ok((batch, first))
+    }
+
+    /// [`Codec::send_noreply`].
+    pub(crate) fn send_noreply<C: NoreplyCommand + ?Sized>(
+        &mut self,
+        command: &C,
+    ) -> Result<(), EncodeError> {
+        let state = &mut *self.state;
+        state.codec.send_noreply(command, &mut state.out)
+    }
+
+    /// Wakes `waker` when slot `id` completes.
+    pub(crate) fn watch(&mut self, id: u64, waker: Waker) {
+        if let Some(Slot::Waiting { waker: w, .. }) = self.state.slots.get_mut(id) {
+            *w = Some(waker);
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config, reconnects: bool, max_unsent: usize, link: Link) -> Self {
+        Self {
+            state: Mutex::new(State {
+                codec: Codec::with_config(config),
+                out: BytesMut::new(),
+                link,
+                slots: Slots::default(),
+                base: 0,
+                task: None,
+                task_woken: false,
+                waiting: Vec::new(),
+                closed: false,
+                want_connect: false,
+                failed_connects: 0,
+                last_error: None,
+                clock: now(),
+            }),
+            config,
+            reconnects,
+            max_unsent,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Encodes with `encode` once the connection is up and has room for `needed`
+    /// more pending commands; until then the caller waits, with nothing encoded (a
+    /// future dropped meanwhile sends nothing). Wakes the task for what was encoded.
+    pub(crate) fn submit<T>(
+        &self,
+        cx: &mut Context<'_>,
+        begin: &mut Begin,
+        needed: usize,
+        encode: impl FnOnce(&mut Sender<'_>) -> Result<T, EncodeError>,
+    ) -> Poll<Result<T, Error>> {
+        let mut state = self.lock();
+        match state.link {
+            Link::Up => {}
+            Link::Connecting => {
+                begin.attempt.get_or_insert(state.failed_connects);
+                state.waiting.push(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Link::Down => {
+                let failed = begin.attempt.is_some_and(|a| state.failed_connects > a);
+                if failed || !self.reconnects {
+                    let error = state
+                        .last_error
+                        .clone()
+                        .unwrap_or(Error::Connection(ConnectionError::Closed));
+                    return Poll::Ready(Err(error));
+                }
+                begin.attempt.get_or_insert(state.failed_connects);
+                state.want_connect = true;
+                state.waiting.push(cx.waker().clone());
+                let task = state.wake_task();
+                drop(state);
+                if let Some(task) = task {
+                    task.wake();
+                }
+                return Poll::Pending;
+            }
+        }
+        let pending = state.codec.pending();
+        let full = (!state.out.is_empty() && state.out.len() >= self.max_unsent)
+            || (pending > 0 && pending + needed > self.config.limits.max_pending);
+        if full {
+            // The task wakes the waiting callers when it takes the bytes or when
+            // completions arrive.
+            state.waiting.push(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let now = if pending == 0 {
+            // The inactivity timer starts now: it needs the real time.
+            let now = now();
+            state.clock = now;
+            now
+        } else {
+            state.clock
+        };
+        let written = state.out.len();
+        let result = encode(&mut Sender {
+            state: &mut state,
+            now,
+        });
+        let task = if state.out.len() > written {
+            state.wake_task()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(task) = task {
+            task.wake();
+        }
+        Poll::Ready(result.map_err(Error::Encode))
+    }
+
+    /// The result in slot `id`, once there.
+    pub(crate) fn poll_one(
+        &self,
+        cx: &mut Context<'_>,
+        id: u64,
+    ) -> Poll<Result<Response, CommandError>> {
+        let mut state = self.lock();
+        let Some(slot) = state.slots.get_mut(id) else {
+            return Poll::Ready(Err(ConnectionError::Closed.into()));
+        };
+        match slot {
+            Slot::Waiting { waker, .. } => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Slot::Done(_) => {
+                let Slot::Done(result) = std::mem::replace(slot, Slot::Gone) else {
+                    unreachable!("matched above")
+                };
+                state.slots.trim();
+                Poll::Ready(result)
+            }
+            Slot::Gone => Poll::Ready(Err(ConnectionError::Closed.into())),
+        }
+    }
+
+    /// The results in slots `first..=last` once the last is there (commands
+    /// complete in send order, so every one is then).
+    pub(crate) fn poll_range(
+        &self,
+        cx: &mut Context<'_>,
+        first: u64,
+        last: u64,
+    ) -> Poll<Vec<Result<Response, CommandError>>> {
+        let mut state = self.lock();
+        if let Some(Slot::Waiting { waker, .. }) = state.slots.get_mut(last) {
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
+        let results = (first..=last)
+            .map(|id| match state.slots.get_mut(id) {
+                Some(slot @ Slot::Done(_)) => match std::mem::replace(slot, Slot::Gone) {
+                    Slot::Done(result) => result,
+                    _ => unreachable!("matched above"),
+                },
+                _ => Err(ConnectionError::Closed.into()),
+            })
+            .collect();
+        state.slots.trim();
+        Poll::Ready(results)
+    }
+
+    /// The futures of slots `first..=last` are dropped: commands still waiting
+    /// are cancelled in the codec (their replies will be read and dropped), results
+    /// not taken are dropped.
+    pub(crate) fn abandon(&self, first: u64, last: u64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        for id in first..=last {
+            let Some(slot) = state.slots.get_mut(id) else {
+                continue;
+            };
+            if let Slot::Waiting { token, .. } = std::mem::replace(slot, Slot::Gone) {
+                // A waiting slot belongs to the current codec: a lost connection
+                // completes every slot before a new codec is made.
+                state.codec.cancel(token);
+            }
+        }
+        state.slots.trim();
+    }
+
+    /// The connection task's side: registers its waker; `Ready(true)` when a
+    /// caller wants a connection, `Ready(false)` when every client is gone.
+    pub(crate) fn poll_demand(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = self.lock();
+        state.register_task(cx.waker());
+        if state.closed {
+            return Poll::Ready(false);
+        }
+        if std::mem::take(&mut state.want_connect) {
+            state.link = Link::Connecting;
+            return Poll::Ready(true);
+        }
+        Poll::Pending
+    }
+
+    /// The outcome of a connection attempt: a new codec, or the failure every
+    /// caller waiting for it gets.
+    pub(crate) fn connected(&self, result: std::io::Result<()>) {
+        let mut state = self.lock();
+        match result {
+            Ok(()) => {
+                state.codec = Codec::with_config(self.config);
+                state.base = state.slots.next_id();
+                state.out.clear();
+                state.link = Link::Up;
+            }
+            Err(e) => {
+                state.link = Link::Down;
+                state.failed_connects += 1;
+                state.last_error = Some(Error::connect(e));
+            }
+        }
+        let waiting = std::mem::take(&mut state.waiting);
+        drop(state);
+        waiting.into_iter().for_each(Waker::wake);
+    }
+
+    /// Every `Client` is gone.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        let task = state.wake_task();
+        drop(state);
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// Whether the connection is up: a pool can hand this client out again.
+    pub(crate) fn is_up(&self) -> bool {
+        let state = self.lock();
+        state.link == Link::Up && !state.closed
+    }
+}
+
+impl State {
+    /// The task's waker, unless it was woken since it last looked.
+    fn wake_task(&mut self) -> Option<Waker> {
+        if self.task_woken {
+            return None;
+        }
+        self.task_woken = true;
+        self.task.clone()
+    }
+
+    /// The task is looking: later changes must wake it again.
+    pub(crate) fn register_task(&mut self, waker: &Waker) {
+        self.task_woken = false;
+        if !self.task.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.task = Some(waker.clone());
+        }
+    }
+}
