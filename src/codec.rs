@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use crate::command::{Command, MetaGet, MetaNoop, NoreplyCommand, Writer};
+use crate::command::{Command, MetaGet, MetaNoop, NoreplyCommand, Stats, Version, Writer};
 use crate::completion::{Completion, Token};
 use crate::error::{ConnectionError, EncodeError};
 use crate::expect::Expect;
 use crate::limits::Config;
 use crate::pending::Pending;
+use crate::profile::{Probe, Server, ServerProfile};
 use crate::receive::Receiver;
 
 /// A memcached client protocol state machine: commands in, bytes out; bytes in,
@@ -39,6 +40,10 @@ pub struct Codec {
     clock: Option<Instant>,
     /// The read buffer's length when `decode` last returned, to notice new bytes.
     buffered: usize,
+    /// What the codec was told of the server.
+    profile: Option<ServerProfile>,
+    /// The profile and the config, folded for encoding.
+    server: Server,
 }
 
 impl Default for Codec {
@@ -62,6 +67,8 @@ impl Codec {
             last_activity: None,
             clock: None,
             buffered: 0,
+            profile: None,
+            server: Server::of(None, config.large_client_flags),
         }
     }
 
@@ -149,6 +156,8 @@ impl Codec {
             out,
             draft: &mut draft,
             limits: &self.config.limits,
+            server: &self.server,
+            auto_opaque: self.config.auto_opaque,
             noreply: false,
         });
         match encoded.and_then(|encoded| draft.commit(encoded.0)) {
@@ -241,6 +250,8 @@ impl Codec {
             out,
             draft: &mut draft,
             limits: &self.config.limits,
+            server: &self.server,
+            auto_opaque: self.config.auto_opaque,
             noreply: true,
         });
         drop(draft);
@@ -250,6 +261,64 @@ impl Codec {
         }
         self.pending.note_noreply();
         Ok(())
+    }
+
+    /// Sends `version` and `stats settings`: the two replies make a
+    /// [`ServerProfile`] ([`ServerProfile::from_replies`]) to give back with
+    /// [`set_profile`](Self::set_profile).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use bytes::BytesMut;
+    /// use memcache_codec::{Codec, ServerProfile, ServerVersion, MetaGet, EncodeError};
+    ///
+    /// let mut codec = Codec::new();
+    /// let mut out = BytesMut::new();
+    /// let probe = codec.send_probe(&mut out, Instant::now())?;
+    /// assert_eq!(&out[..], b"version\r\nstats settings\r\n");
+    /// let mut input = BytesMut::from(&b"VERSION 1.6.18\r\nSTAT item_size_max 1048576\r\nEND\r\n"[..]);
+    /// let version = codec.decode(&mut input, Instant::now())?.unwrap();
+    /// let settings = codec.decode(&mut input, Instant::now())?.unwrap();
+    /// assert_eq!((version.token, settings.token), (probe.version, probe.settings));
+    /// let profile = ServerProfile::from_replies(&version.result?, &settings.result?)?;
+    /// codec.set_profile(profile);
+    ///
+    /// // 1.6.18 ignores mg's C: relying on it would give wrong answers.
+    /// let refused = codec.send(&MetaGet::new("k").return_value().compare_cas(7), &mut out, Instant::now());
+    /// assert!(matches!(refused, Err(EncodeError::Unsupported { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send_probe(&mut self, out: &mut BytesMut, now: Instant) -> Result<Probe, EncodeError> {
+        self.check_open()?;
+        self.check_room(2)?;
+        let written = out.len();
+        let version = self.send(&Version, out, now)?;
+        match self.send(&Stats::arg("settings"), out, now) {
+            Ok(settings) => Ok(Probe { version, settings }),
+            Err(e) => {
+                self.pending.rollback(self.pending.len() - 1);
+                out.truncate(written);
+                Err(e)
+            }
+        }
+    }
+
+    /// What the codec knows of the server from now on: commands the server cannot
+    /// take are refused at `send` (see [`ServerProfile`]); its `item_size_max` caps
+    /// the values sent and received ([`Limits::max_value_len`](crate::Limits)); its
+    /// flag width decides whether flags above `u32::MAX` may be sent.
+    pub fn set_profile(&mut self, profile: ServerProfile) {
+        if let Some(max) = profile.item_size_max.and_then(|m| usize::try_from(m).ok()) {
+            self.config.limits.max_value_len = max;
+            self.receiver.set_limits(self.config.limits);
+        }
+        self.server = Server::of(Some(&profile), self.config.large_client_flags);
+        self.profile = Some(profile);
+    }
+
+    /// What the codec was told of the server, if anything.
+    pub fn profile(&self) -> Option<&ServerProfile> {
+        self.profile.as_ref()
     }
 
     /// Decodes what `buf` holds (the bytes read from the server, appended in order):

@@ -57,6 +57,28 @@ pub enum EncodeError {
         /// Position of the key in the command's key list.
         index: usize,
     },
+    /// Client flags above `u32::MAX` for a server not known to store 8-byte flags: a
+    /// 1.6.18 server silently keeps the low 32 bits, corrupting them. Allowed with a
+    /// [`ServerProfile`](crate::ServerProfile) saying `client_flags_size 8`, or with
+    /// [`Config::large_client_flags`](crate::Config::large_client_flags).
+    #[error(
+        "client flags {flags} do not fit 32 bits, and the server is not known to store 8-byte flags"
+    )]
+    FlagsTooLarge {
+        /// The flags.
+        flags: u64,
+    },
+    /// A command or flag the server (its [`ServerProfile`](crate::ServerProfile)) is
+    /// too old for.
+    #[error("{what} needs memcached {since}, the server is {server}")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+        /// The first version that has it.
+        since: crate::ServerVersion,
+        /// The server's version.
+        server: crate::ServerVersion,
+    },
     /// A multi-key retrieval needs at least one key (`get` with none is a server `ERROR`).
     #[error("a multi-key retrieval needs at least one key")]
     NoKeys,

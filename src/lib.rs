@@ -284,6 +284,7 @@ pub mod framed;
 mod key;
 mod limits;
 mod pending;
+mod profile;
 mod receive;
 mod response;
 
@@ -305,6 +306,7 @@ pub use error::{
 };
 pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
+pub use profile::{Probe, ProfileError, ServerProfile, ServerVersion};
 pub use response::{
     CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
     StatLines, StatRef, Ttl, Value, Values, ValuesIter,

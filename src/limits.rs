@@ -105,6 +105,17 @@ pub struct Config {
     /// server before the connection is declared dead. `None` disables it.
     /// Default 60 seconds, as in Twisted's `MemCacheProtocol`.
     pub inactivity_timeout: Option<Duration>,
+    /// The server stores 8-byte client flags (1.6.22+ built with
+    /// `--enable-large-client-flags`), so flags above `u32::MAX` may be sent. Default
+    /// off; a [`ServerProfile`](crate::ServerProfile) with `client_flags_size 8` turns
+    /// it on too.
+    pub large_client_flags: bool,
+    /// Every quiet meta command sent without an opaque gets one, its token number
+    /// (`O<n>`), so no reply can be mistaken for another's and quiet commands can be
+    /// pipelined freely. Default on; turn it off to send exactly the bytes asked for
+    /// (quiet commands that could not be told apart are then refused with
+    /// [`EncodeError::AmbiguousQuiet`](crate::EncodeError::AmbiguousQuiet)).
+    pub auto_opaque: bool,
 }
 
 impl Config {
@@ -112,6 +123,8 @@ impl Config {
     pub const DEFAULT: Self = Self {
         limits: Limits::DEFAULT,
         inactivity_timeout: Some(Duration::from_secs(60)),
+        large_client_flags: false,
+        auto_opaque: true,
     };
 
     /// Sets [`limits`](Self::limits).
@@ -123,6 +136,18 @@ impl Config {
     /// Sets [`inactivity_timeout`](Self::inactivity_timeout).
     pub const fn inactivity_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.inactivity_timeout = timeout;
+        self
+    }
+
+    /// Sets [`large_client_flags`](Self::large_client_flags).
+    pub const fn large_client_flags(mut self, on: bool) -> Self {
+        self.large_client_flags = on;
+        self
+    }
+
+    /// Sets [`auto_opaque`](Self::auto_opaque).
+    pub const fn auto_opaque(mut self, on: bool) -> Self {
+        self.auto_opaque = on;
         self
     }
 }

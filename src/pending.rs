@@ -475,6 +475,12 @@ pub(crate) struct Draft<'p> {
 }
 
 impl Draft<'_> {
+    /// The token this draft will get if committed.
+    #[inline]
+    pub(crate) fn token(&self) -> u64 {
+        self.pending.next_token()
+    }
+
     /// Records the key of a single-key command.
     #[inline]
     pub(crate) fn key(&mut self, key: &[u8]) {

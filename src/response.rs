@@ -10,8 +10,9 @@ use bytes::Bytes;
 /// One stored item, as a single-key retrieval returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Value {
-    /// The client flags stored with the item.
-    pub flags: u32,
+    /// The client flags stored with the item: 32 bits on most servers, 64 on
+    /// servers built with `--enable-large-client-flags` (1.6.22+).
+    pub flags: u64,
     /// The cas unique: present exactly for `gets` and `gats`.
     pub cas: Option<u64>,
     /// The value, byte for byte.
@@ -35,7 +36,7 @@ pub(crate) struct ItemSpan {
     pub(crate) key_len: usize,
     pub(crate) data_start: usize,
     pub(crate) data_len: usize,
-    pub(crate) flags: u32,
+    pub(crate) flags: u64,
     pub(crate) cas: Option<u64>,
 }
 
@@ -148,7 +149,7 @@ pub struct ItemRef<'a> {
     /// The key, as the server sent it.
     pub key: &'a [u8],
     /// The client flags stored with the item.
-    pub flags: u32,
+    pub flags: u64,
     /// The cas unique: present exactly for `gets` and `gats`.
     pub cas: Option<u64>,
     /// The value, byte for byte.
@@ -553,7 +554,7 @@ impl MetaResponse {
     }
 
     /// `f`: the client flags.
-    pub fn client_flags(&self) -> Option<u32> {
+    pub fn client_flags(&self) -> Option<u64> {
         self.number(b'f')
     }
 
@@ -673,6 +674,31 @@ impl MetaDebug {
     /// seconds (`-100` for 100 s left); `-1` means never. Later versions print it positive.
     pub fn exp(&self) -> Option<i64> {
         self.number("exp")
+    }
+
+    /// The time left, read the way the server that printed it meant it: before
+    /// memcached 1.6.24 `exp` is the negated time left, from 1.6.24 on it is the time left.
+    /// `exp=-1` is [`Ttl::Never`] on both. `server` unknown (`None`) reads it as 1.6.18
+    /// does, like the rest of the codec.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// use memcache_codec::{MetaDebug, ServerVersion, Ttl};
+    /// let old = MetaDebug { key: Bytes::from_static(b"k"), fields: Bytes::from_static(b"exp=-100 la=3") };
+    /// assert_eq!(old.ttl(Some(ServerVersion::new(1, 6, 18))), Some(Ttl::Seconds(100)));
+    /// let new = MetaDebug { key: Bytes::from_static(b"k"), fields: Bytes::from_static(b"exp=100 la=3") };
+    /// assert_eq!(new.ttl(Some(ServerVersion::new(1, 6, 40))), Some(Ttl::Seconds(100)));
+    /// ```
+    pub fn ttl(&self, server: Option<crate::ServerVersion>) -> Option<Ttl> {
+        let exp = self.exp()?;
+        if exp == -1 {
+            return Some(Ttl::Never);
+        }
+        let positive = server.is_some_and(|v| v >= crate::profile::since::ME_EXP_POSITIVE);
+        let left = if positive { exp } else { exp.checked_neg()? };
+        // A negative time left is an item past its expiry that the server has not
+        // reclaimed yet: none left.
+        Some(Ttl::Seconds(u32::try_from(left.max(0)).unwrap_or(u32::MAX)))
     }
 
     /// `la`: seconds since last access.

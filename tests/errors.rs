@@ -270,7 +270,7 @@ fn malformed_lines_and_numbers() {
     poisons(
         d,
         &[&Get::new("k")],
-        b"VALUE k 4294967296 1\r\nx\r\nEND\r\n",
+        b"VALUE k 18446744073709551616 1\r\nx\r\nEND\r\n",
         bad("VALUE flags"),
     );
     poisons(
@@ -301,7 +301,7 @@ fn malformed_lines_and_numbers() {
     poisons(
         d,
         &[&MetaGet::new("k").return_client_flags()],
-        b"HD f4294967296\r\n",
+        b"HD f18446744073709551616\r\n",
         bad("meta f"),
     );
     poisons(

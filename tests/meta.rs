@@ -8,12 +8,42 @@ use std::time::Instant;
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way};
 use memcache_codec::{
-    ArithMode, Codec, Command, EncodeError, Exptime, KeyError, MetaArithmetic, MetaDebugCommand,
-    MetaDelete, MetaGet, MetaResponse, MetaSet, MetaSetMode, MetaStatus, Response, Ttl,
+    ArithMode, Codec, Command, Config, EncodeError, Exptime, KeyError, MetaArithmetic,
+    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaResponse, MetaSet, MetaSetMode,
+    MetaStatus, Response, Ttl,
 };
 
+/// The bytes exactly as asked for: no automatic opaque on quiet commands.
 fn encoded(command: &dyn Command) -> String {
-    common::text(&codec_with(&[command]).1)
+    let mut out = BytesMut::new();
+    Codec::with_config(Config::DEFAULT.auto_opaque(false))
+        .send(command, &mut out, Instant::now())
+        .expect("valid command");
+    common::text(&out)
+}
+
+#[test]
+fn quiet_commands_get_their_token_as_opaque_unless_they_have_one() {
+    let (codec, out) = codec_with(&[
+        &MetaGet::new("a").quiet(),
+        &MetaSet::new("b", "v").quiet(),
+        &MetaDelete::new("c").quiet().opaque("mine"),
+        &MetaArithmetic::new("d").quiet().return_key(),
+        &MetaGet::new("e"),
+        &MetaNoop,
+    ]);
+    assert_eq!(
+        common::text(&out),
+        "mg a q O0\\r\\nms b 1 q O1\\r\\nv\\r\\nmd c q Omine\\r\\nma d q k O3\\r\\nmg e\\r\\nmn\\r\\n"
+    );
+    assert_eq!(codec.pending(), 6);
+    // Off: exactly the bytes asked for.
+    let mut out = BytesMut::new();
+    let mut codec = Codec::with_config(Config::DEFAULT.auto_opaque(false));
+    codec
+        .send(&MetaGet::new("a").quiet(), &mut out, Instant::now())
+        .unwrap();
+    assert_eq!(&out[..], b"mg a q\r\n");
 }
 
 #[test]
@@ -66,7 +96,7 @@ fn every_request_flag_encodes() {
         ),
         (&MetaSet::new("k", "v").new_cas(9), "ms k 1 E9\\r\\nv\\r\\n"),
         (
-            &MetaSet::new("k", "v").client_flags(u32::MAX),
+            &MetaSet::new("k", "v").client_flags(u64::from(u32::MAX)),
             "ms k 1 F4294967295\\r\\nv\\r\\n",
         ),
         (
@@ -230,7 +260,12 @@ fn every_return_flag_parses() {
     let rows: &[(&str, Check)] = &[
         ("c0", |m| m.cas() == Some(0)),
         ("c18446744073709551615", |m| m.cas() == Some(u64::MAX)),
-        ("f4294967295", |m| m.client_flags() == Some(u32::MAX)),
+        ("f4294967295", |m| {
+            m.client_flags() == Some(u64::from(u32::MAX))
+        }),
+        ("f18446744073709551615", |m| {
+            m.client_flags() == Some(u64::MAX)
+        }),
         ("t-1", |m| m.ttl() == Some(Ttl::Never)),
         ("t0", |m| m.ttl() == Some(Ttl::Seconds(0))),
         ("t2592000", |m| m.ttl() == Some(Ttl::Seconds(2_592_000))),
@@ -319,7 +354,7 @@ fn quiet_batch_pairs_hits_and_misses() {
     Codec::new()
         .send_quiet_batch(&tagged, &mut out, Instant::now())
         .unwrap();
-    assert_eq!(&out[..], b"mg a Ox q\r\nmg b k q\r\nmn\r\n");
+    assert_eq!(&out[..], b"mg a Ox q\r\nmg b k q O1\r\nmn\r\n");
 }
 
 #[test]

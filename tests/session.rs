@@ -569,7 +569,7 @@ fn errors_in_quiet_pipelines() {
 #[test]
 fn ambiguous_quiet_pipelines_are_refused_when_encoding() {
     let now = Instant::now();
-    let mut codec = Codec::new();
+    let mut codec = Codec::with_config(Config::DEFAULT.auto_opaque(false));
     let mut out = BytesMut::new();
     codec
         .send(&MetaGet::new("a").return_value().quiet(), &mut out, now)

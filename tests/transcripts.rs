@@ -22,8 +22,8 @@ mod common;
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way, exchange, transcripts};
 use memcache_codec::{
-    ArithMode, CacheMemlimit, Codec, Command, Decr, Delete, EncodeError, Exptime, FlushAll, Get,
-    GetMulti, Incr, KeyError, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop,
+    ArithMode, CacheMemlimit, Codec, Command, Config, Decr, Delete, EncodeError, Exptime, FlushAll,
+    Get, GetMulti, Incr, KeyError, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop,
     MetaSet, MetaSetMode, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
 use memcache_testkit::command::{Cmd, Sendable};
@@ -43,8 +43,14 @@ enum Sent {
 /// A command the replay sends, with (`Sendable::Noreply`) or without `noreply`.
 type Op<'a> = Sendable<'a>;
 
+/// A codec that writes exactly the recorded bytes: no automatic opaques on quiet
+/// commands (the recording client sent none).
+fn exact() -> Codec {
+    Codec::with_config(Config::DEFAULT.auto_opaque(false))
+}
+
 fn build(ops: &[Op<'_>]) -> (Codec, BytesMut) {
-    let mut codec = Codec::new();
+    let mut codec = exact();
     let mut out = BytesMut::new();
     for op in ops {
         match op {
@@ -297,10 +303,7 @@ fn recorded_requests_map_back_exactly() {
                 continue;
             };
             let mut out = BytesMut::new();
-            if cmd
-                .send(&mut Codec::new(), &mut out, Instant::now())
-                .is_err()
-            {
+            if cmd.send(&mut exact(), &mut out, Instant::now()).is_err() {
                 continue; // refused: see `refused_keys`
             }
             let want = if recorded.ends_with(b"\r\n") {

@@ -226,7 +226,7 @@ pub struct Store<'a> {
     mode: StoreMode,
     key: &'a [u8],
     value: &'a [u8],
-    flags: u32,
+    flags: u64,
     exptime: Exptime,
 }
 
@@ -305,9 +305,12 @@ impl<'a> Store<'a> {
         Self::new(StoreMode::Cas(unique), key, value)
     }
 
-    /// The client flags stored with the item (default 0).
+    /// The client flags stored with the item (default 0). Above `u32::MAX` only for a
+    /// server with 8-byte client flags (see [`ServerProfile`](crate::ServerProfile)
+    /// and [`Config::large_client_flags`](crate::Config::large_client_flags)): a
+    /// 1.6.18 server silently keeps the low 32 bits, so the send is refused otherwise.
     #[inline]
-    pub fn flags(mut self, flags: u32) -> Self {
+    pub fn flags(mut self, flags: u64) -> Self {
         self.flags = flags;
         self
     }
@@ -338,8 +341,9 @@ impl Encode for Store<'_> {
                 len: self.value.len(),
             });
         }
+        w.value(self.value.len())?;
         let verb = self.verb();
-        let flags = u64::from(self.flags);
+        let flags = w.client_flags(self.flags)?;
         let exptime = i64::from(self.exptime.as_raw());
         let bytes = self.value.len() as u64;
         let cas = match self.mode {

@@ -17,6 +17,7 @@ use super::{Command, Exptime, Line, Writer, digits, key_len, signed_digits};
 use crate::error::{EncodeError, KeyError};
 use crate::expect::{Expect, MetaKind, code};
 use crate::key::{MAX_KEY_LEN, base64_decode, base64_encode_into, base64_len};
+use crate::profile::since;
 
 /// The longest opaque memcached accepts, without the `O` (32 with it).
 const MAX_OPAQUE_LEN: usize = 31;
@@ -35,7 +36,7 @@ struct Flags<'a> {
     recache: Option<u32>,
     compare_cas: Option<u64>,
     new_cas: Option<u64>,
-    client_flags: Option<u32>,
+    client_flags: Option<u64>,
     mode: Option<u8>,
     delta: Option<u64>,
     initial: Option<u64>,
@@ -91,7 +92,6 @@ impl<'a> Flags<'a> {
             b'T' => self.ttl.unwrap_or_default().as_raw().into(),
             b'N' => self.vivify.unwrap_or_default().as_raw().into(),
             b'R' => self.recache.unwrap_or_default().into(),
-            b'F' => self.client_flags.unwrap_or_default().into(),
             _ => return None,
         })
     }
@@ -100,6 +100,7 @@ impl<'a> Flags<'a> {
     fn unsigned(&self, letter: u8) -> Option<u64> {
         Some(match letter {
             b'C' => self.compare_cas.unwrap_or_default(),
+            b'F' => self.client_flags.unwrap_or_default(),
             b'E' => self.new_cas.unwrap_or_default(),
             b'D' => self.delta.unwrap_or(1),
             b'J' => self.initial.unwrap_or_default(),
@@ -187,6 +188,33 @@ const fn letter_bit(letter: u8) -> u32 {
     }
 }
 
+/// Refuses the flags a server known to be too old cannot take (see
+/// [`ServerProfile`](crate::ServerProfile)).
+fn gate(w: &Writer<'_, '_>, kind: MetaKind, flags: &Flags<'_>) -> Result<(), EncodeError> {
+    if w.server.version.is_none() {
+        return Ok(());
+    }
+    if flags.has(b'E') {
+        w.needs("the E (new cas) flag", since::NEW_CAS)?;
+    }
+    match kind {
+        MetaKind::Get if flags.has(b'C') => {
+            w.needs("mg's C (compare cas) flag", since::MG_COMPARE_CAS)
+        }
+        MetaKind::Get if flags.len == 0 => w.needs("mg with no flag", since::BARE_MG),
+        MetaKind::Delete if flags.has(b'x') => {
+            w.needs("md's x (remove value) flag", since::NEW_CAS)
+        }
+        MetaKind::Set if flags.has(b's') => {
+            w.needs("ms's s (return size) flag", since::MS_SIZE_AND_VIVIFY)
+        }
+        MetaKind::Set if flags.has(b'N') => {
+            w.needs("ms's N (autovivify) flag", since::MS_SIZE_AND_VIVIFY)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A meta command's shape: its verb, what its replies can be, and how many flags
 /// memcached takes after its key (and data length).
 struct Shape {
@@ -220,6 +248,10 @@ fn encode_meta_keyed(
     record_key: bool,
 ) -> Result<Encoded, EncodeError> {
     flags.check(shape.max_flags)?;
+    if let Some(client_flags) = flags.client_flags {
+        w.client_flags(client_flags)?;
+    }
+    gate(w, shape.kind, flags)?;
     let base64 = flags.has(b'b');
     let key_wire = if base64 {
         let encoded = base64_len(key.len());
@@ -236,7 +268,15 @@ fn encode_meta_keyed(
         key_len(key, 0)?
     };
     let datalen = value.map(|v| v.len() as u64);
-    let len = 3 + key_wire + datalen.map_or(0, |n| 1 + digits(n)) + flags.wire_len() + 2;
+    // A quiet command with no opaque gets its token number as one (Config::auto_opaque).
+    let auto_opaque =
+        (w.auto_opaque && flags.has(b'q') && flags.opaque.is_none()).then(|| w.next_token());
+    let len = 3
+        + key_wire
+        + datalen.map_or(0, |n| 1 + digits(n))
+        + flags.wire_len()
+        + auto_opaque.map_or(0, |n| 2 + digits(n))
+        + 2;
     let mut line = w.line(len, value.map_or(0, |v| v.len() + 2));
     line.put(shape.verb);
     let key_at = if base64 {
@@ -249,7 +289,13 @@ fn encode_meta_keyed(
         line.byte(b' ');
         line.number(n);
     }
-    let opaque = flags.write(&mut line)?;
+    let mut opaque = flags.write(&mut line)?;
+    if let Some(n) = auto_opaque {
+        line.put(b" O");
+        let at = line.pos();
+        line.number(n);
+        opaque = Some(at..line.pos());
+    }
     line.put(b"\r\n");
     line.end();
     let quiet = flags.has(b'q');
@@ -504,8 +550,9 @@ impl<'a> MetaSet<'a> {
     }
 
     token_methods! {
-        /// `F<flags>`: client flags (default 0).
-        client_flags(flags: u32) => b'F', client_flags;
+        /// `F<flags>`: client flags (default 0). Above `u32::MAX` only for a server
+        /// with 8-byte client flags, as for [`Store::flags`](crate::Store::flags).
+        client_flags(flags: u64) => b'F', client_flags;
         /// `T<exptime>`: the item's TTL.
         ttl(exptime: Exptime) => b'T', ttl;
         /// `C<cas>`: store only if the cas unique matches (`EX` if not, `NF` if absent).
@@ -535,6 +582,7 @@ impl Encode for MetaSet<'_> {
                 len: self.value.len(),
             });
         }
+        w.value(self.value.len())?;
         let shape = Shape {
             verb: b"ms ",
             kind: MetaKind::Set,

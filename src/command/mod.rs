@@ -33,6 +33,7 @@ use crate::expect::{Expect, Facts};
 use crate::key::{MAX_KEY_LEN, check_token};
 use crate::limits::Limits;
 use crate::pending::Draft;
+use crate::profile::{Server, ServerVersion};
 
 /// A command the [`Codec`](crate::Codec) can send.
 ///
@@ -73,6 +74,10 @@ pub(crate) mod sealed {
         pub(crate) out: &'a mut BytesMut,
         pub(crate) draft: &'a mut Draft<'p>,
         pub(crate) limits: &'a Limits,
+        /// What the codec knows of the server (nothing by default).
+        pub(crate) server: &'a Server,
+        /// A quiet meta command sent without an opaque gets its token number as one.
+        pub(crate) auto_opaque: bool,
         pub(crate) noreply: bool,
     }
 }
@@ -83,6 +88,51 @@ pub(crate) use sealed::{Encoded, Writer};
 pub(crate) const NOREPLY: &[u8] = b" noreply";
 
 impl Writer<'_, '_> {
+    /// Client flags the server can store: above `u32::MAX` only with 8-byte flags.
+    #[inline]
+    pub(crate) fn client_flags(&self, flags: u64) -> Result<u64, EncodeError> {
+        if flags > u64::from(u32::MAX) && !self.server.large_client_flags {
+            return Err(EncodeError::FlagsTooLarge { flags });
+        }
+        Ok(flags)
+    }
+
+    /// A value the server can store: not above its `item_size_max`, when known.
+    #[inline]
+    pub(crate) fn value(&self, len: usize) -> Result<(), EncodeError> {
+        if self
+            .server
+            .item_size_max
+            .is_some_and(|max| len as u64 > max)
+        {
+            return Err(EncodeError::ValueTooLarge { len });
+        }
+        Ok(())
+    }
+
+    /// The token the command being written will get, for an automatic opaque.
+    #[inline]
+    pub(crate) fn next_token(&self) -> u64 {
+        self.draft.token()
+    }
+
+    /// Refuses a feature the server is known not to have (nothing known: allowed).
+    #[inline]
+    pub(crate) fn needs(
+        &self,
+        what: &'static str,
+        since: ServerVersion,
+    ) -> Result<(), EncodeError> {
+        match self.server.version {
+            Some(version) if version < since => Err(EncodeError::Unsupported {
+                what,
+                since,
+                server: version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The length ` noreply` adds, if this is a `send_noreply`.
     #[inline]
     pub(crate) fn noreply_len(&self) -> usize {

@@ -135,7 +135,7 @@ enum BlockKind {
     /// A classic `VALUE`.
     Value {
         key: Range<usize>,
-        flags: u32,
+        flags: u64,
         cas: Option<u64>,
     },
     /// A meta `VA`: where its return flags lie in the header line.
@@ -409,6 +409,11 @@ impl Receiver {
             framing: Framing::new(limits),
             guard: None,
         }
+    }
+
+    /// New caps from now on (a server profile's value limit).
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.framing.limits = limits;
     }
 
     pub(crate) fn examined(&self) -> u64 {

@@ -217,7 +217,7 @@ pub(super) struct ValueHeader {
     pub(super) key: Range<usize>,
     /// The key is the one the caller expected.
     pub(super) expected: bool,
-    pub(super) flags: u32,
+    pub(super) flags: u64,
     pub(super) len: u64,
     pub(super) cas: Option<u64>,
     /// The line's length without its `\r\n`.
@@ -289,7 +289,7 @@ pub(super) fn value_header(
     Ok(ValueHeader {
         key: 6..key_end,
         expected: is_expected,
-        flags: u32::try_from(flags).map_err(|_| Refusal::BadNumber("VALUE flags"))?,
+        flags,
         len,
         cas,
         line_len: pos,
@@ -540,9 +540,8 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
             }
             b'f' => {
                 once(2)?;
-                if token_number(line, &mut pos, "meta f")? > u64::from(u32::MAX) {
-                    return Err(Refusal::BadNumber("meta f"));
-                }
+                // 64-bit on servers built with large client flags.
+                token_number(line, &mut pos, "meta f")?;
             }
             b't' => {
                 once(4)?;
@@ -772,6 +771,9 @@ mod tests {
     fn value_headers() {
         let h = value_line(b"VALUE k 42 5", false, b"").unwrap();
         assert_eq!((h.key, h.flags, h.len, h.cas), (6..7, 42, 5, None));
+        // 8-byte client flags (memcached 1.6.22+ built with large client flags).
+        let h = value_line(b"VALUE k 18446744073709551615 5", false, b"").unwrap();
+        assert_eq!(h.flags, u64::MAX);
         let h = value_line(b"VALUE key 0 3 18446744073709551615", true, b"key").unwrap();
         assert_eq!(h.cas, Some(u64::MAX));
         assert!(h.expected);
@@ -784,7 +786,7 @@ mod tests {
             (b"VALUE  0 5", false),
             (b"VALUE k 0 5 ", false),
             (b"VALUE k 0  5", false),
-            (b"VALUE k 4294967296 5", false),
+            (b"VALUE k 18446744073709551616 5", false),
             (b"VALUE k 0 x", false),
             (b"VALUE k 0 5 18446744073709551616", true),
             (b"VALUE k 0 5\rx", false),
@@ -879,7 +881,7 @@ mod tests {
         assert!(!meta(b"EN O1").unwrap().is_bare_miss());
         for bad in [
             &b"HD c"[..],
-            b"HD f4294967296",
+            b"HD f18446744073709551616",
             b"HD t-2",
             b"HD h2",
             b"HD  c1",

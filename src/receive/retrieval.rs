@@ -283,7 +283,7 @@ pub(super) fn block_read<E: Emit>(
     header_len: usize,
     data_len: usize,
     key: Range<usize>,
-    flags: u32,
+    flags: u64,
     cas: Option<u64>,
 ) -> Read {
     match &mut *r.reply {
@@ -310,7 +310,7 @@ fn item_span(
     key: Range<usize>,
     header_len: usize,
     data_len: usize,
-    flags: u32,
+    flags: u64,
     cas: Option<u64>,
 ) -> ItemSpan {
     ItemSpan {

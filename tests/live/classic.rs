@@ -13,7 +13,7 @@ use memcache_codec::{
 use crate::blocking::BlockingClient;
 use crate::harness::{self, ok, prefix, stat, values_of};
 
-fn hit(data: &[u8], flags: u32) -> Response {
+fn hit(data: &[u8], flags: u64) -> Response {
     Response::Hit(Value {
         flags,
         cas: None,
@@ -174,7 +174,7 @@ fn multi_get_of_100_keys() {
         .iter()
         .zip(&values)
         .enumerate()
-        .map(|(i, (k, v))| c.send(&Store::set(k, v).flags(i as u32)).unwrap())
+        .map(|(i, (k, v))| c.send(&Store::set(k, v).flags(i as u64)).unwrap())
         .collect();
     for token in tokens {
         assert_eq!(c.wait(token), Ok(Response::Stored));
@@ -192,7 +192,7 @@ fn multi_get_of_100_keys() {
         .map(|(i, (k, v))| Item {
             key: k.clone().into(),
             value: Value {
-                flags: i as u32,
+                flags: i as u64,
                 cas: None,
                 data: v.clone().into(),
             },
@@ -501,7 +501,7 @@ fn binary_values_round_trip() {
     // Pipelined: every set, get and mg in one write.
     let mut tokens = Vec::new();
     for (i, (k, v)) in keys.iter().zip(&values).enumerate() {
-        let set = c.send(&Store::set(k, v).flags(i as u32)).unwrap();
+        let set = c.send(&Store::set(k, v).flags(i as u64)).unwrap();
         let get = c.send(&Get::new(k)).unwrap();
         let mg = c
             .send(&MetaGet::new(k).return_value().return_client_flags())
@@ -510,12 +510,12 @@ fn binary_values_round_trip() {
     }
     for (i, (set, get, mg)) in tokens.into_iter().enumerate() {
         assert_eq!(c.wait(set), Ok(Response::Stored));
-        assert_eq!(c.wait(get), Ok(hit(values[i], i as u32)), "value {i}");
+        assert_eq!(c.wait(get), Ok(hit(values[i], i as u64)), "value {i}");
         let Ok(Response::Meta(meta)) = c.wait(mg) else {
             panic!()
         };
         assert_eq!(meta.value(), Some(values[i]));
-        assert_eq!(meta.client_flags(), Some(i as u32));
+        assert_eq!(meta.client_flags(), Some(i as u64));
     }
     // And through ms, in a multi-get.
     for (k, v) in keys.iter().zip(&values) {

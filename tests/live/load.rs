@@ -137,7 +137,7 @@ fn arith_of(cmd: &Cmd) -> Option<(&Key, bool, u64)> {
 struct Item {
     /// Every value the server may hold: one, except after incr/decr (see below).
     values: Vec<Vec<u8>>,
-    flags: u32,
+    flags: u64,
     /// The cas unique, if a reply told us since the item last changed.
     cas: Option<u64>,
 }
@@ -224,7 +224,7 @@ impl Model {
         }
     }
 
-    fn put(&mut self, key: &Key, values: Vec<Vec<u8>>, flags: u32) {
+    fn put(&mut self, key: &Key, values: Vec<Vec<u8>>, flags: u64) {
         self.items.insert(
             key.clone(),
             Item {
@@ -236,7 +236,7 @@ impl Model {
     }
 
     /// A read returned `data` and `flags` for `key`.
-    fn observe(&mut self, key: &Key, data: &[u8], flags: u32) -> Result<(), String> {
+    fn observe(&mut self, key: &Key, data: &[u8], flags: u64) -> Result<(), String> {
         match self.items.get_mut(key) {
             Some(item) if item.flags == flags && item.values.iter().any(|v| v == data) => {
                 if item.values.len() > 1 {
@@ -554,7 +554,7 @@ fn generate(rng: &mut Rng, model: &Model, keys: &[Key], cmds: &mut Vec<Cmd>) {
         if rng.percent(70) {
             0
         } else {
-            rng.next() as u32
+            u64::from(rng.next() as u32)
         }
     };
     // A cas unique: the one the model knows now (often still right when the command

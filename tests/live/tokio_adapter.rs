@@ -11,7 +11,7 @@ use memcache_codec::{
 use crate::harness::{self, prefix};
 use crate::tokio_client::{Client, Reply};
 
-fn hit(data: &str, flags: u32) -> Result<Response, CommandError> {
+fn hit(data: &str, flags: u64) -> Result<Response, CommandError> {
     Ok(Response::Hit(Value {
         flags,
         cas: None,

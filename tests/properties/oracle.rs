@@ -49,7 +49,7 @@ impl Val {
 #[derive(Debug, Clone)]
 struct Item {
     value: Val,
-    flags: u32,
+    flags: u64,
     /// Absolute expiry (unix seconds), or `None` for never.
     expires: Option<u64>,
 }
@@ -70,12 +70,12 @@ pub enum Expected {
     /// `noreply`: no completion.
     Nothing,
     Hit {
-        flags: u32,
+        flags: u64,
         data: Val,
         cas: bool,
     },
     Miss,
-    Values(Vec<(Key, u32, Val)>, bool),
+    Values(Vec<(Key, u64, Val)>, bool),
     /// The session cannot predict this one (arithmetic on unknown bytes).
     Any,
     Stored,
@@ -93,7 +93,7 @@ pub enum Expected {
         status: MetaStatus,
         inferred: bool,
         value: Option<Val>,
-        client_flags: Option<u32>,
+        client_flags: Option<u64>,
         size: Option<u64>,
         ttl: Option<Ttl>,
         cas: bool,
@@ -148,7 +148,7 @@ impl Oracle {
         state.version += 1;
     }
 
-    fn put(&mut self, key: &Key, value: Vec<u8>, flags: u32, exptime: Exptime) {
+    fn put(&mut self, key: &Key, value: Vec<u8>, flags: u64, exptime: Exptime) {
         self.changed(key);
         match Self::expiry(exptime) {
             Ok(expires) => {

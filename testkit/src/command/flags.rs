@@ -147,7 +147,7 @@ flags! {
         /// `s`: [`return_size`](memcache_codec::MetaSet::return_size)
         ReturnSize => b's', Bare;
         /// `F`: [`client_flags`](memcache_codec::MetaSet::client_flags)
-        ClientFlags(u32) => b'F', U32;
+        ClientFlags(u64) => b'F', U64;
         /// `T`: [`ttl`](memcache_codec::MetaSet::ttl) (a raw exptime)
         Ttl(i32) => b'T', Exptime;
         /// `C`: [`compare_cas`](memcache_codec::MetaSet::compare_cas)
@@ -239,7 +239,7 @@ pub struct MetaFlags {
     /// `E`
     pub new_cas: Option<u64>,
     /// `F`
-    pub client_flags: Option<u32>,
+    pub client_flags: Option<u64>,
     /// `M`, its letter.
     pub mode: Option<u8>,
     /// `D`
@@ -271,7 +271,7 @@ impl MetaFlags {
             (b'R', FlagToken::U32(n)) => self.recache = Some(n),
             (b'C', FlagToken::U64(n)) => self.compare_cas = Some(n),
             (b'E', FlagToken::U64(n)) => self.new_cas = Some(n),
-            (b'F', FlagToken::U32(n)) => self.client_flags = Some(n),
+            (b'F', FlagToken::U64(n)) => self.client_flags = Some(n),
             (b'M', FlagToken::Mode(m)) => self.mode = Some(m),
             (b'D', FlagToken::U64(n)) => self.delta = Some(n),
             (b'J', FlagToken::U64(n)) => self.initial = Some(n),

@@ -328,7 +328,7 @@ pub enum Cmd {
         /// The data block.
         value: Value,
         /// [`flags`](memcache_codec::Store::flags)
-        flags: u32,
+        flags: u64,
         /// [`exptime`](memcache_codec::Store::exptime), raw.
         exptime: i32,
         /// Sent with [`Codec::send_noreply`](memcache_codec::Codec::send_noreply).

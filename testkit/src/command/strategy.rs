@@ -30,7 +30,7 @@ pub struct Domain {
     /// `incr`/`decr`/`ma` deltas and `ma` initial values.
     pub number: BoxedStrategy<u64>,
     /// Client flags.
-    pub client_flags: BoxedStrategy<u32>,
+    pub client_flags: BoxedStrategy<u64>,
     /// The unique of `cas` and of a meta `C` flag.
     pub cas: BoxedStrategy<u64>,
     /// Meta opaques.
@@ -95,9 +95,22 @@ impl Domain {
         ]
     }
 
-    /// 0, the largest, or any.
-    pub fn client_flag_values() -> impl Strategy<Value = u32> {
-        prop_oneof![Just(0u32), Just(u32::MAX), any::<u32>()]
+    /// 0, the largest 4-byte value, or any 4-byte value: what every server stores.
+    pub fn client_flag_values() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            Just(0),
+            Just(u64::from(u32::MAX)),
+            any::<u32>().prop_map(u64::from)
+        ]
+    }
+
+    /// [`client_flag_values`](Self::client_flag_values) three times in four, else a
+    /// value only a server with 8-byte client flags stores (`2^32`, the largest, any).
+    pub fn large_client_flag_values() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            3 => Self::client_flag_values(),
+            1 => prop_oneof![Just(1u64 << 32), Just(u64::MAX), (1u64 << 32)..=u64::MAX],
+        ]
     }
 }
 

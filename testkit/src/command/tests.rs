@@ -9,9 +9,13 @@ use memcache_codec::{Codec, EncodeError, Limits, Token};
 use super::*;
 use crate::{ParseResult, Server, parse_request};
 
-/// Sends `cmd` to a fresh codec: the result and the bytes written.
+/// Sends `cmd` to a fresh codec that writes exactly what it is asked (no automatic
+/// opaque) and may send 8-byte client flags: the result and the bytes written.
 fn sent(cmd: &Cmd) -> (Result<Option<Token>, EncodeError>, Vec<u8>) {
-    let mut codec = Codec::new();
+    let config = memcache_codec::Config::DEFAULT
+        .auto_opaque(false)
+        .large_client_flags(true);
+    let mut codec = Codec::with_config(config);
     let mut out = BytesMut::new();
     let result = cmd.send(&mut codec, &mut out, Instant::now());
     (result, out.to_vec())
@@ -64,7 +68,7 @@ fn every_ms_flag() -> Vec<MsFlag> {
         MsFlag::ReturnKey,
         MsFlag::Invalidate,
         MsFlag::ReturnSize,
-        MsFlag::ClientFlags(u32::MAX),
+        MsFlag::ClientFlags(u64::MAX),
         MsFlag::Ttl(i32::MIN),
         MsFlag::CompareCas(3),
         MsFlag::NewCas(4),
@@ -269,7 +273,7 @@ fn samples() -> Vec<(Cmd, &'static [u8])> {
                 value: "xyz".into(),
                 flags: every_ms_flag(),
             },
-            b"ms YWI= 3 b q Oo2 c k I s F4294967295 T-2147483648 C3 E4 N0 MP\r\nxyz\r\n",
+            b"ms YWI= 3 b q Oo2 c k I s F18446744073709551615 T-2147483648 C3 E4 N0 MP\r\nxyz\r\n",
         ),
         (
             Cmd::MetaDelete {
@@ -624,7 +628,7 @@ mod arbitrary_layout {
     }
 
     /// The byte layout fuzz inputs depend on (see `pools`): these bytes read as these
-    /// commands, as they did with the fuzz crate's own `Cmd` before it moved here. A
+    /// commands, as they did with the fuzz crate's own `Cmd` before it moved here (but for client flags, `u64` since 8-byte flags came). A
     /// reordered variant, field or flag breaks it.
     #[test]
     fn the_byte_layout_is_pinned() {
@@ -638,8 +642,10 @@ mod arbitrary_layout {
                     mode: StoreMode::Add,
                     key: Key(vec![0x8d, 0xb1, 0x0f]),
                     value: "0".into(),
-                    flags: 374_458_755,
-                    exptime: 7_999_212,
+                    // 8 bytes since client flags are `u64`; the input then runs out
+                    // and the exptime reads as 0.
+                    flags: 34_356_354_308_229_507,
+                    exptime: 0,
                     noreply: false,
                 },
                 0,

@@ -159,7 +159,7 @@ fn ms_flag(letter: u8, arg: &[u8]) -> Option<MsFlag> {
         b'k' => bare(arg, MsFlag::ReturnKey)?,
         b'I' => bare(arg, MsFlag::Invalidate)?,
         b's' => bare(arg, MsFlag::ReturnSize)?,
-        b'F' => MsFlag::ClientFlags(u32_(arg)?),
+        b'F' => MsFlag::ClientFlags(uint(arg)?),
         b'T' => MsFlag::Ttl(i32_(arg)?),
         b'C' => MsFlag::CompareCas(uint(arg)?),
         b'E' => MsFlag::NewCas(uint(arg)?),
@@ -273,7 +273,7 @@ impl Cmd {
                     mode,
                     key: key(args[0]),
                     value: Value(value.to_vec()),
-                    flags: u32_(args[1])?,
+                    flags: uint(args[1])?,
                     exptime: i32_(args[2])?,
                     noreply,
                 }
