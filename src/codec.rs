@@ -88,13 +88,12 @@ impl Codec {
         if let Some(error) = self.receiver.poisoned() {
             return Err(EncodeError::Poisoned(error.clone()));
         }
-        // quit/shutdown is always the newest entry: nothing can be sent after it.
-        let closing = self
-            .pending
-            .back()
-            .is_some_and(|e| matches!(e.expect(), Expect::Close));
-        if closing {
-            return Err(EncodeError::Closing);
+        // quit/shutdown is always the newest entry: nothing can be sent after it; nor
+        // after an authentication until it is answered.
+        match self.pending.back().map(|e| e.expect()) {
+            Some(Expect::Close) => return Err(EncodeError::Closing),
+            Some(Expect::Auth) => return Err(EncodeError::AuthenticationPending),
+            _ => {}
         }
         Ok(())
     }
@@ -127,7 +126,7 @@ impl Codec {
         self.check_open()?;
         self.check_room(1)?;
         let was_idle = self.pending.is_empty();
-        let token = self.push(command, out)?;
+        let token = self.push(command, out, self.config.auto_opaque)?;
         if was_idle {
             self.last_activity = Some(self.tick(now));
         }
@@ -149,6 +148,7 @@ impl Codec {
         &mut self,
         command: &C,
         out: &mut BytesMut,
+        auto_opaque: bool,
     ) -> Result<Token, EncodeError> {
         let written = out.len();
         let mut draft = self.pending.draft();
@@ -157,7 +157,7 @@ impl Codec {
             draft: &mut draft,
             limits: &self.config.limits,
             server: &self.server,
-            auto_opaque: self.config.auto_opaque,
+            auto_opaque,
             noreply: false,
         });
         match encoded.and_then(|encoded| draft.commit(encoded.0)) {
@@ -174,10 +174,11 @@ impl Codec {
     /// [inferred](crate::MetaResponse#structfield.inferred) misses when a later reply (at the
     /// latest the fence's `MN`) arrives.
     ///
-    /// Each `mg` is sent with `q`; one that has neither an opaque nor
-    /// [`return_key`](MetaGet::return_key) gets its token number as its opaque, so
-    /// every reply can be told apart. All or nothing: if any command is refused,
-    /// nothing is written and the deque is unchanged.
+    /// Each `mg` is sent with `q`; one without an opaque gets an automatic one
+    /// (`O~<token number>`, see [`Config::auto_opaque`]; with that off, only those
+    /// that have neither an opaque nor [`return_key`](MetaGet::return_key)), so every
+    /// reply can be told apart. All or nothing: if any command is refused, nothing is
+    /// written and the deque is unchanged.
     ///
     /// ```
     /// use memcache_codec::{Codec, MetaGet};
@@ -187,7 +188,7 @@ impl Codec {
     /// let mut out = BytesMut::new();
     /// let gets = [MetaGet::new("a").return_value(), MetaGet::new("b").return_value()];
     /// let batch = codec.send_quiet_batch(&gets, &mut out, std::time::Instant::now())?;
-    /// assert_eq!(&out[..], b"mg a v q O0\r\nmg b v q O1\r\nmn\r\n");
+    /// assert_eq!(&out[..], b"mg a v q O~0\r\nmg b v q O~1\r\nmn\r\n");
     /// assert_eq!(batch.len(), 2);
     /// # Ok::<(), memcache_codec::EncodeError>(())
     /// ```
@@ -203,20 +204,16 @@ impl Codec {
         let (entries, written) = (self.pending.len(), out.len());
         let first = self.pending.next_token();
         for get in gets {
-            let mut digits = [0u8; 20];
-            let get = if get.is_tagged() {
-                get.quiet()
-            } else {
-                let text = decimal(self.pending.next_token(), &mut digits);
-                get.quiet().opaque(text)
-            };
-            if let Err(e) = self.push(&get, out) {
+            // Untagged gets are told apart by an automatic opaque even when
+            // `Config::auto_opaque` is off.
+            let auto = self.config.auto_opaque || !get.is_tagged();
+            if let Err(e) = self.push(&get.quiet(), out, auto) {
                 self.pending.rollback(entries);
                 out.truncate(written);
                 return Err(e);
             }
         }
-        let fence = self.push(&MetaNoop, out)?;
+        let fence = self.push(&MetaNoop, out, false)?;
         if was_idle {
             self.last_activity = Some(self.tick(now));
         }
@@ -316,6 +313,31 @@ impl Codec {
         self.profile = Some(profile);
     }
 
+    /// Whether the newest pending command is quiet: its silence is only known once a
+    /// later reply arrives, so until a command that always answers (`mn` is the
+    /// cheapest) is sent after it, it cannot complete on success (on a miss, for
+    /// `mg`), and the inactivity timeout would end the connection.
+    ///
+    /// The pattern: after a run of quiet commands, `if codec.needs_fence() { send mn }`
+    /// before waiting. [`send_quiet_batch`](Self::send_quiet_batch) appends the `mn`
+    /// itself.
+    ///
+    /// ```
+    /// use memcache_codec::{Codec, MetaGet, MetaNoop};
+    /// use bytes::BytesMut;
+    /// use std::time::Instant;
+    ///
+    /// let (mut codec, mut out, now) = (Codec::new(), BytesMut::new(), Instant::now());
+    /// codec.send(&MetaGet::new("k").return_value().quiet(), &mut out, now)?;
+    /// assert!(codec.needs_fence());
+    /// codec.send(&MetaNoop, &mut out, now)?;
+    /// assert!(!codec.needs_fence());
+    /// # Ok::<(), memcache_codec::EncodeError>(())
+    /// ```
+    pub fn needs_fence(&self) -> bool {
+        self.pending.back().is_some_and(|e| e.is_quiet())
+    }
+
     /// What the codec was told of the server, if anything.
     pub fn profile(&self) -> Option<&ServerProfile> {
         self.profile.as_ref()
@@ -407,9 +429,30 @@ impl Codec {
 
     /// The caller read end of stream. Every pending command completes with
     /// [`ConnectionError::Closed`], except a pending `quit` or `shutdown`, which
-    /// completes with [`Response::Closed`](crate::Response::Closed). Decode what was read before calling this.
+    /// completes with [`Response::Closed`](crate::Response::Closed), and quiet
+    /// commands sent just before it: the server answered everything before the
+    /// `quit`, so their silence completes them with their
+    /// [inferred](crate::MetaResponse#structfield.inferred) outcome. Decode what was
+    /// read before calling this.
+    ///
+    /// ```
+    /// use memcache_codec::{Codec, MetaSet, MetaStatus, Quit, Response};
+    /// use bytes::BytesMut;
+    /// use std::time::Instant;
+    ///
+    /// let (mut codec, mut out, now) = (Codec::new(), BytesMut::new(), Instant::now());
+    /// let set = codec.send(&MetaSet::new("k", "v").quiet(), &mut out, now)?;
+    /// let quit = codec.send(&Quit, &mut out, now)?;
+    /// codec.handle_eof();
+    /// let stored = codec.decode(&mut BytesMut::new(), now)?.unwrap();
+    /// assert_eq!(stored.token, set);
+    /// assert!(matches!(stored.result, Ok(Response::Meta(m)) if m.status == MetaStatus::Success && m.inferred));
+    /// let closed = codec.decode(&mut BytesMut::new(), now)?.unwrap();
+    /// assert_eq!((closed.token, closed.result), (quit, Ok(Response::Closed)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_eof(&mut self) {
-        self.receiver.poison(ConnectionError::Closed);
+        self.receiver.end_of_stream(&mut self.pending);
     }
 
     /// The caller's connection failed (a reset, a failed write, ...). Like
@@ -502,18 +545,5 @@ impl QuietBatch {
     /// The token of the closing `mn`: when it completes, every `mg` of the batch has.
     pub fn fence(&self) -> Token {
         self.fence
-    }
-}
-
-/// Writes `n` in decimal into `digits`, returning the written part.
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &digits[i..];
-        }
     }
 }

@@ -130,6 +130,24 @@ pub enum EncodeError {
         "reply could not be told apart from an earlier quiet meta command's; use distinct opaques"
     )]
     AmbiguousQuiet,
+    /// [`Auth`](crate::Auth) credentials memcached cannot take.
+    #[error("invalid credentials: {reason}")]
+    InvalidCredentials {
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+    /// [`Auth`](crate::Auth) must be the only command pending: before authentication
+    /// memcached answers only the last command of a read.
+    #[error("authentication must be sent with nothing else pending")]
+    AuthenticationNotAlone,
+    /// The server is known to run without ASCII authentication: it would store the
+    /// credentials as an item named `auth`.
+    #[error("the server does not use ASCII authentication")]
+    AuthenticationDisabled,
+    /// An [`Auth`](crate::Auth) is pending: nothing may be pipelined behind it (a
+    /// `set` behind a failed attempt would be read as credentials).
+    #[error("an authentication is pending: wait for its reply")]
+    AuthenticationPending,
     /// [`Limits::max_pending`](crate::Limits::max_pending) commands are already waiting for replies.
     #[error("{limit} commands are already pending")]
     TooManyPending {
@@ -268,6 +286,16 @@ pub enum ConnectionError {
     /// The caller reported an I/O failure (a reset, a failed write).
     #[error("connection failed: {0}")]
     Io(std::io::ErrorKind),
+    /// The server requires ASCII authentication (`-Y`) and this connection is not
+    /// authenticated: an [`Auth`](crate::Auth) failed, or a command got
+    /// `CLIENT_ERROR unauthenticated`. Until authenticated memcached sends one reply
+    /// per read whatever was pipelined, so replies can no longer be paired with
+    /// commands.
+    #[error("the connection is not authenticated ({error})")]
+    Unauthenticated {
+        /// The error line that showed it.
+        error: ServerError,
+    },
     /// The read buffer lost or changed bytes of a reply the codec was in the middle of
     /// (bytes taken out, or another buffer handed in): the caller must pass the same
     /// buffer to every call and only append to it.
@@ -288,6 +316,11 @@ pub enum CommandError {
     /// The connection failed before this command's reply arrived.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    /// [`Auth`](crate::Auth) was refused: wrong credentials (`CLIENT_ERROR
+    /// authentication failure`) or a block the server could not read as credentials.
+    /// The codec is poisoned with [`ConnectionError::Unauthenticated`] after it.
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(ServerError),
 }
 
 /// The kind of an error line memcached sent.
@@ -304,6 +337,13 @@ pub enum ServerErrorKind {
     MemlimitTooSmall,
     /// `MEMLIMIT_ADJUST_FAILED <msg>`: `cache_memlimit` could not be applied.
     MemlimitAdjustFailed,
+}
+
+impl ServerError {
+    /// `CLIENT_ERROR unauthenticated`: the server requires ASCII authentication.
+    pub(crate) fn is_unauthenticated(&self) -> bool {
+        self.kind == ServerErrorKind::ClientError && &self.message[..] == b"unauthenticated"
+    }
 }
 
 impl ServerErrorKind {
@@ -370,6 +410,7 @@ impl From<ConnectionError> for std::io::Error {
             ConnectionError::Closed => std::io::ErrorKind::UnexpectedEof,
             ConnectionError::Io(kind) => kind,
             ConnectionError::BufferTruncated => std::io::ErrorKind::InvalidInput,
+            ConnectionError::Unauthenticated { .. } => std::io::ErrorKind::PermissionDenied,
         };
         Self::new(kind, e)
     }

@@ -79,6 +79,8 @@ pub(crate) enum Expect {
     Memlimit,
     /// quit / shutdown: end of stream (shutdown can also get an error line).
     Close,
+    /// ASCII authentication: `STORED`, or the connection stays unauthenticated.
+    Auth,
     /// A meta command.
     Meta {
         kind: MetaKind,
@@ -136,6 +138,7 @@ pub(crate) enum Status {
     Touched,
     Ok,
     Reset,
+    Authenticated,
 }
 
 impl Status {
@@ -150,6 +153,7 @@ impl Status {
             Self::Touched => Response::Touched,
             Self::Ok => Response::Ok,
             Self::Reset => Response::Reset,
+            Self::Authenticated => Response::Authenticated,
         }
     }
 }
@@ -247,6 +251,7 @@ impl Expect {
             Self::Arith => &[(NOT_FOUND, Status::NotFound)],
             Self::Ok | Self::Memlimit | Self::Stats(StatsShape::Ok) => &[(OK, Status::Ok)],
             Self::Stats(StatsShape::Reset) => &[(RESET, Status::Reset)],
+            Self::Auth => &[(STORED, Status::Authenticated)],
             _ => &[],
         }
     }
@@ -353,6 +358,7 @@ impl Expect {
             Self::Version => "VERSION",
             Self::Memlimit => "OK or MEMLIMIT_*",
             Self::Close => "end of stream",
+            Self::Auth => "STORED (authenticated)",
             Self::Meta { kind, .. } => match kind {
                 MetaKind::Get => "VA, HD or EN",
                 MetaKind::Set => "HD, NS, EX or NF",

@@ -236,10 +236,10 @@
 //! let mut out = BytesMut::new();
 //! let gets = [MetaGet::new("a").return_value(), MetaGet::new("b").return_value()];
 //! let batch = codec.send_quiet_batch(&gets, &mut out, Instant::now())?;
-//! assert_eq!(&out[..], &b"mg a v q O0\r\nmg b v q O1\r\nmn\r\n"[..]);
+//! assert_eq!(&out[..], &b"mg a v q O~0\r\nmg b v q O~1\r\nmn\r\n"[..]);
 //!
 //! // "a" missed (memcached said nothing), "b" hit.
-//! let mut input = BytesMut::from(&b"VA 2 O1\r\nhi\r\nMN\r\n"[..]);
+//! let mut input = BytesMut::from(&b"VA 2 O~1\r\nhi\r\nMN\r\n"[..]);
 //! let mut statuses = Vec::new();
 //! while let Some(done) = codec.decode(&mut input, Instant::now())? {
 //!     if let Ok(Response::Meta(reply)) = done.result {
@@ -295,7 +295,7 @@ pub struct ReadmeDoctests;
 
 pub use codec::{Codec, QuietBatch};
 pub use command::{
-    ArithMode, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
+    ArithMode, Auth, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
     MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,
     NoreplyCommand, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };

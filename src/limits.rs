@@ -110,9 +110,12 @@ pub struct Config {
     /// off; a [`ServerProfile`](crate::ServerProfile) with `client_flags_size 8` turns
     /// it on too.
     pub large_client_flags: bool,
-    /// Every quiet meta command sent without an opaque gets one, its token number
-    /// (`O<n>`), so no reply can be mistaken for another's and quiet commands can be
-    /// pipelined freely. Default on; turn it off to send exactly the bytes asked for
+    /// Every quiet meta command sent without an opaque gets one, `~` and its token
+    /// number (`O~<n>`), so no reply can be mistaken for another's and quiet commands
+    /// can be pipelined freely. (Opaques of your own starting with `~` could collide
+    /// with these: such a command is refused with
+    /// [`EncodeError::AmbiguousQuiet`](crate::EncodeError::AmbiguousQuiet) rather than
+    /// sent.) Default on; turn it off to send exactly the bytes asked for
     /// (quiet commands that could not be told apart are then refused with
     /// [`EncodeError::AmbiguousQuiet`](crate::EncodeError::AmbiguousQuiet)).
     pub auto_opaque: bool,

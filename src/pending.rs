@@ -407,6 +407,22 @@ impl Pending {
         }
     }
 
+    /// How many entries at the front are quiet commands followed by a `quit` or
+    /// `shutdown` with nothing loud in between: at end of stream the server answered
+    /// everything before the close, so their silence means what it says. 0 if there
+    /// is no such close.
+    pub(crate) fn quiet_before_close(&self) -> usize {
+        for (i, entry) in self.entries.iter().enumerate() {
+            if entry.expect() == Expect::Close {
+                return i;
+            }
+            if !entry.is_quiet() {
+                return 0;
+            }
+        }
+        0
+    }
+
     /// Removes the head entry; returns what completing it needs.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<Popped> {
@@ -475,6 +491,12 @@ pub(crate) struct Draft<'p> {
 }
 
 impl Draft<'_> {
+    /// Whether the queue is empty: the drafted command would be the only one pending.
+    #[inline]
+    pub(crate) fn is_first(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// The token this draft will get if committed.
     #[inline]
     pub(crate) fn token(&self) -> u64 {

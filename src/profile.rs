@@ -254,6 +254,8 @@ pub(crate) struct Server {
     pub(crate) version: Option<ServerVersion>,
     pub(crate) large_client_flags: bool,
     pub(crate) item_size_max: Option<u64>,
+    /// Known to run without ASCII authentication.
+    pub(crate) auth_disabled: bool,
 }
 
 impl Server {
@@ -263,6 +265,7 @@ impl Server {
             large_client_flags: large_client_flags
                 || profile.is_some_and(ServerProfile::large_client_flags),
             item_size_max: profile.and_then(|p| p.item_size_max),
+            auth_disabled: profile.is_some_and(|p| p.auth_enabled_ascii == Some(false)),
         }
     }
 }

@@ -371,6 +371,8 @@ pub enum Response {
     Ok,
     /// `stats reset`: `RESET`.
     Reset,
+    /// [`Auth`](crate::Auth): `STORED`, the connection is authenticated.
+    Authenticated,
     /// Single-key retrieval or `me`: no such item. (Not a failure: a miss is a result.)
     Miss,
     /// `mn`: `MN`.

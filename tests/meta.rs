@@ -34,7 +34,7 @@ fn quiet_commands_get_their_token_as_opaque_unless_they_have_one() {
     ]);
     assert_eq!(
         common::text(&out),
-        "mg a q O0\\r\\nms b 1 q O1\\r\\nv\\r\\nmd c q Omine\\r\\nma d q k O3\\r\\nmg e\\r\\nmn\\r\\n"
+        "mg a q O~0\\r\\nms b 1 q O~1\\r\\nv\\r\\nmd c q Omine\\r\\nma d q k O~3\\r\\nmg e\\r\\nmn\\r\\n"
     );
     assert_eq!(codec.pending(), 6);
     // Off: exactly the bytes asked for.
@@ -322,11 +322,11 @@ fn quiet_batch_pairs_hits_and_misses() {
     Codec::new()
         .send_quiet_batch(&gets[..2], &mut out, Instant::now())
         .unwrap();
-    assert_eq!(&out[..], b"mg key0 v q O0\r\nmg key1 v q O1\r\nmn\r\n");
+    assert_eq!(&out[..], b"mg key0 v q O~0\r\nmg key1 v q O~1\r\nmn\r\n");
     // Hits for 1, 2, 6; the rest missed and were silent.
     let got = decode_every_way(
         &build,
-        b"VA 1 O1\r\na\r\nVA 2 O2\r\nbb\r\nVA 0 O6\r\n\r\nMN\r\n",
+        b"VA 1 O~1\r\na\r\nVA 2 O~2\r\nbb\r\nVA 0 O~6\r\n\r\nMN\r\n",
         false,
         false,
     );
@@ -334,12 +334,12 @@ fn quiet_batch_pairs_hits_and_misses() {
         got,
         [
             "Meta(EN (inferred))",
-            "Meta(VA \"a\" [O1])",
-            "Meta(VA \"bb\" [O2])",
+            "Meta(VA \"a\" [O~1])",
+            "Meta(VA \"bb\" [O~2])",
             "Meta(EN (inferred))",
             "Meta(EN (inferred))",
             "Meta(EN (inferred))",
-            "Meta(VA \"\" [O6])",
+            "Meta(VA \"\" [O~6])",
             "Meta(EN (inferred))",
             "Noop",
             "End(pending=0, buffered=0)",
@@ -354,7 +354,7 @@ fn quiet_batch_pairs_hits_and_misses() {
     Codec::new()
         .send_quiet_batch(&tagged, &mut out, Instant::now())
         .unwrap();
-    assert_eq!(&out[..], b"mg a Ox q\r\nmg b k q O1\r\nmn\r\n");
+    assert_eq!(&out[..], b"mg a Ox q\r\nmg b k q O~1\r\nmn\r\n");
 }
 
 #[test]
@@ -363,7 +363,7 @@ fn quiet_batch_is_all_or_nothing() {
     let mut codec = Codec::new();
     let mut out = BytesMut::new();
     codec
-        .send(&MetaGet::new("before").quiet().opaque("1"), &mut out, now)
+        .send(&MetaGet::new("before").quiet().opaque("~1"), &mut out, now)
         .unwrap();
     let before = out.clone();
     let bad_key = [
@@ -375,7 +375,7 @@ fn quiet_batch_is_all_or_nothing() {
         codec.send_quiet_batch(&bad_key, &mut out, now),
         Err(EncodeError::InvalidKey { .. })
     ));
-    // Token 1 would get opaque "1", already in flight: ambiguous, refused.
+    // Token 1 would get opaque "~1", already in flight: ambiguous, refused.
     let clash = [MetaGet::new("a").return_value()];
     assert_eq!(
         codec.send_quiet_batch(&clash, &mut out, now),

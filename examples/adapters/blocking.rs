@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use memcache_codec::{
     Codec, Command, CommandError, Completion, Config, EncodeError, MetaGet, NoreplyCommand,
-    QuietBatch, Response, Token,
+    QuietBatch, Response, ServerProfile, Token,
 };
 
 /// Room given to one `read` when no data block is being received.
@@ -121,6 +121,18 @@ impl<S: Transport> BlockingClient<S> {
     ) -> Result<Result<Response, CommandError>, EncodeError> {
         let token = self.send(command)?;
         Ok(self.wait(token))
+    }
+
+    /// Asks the server its version and settings ([`Codec::send_probe`]) and gives
+    /// the codec the profile they make, so it refuses what the server cannot take.
+    pub(crate) fn probe(&mut self) -> io::Result<ServerProfile> {
+        let probe = self.codec.send_probe(&mut self.out, Instant::now())?;
+        let version = self.wait(probe.version)?;
+        let settings = self.wait(probe.settings)?;
+        let profile = ServerProfile::from_replies(&version, &settings)
+            .map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+        self.codec.set_profile(profile.clone());
+        Ok(profile)
     }
 
     /// Writes every encoded command. A failed write ends the connection: pending

@@ -7,7 +7,10 @@
 //! Flags memcached 1.6.18 does not implement (newer servers do): `E` (new cas) on every
 //! command is refused with `CLIENT_ERROR invalid flag`; `mg` `C` is parsed and ignored;
 //! `md` `x` is refused; `ms` `s` and `ms` `N` (append autovivify) are accepted and
-//! ignored. They are still offered, documented on each method, for newer servers.
+//! ignored. They are still offered, documented on each method, for newer servers;
+//! with a [`ServerProfile`](crate::ServerProfile) set, a flag the server's version
+//! lacks is refused at `send` ([`EncodeError::Unsupported`]), and so is a bare `mg`
+//! on a server before 1.6.18 (it answers it with an error; add the flag you need).
 //! One more 1.6.18 quirk, checked against the server: an item created by `mg` `N`
 //! (autovivify) with a base64 key echoes its key raw (see [`MetaGet::vivify`]).
 
@@ -215,6 +218,10 @@ fn gate(w: &Writer<'_, '_>, kind: MetaKind, flags: &Flags<'_>) -> Result<(), Enc
     }
 }
 
+/// The first byte of an automatic opaque (`O~<token>`), so it cannot be mistaken
+/// for the numbers callers usually choose as opaques.
+pub(crate) const AUTO_OPAQUE: u8 = b'~';
+
 /// A meta command's shape: its verb, what its replies can be, and how many flags
 /// memcached takes after its key (and data length).
 struct Shape {
@@ -268,14 +275,14 @@ fn encode_meta_keyed(
         key_len(key, 0)?
     };
     let datalen = value.map(|v| v.len() as u64);
-    // A quiet command with no opaque gets its token number as one (Config::auto_opaque).
+    // A quiet command with no opaque gets `~<token number>` (Config::auto_opaque).
     let auto_opaque =
         (w.auto_opaque && flags.has(b'q') && flags.opaque.is_none()).then(|| w.next_token());
     let len = 3
         + key_wire
         + datalen.map_or(0, |n| 1 + digits(n))
         + flags.wire_len()
-        + auto_opaque.map_or(0, |n| 2 + digits(n))
+        + auto_opaque.map_or(0, |n| 3 + digits(n))
         + 2;
     let mut line = w.line(len, value.map_or(0, |v| v.len() + 2));
     line.put(shape.verb);
@@ -293,6 +300,7 @@ fn encode_meta_keyed(
     if let Some(n) = auto_opaque {
         line.put(b" O");
         let at = line.pos();
+        line.byte(AUTO_OPAQUE);
         line.number(n);
         opaque = Some(at..line.pos());
     }

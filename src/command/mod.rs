@@ -12,9 +12,11 @@
 //! output buffer truncated back and the draft dropped: nothing written, nothing
 //! changed.
 
+mod auth;
 mod classic;
 mod meta;
 
+pub use auth::Auth;
 pub use classic::{
     CacheMemlimit, Decr, Delete, FlushAll, Get, GetMulti, Incr, Quit, Shutdown, Stats, Store,
     Touch, Verbosity, Version,
@@ -108,6 +110,12 @@ impl Writer<'_, '_> {
             return Err(EncodeError::ValueTooLarge { len });
         }
         Ok(())
+    }
+
+    /// Whether nothing is pending before the command being written.
+    #[inline]
+    pub(crate) fn first(&self) -> bool {
+        self.draft.is_first()
     }
 
     /// The token the command being written will get, for an automatic opaque.

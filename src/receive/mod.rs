@@ -290,6 +290,9 @@ impl<E: Emit> Reader<'_, '_, E> {
             kind,
             message: line.slice(message),
         };
+        if expect == Expect::Auth || error.is_unauthenticated() {
+            return Ok(self.unauthenticated(expect, error));
+        }
         if expect.carries_data() && !expect.block_was_read(&error) {
             // memcached may now run the data block as commands (RESPONSES.md §2.3):
             // this command completes with its error, everything after it fails.
@@ -303,6 +306,21 @@ impl<E: Emit> Reader<'_, '_, E> {
             return Err(Box::new(DecodeError::UnreadDataBlock { error }));
         }
         Ok(self.complete(Err(CommandError::Server(error))))
+    }
+
+    /// The server is not authenticated: the head completes with the error (a failed
+    /// [`Auth`](crate::Auth) with its own kind), then the codec is poisoned, since
+    /// memcached now answers one line per read whatever was pipelined.
+    #[cold]
+    fn unauthenticated(&mut self, expect: Expect, error: ServerError) -> Next {
+        let result = if expect == Expect::Auth {
+            CommandError::AuthenticationFailed(error.clone())
+        } else {
+            CommandError::Server(error.clone())
+        };
+        let next = self.complete(Err(result));
+        poison(self, ConnectionError::Unauthenticated { error });
+        next
     }
 
     /// Completes the command the line was read for with `result`: handed to `emit`
@@ -440,6 +458,24 @@ impl Receiver {
     /// are remembered, so the caller must not take bytes out of it.
     fn mid_reply(&self) -> bool {
         !matches!(self.state, State::Line { scanned: 0 }) || !matches!(self.reply, Reply::None)
+    }
+
+    /// End of stream. Quiet commands pending ahead of a `quit` (nothing loud between,
+    /// no reply in progress) were answered by their silence: they complete with
+    /// their inferred outcome; then the codec is poisoned with `Closed`.
+    pub(crate) fn end_of_stream(&mut self, pending: &mut Pending) {
+        if self.poisoned().is_none() && !self.mid_reply() {
+            for _ in 0..pending.quiet_before_close() {
+                let Some(entry) = pending.pop() else { break };
+                if !entry.cancelled {
+                    self.ready.push_back(Completion {
+                        token: entry.token,
+                        result: Ok(entry.expect.inferred()),
+                    });
+                }
+            }
+        }
+        self.poison(ConnectionError::Closed);
     }
 
     /// Makes `error` the codec's terminal state. Completions already decided stay

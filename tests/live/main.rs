@@ -12,6 +12,8 @@
 //!   against a client-side model.
 //! * `faults`: the server killed mid-pipeline, a stopped server, reconnecting.
 //! * `tokio_adapter`: the tokio adapter, including cancel and faults.
+//! * `servers`: the probe and what it gates, 64-bit flags, ASCII auth (`-Y`), mixed
+//!   quiet pipelines, quiet writes before `quit`.
 
 #[allow(dead_code)] // each target uses part of the adapter
 #[path = "../../examples/adapters/blocking.rs"]
@@ -29,4 +31,5 @@ mod classic;
 mod faults;
 mod load;
 mod meta;
+mod servers;
 mod tokio_adapter;

@@ -1,9 +1,11 @@
 //! Generated sessions: the testkit's command strategies over this test's key pool and
-//! operands, and the cas choice each conditional command resolves when it is sent.
+//! operands, flags only newer servers take, and the cas choice each conditional
+//! command resolves when it is sent.
 
 use memcache_codec::Exptime;
+use memcache_testkit::Options;
 use memcache_testkit::command::strategy::{self, Domain};
-use memcache_testkit::command::{Cmd, Key, Opaque};
+use memcache_testkit::command::{Cmd, Key, MdFlag, MgFlag, MsFlag, MsMode, Opaque};
 use proptest::prelude::*;
 
 use super::oracle::Oracle;
@@ -18,6 +20,36 @@ pub const KEYS: &[&str] = &[
 
 /// The model server's clock during a session (2027-01-15).
 pub const NOW: u64 = 1_800_000_000;
+
+/// The server a session talks to: the reference model of a release, whose profile
+/// the codec learns with a probe before the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// memcached 1.6.18, 4-byte flags: what the live tests run against.
+    V1_6_18,
+    /// The newest release the model knows (1.6.45), built with 8-byte flags: `E`,
+    /// `md x`, `mg C`, `ms s`, `N` on append, flags above `u32::MAX`, `me` `exp`
+    /// positive.
+    Latest,
+}
+
+impl Profile {
+    pub fn options(self) -> Options {
+        match self {
+            Self::V1_6_18 => Options::default(),
+            Self::Latest => Options::latest(true),
+        }
+    }
+
+    /// The flags of newer releases work (else the codec refuses them).
+    pub fn newer(self) -> bool {
+        self == Self::Latest
+    }
+}
+
+pub fn profile() -> impl Strategy<Value = Profile> {
+    prop_oneof![Just(Profile::V1_6_18), Just(Profile::Latest)]
+}
 
 /// Which cas unique a conditional command uses, resolved when it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +131,82 @@ fn domain() -> Domain {
         ]
         .boxed(),
         exptime: exptime().boxed(),
+        client_flags: Domain::large_client_flag_values().boxed(),
         cas: Just(0).boxed(),
         opaque: Just(Opaque::from("0")).boxed(),
         ..Domain::new(&keys)
     }
 }
 
+/// Flags only newer releases take, each added now and then where it applies.
+#[derive(Debug, Clone)]
+struct Newer {
+    /// `E<cas>` on an `ms` in set mode (never 0: 0 stands for "never matches").
+    new_cas: Option<u64>,
+    /// `s` on an `ms`.
+    return_size: bool,
+    /// `N<ttl>` on an `ms` in append or prepend mode.
+    vivify: Option<i32>,
+    /// `x` on an `md`, with an `E` half the time.
+    remove_value: bool,
+    /// `C<cas>` on an `mg` (resolved at send time like every `C`).
+    compare_cas: bool,
+}
+
+fn newer() -> impl Strategy<Value = Newer> {
+    (
+        proptest::option::weighted(0.15, 1u64..(1 << 40)),
+        proptest::bool::weighted(0.15),
+        proptest::option::weighted(0.3, exptime()),
+        proptest::bool::weighted(0.2),
+        proptest::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(new_cas, return_size, vivify, remove_value, compare_cas)| Newer {
+                new_cas,
+                return_size,
+                vivify,
+                remove_value,
+                compare_cas,
+            },
+        )
+}
+
+impl Newer {
+    fn apply(self, mut cmd: Cmd) -> Cmd {
+        match &mut cmd {
+            Cmd::MetaSet { flags, .. } => {
+                let mode = flags.iter().find_map(|f| match f {
+                    MsFlag::Mode(m) => Some(*m),
+                    _ => None,
+                });
+                if mode == Some(MsMode::Set) {
+                    flags.extend(self.new_cas.map(MsFlag::NewCas));
+                }
+                if self.return_size {
+                    flags.push(MsFlag::ReturnSize);
+                }
+                if matches!(mode, Some(MsMode::Append | MsMode::Prepend)) {
+                    flags.extend(self.vivify.map(MsFlag::Autovivify));
+                }
+            }
+            Cmd::MetaDelete { flags, .. } if self.remove_value => {
+                flags.push(MdFlag::RemoveValue);
+                flags.extend(self.new_cas.map(MdFlag::NewCas));
+            }
+            Cmd::MetaGet { flags, .. } if self.compare_cas => flags.push(MgFlag::CompareCas(0)),
+            _ => {}
+        }
+        cmd
+    }
+}
+
+/// A command: the testkit's, sometimes with flags of newer releases.
 pub fn op() -> impl Strategy<Value = Op> {
-    (strategy::cmd(&domain()), cas_choice()).prop_map(|(cmd, cas)| Op { cmd, cas })
+    (strategy::cmd(&domain()), newer(), cas_choice()).prop_map(|(cmd, newer, cas)| Op {
+        cmd: newer.apply(cmd),
+        cas,
+    })
 }
 
 /// A session: batches of pipelined commands; each batch is answered before the next

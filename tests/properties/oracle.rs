@@ -1,12 +1,14 @@
-//! A client-side model of what memcached 1.6.18 answers, independent of the
-//! reference server model: the property tests check the codec's typed results
-//! against it. Cas uniques are server-assigned, so the oracle learns them from
-//! replies and tracks which are known to be current.
+//! A client-side model of what memcached answers (1.6.18, and with
+//! [`Oracle::newer`] the flags of later releases: `E`, `md x`, `mg C`, `ms s`, `N`
+//! on append), independent of the reference server model: the property tests check
+//! the codec's typed results against it. Cas uniques are server-assigned (or given
+//! with `E`), so the oracle learns them from replies and tracks which are known to
+//! be current.
 
 use std::collections::HashMap;
 
 use memcache_codec::{
-    CommandError, Completion, Exptime, MetaStatus, Response, ServerErrorKind, Ttl,
+    CommandError, Completion, Exptime, MetaStatus, Response, ServerErrorKind, ServerVersion, Ttl,
 };
 use memcache_testkit::command::{Cmd, Key, MaMode, MsMode, StatsArgs, StoreMode};
 
@@ -99,7 +101,8 @@ pub enum Expected {
         cas: bool,
     },
     Noop,
-    MetaDebug,
+    /// `ME`, with the item's time left as [`MetaDebug::ttl`] must read it.
+    MetaDebug(Ttl),
 }
 
 /// The keys a command read, with each item's version when it ran: a unique or value
@@ -117,6 +120,8 @@ pub enum Learned {
 pub struct Oracle {
     items: HashMap<Key, Item>,
     cas: HashMap<Key, CasState>,
+    /// The server takes the flags of newer releases.
+    newer: bool,
 }
 
 enum Delta {
@@ -127,6 +132,19 @@ enum Delta {
 }
 
 impl Oracle {
+    /// An oracle for a server that takes the flags of newer releases (1.6.40+).
+    pub fn newer() -> Self {
+        Self {
+            newer: true,
+            ..Self::default()
+        }
+    }
+
+    /// The item's unique is now `unique` (given with `E`).
+    fn set_cas(&mut self, key: &Key, unique: u64) {
+        self.cas.entry(key.clone()).or_default().current = Some(unique);
+    }
+
     fn alive(&self, key: &Key) -> Option<&Item> {
         self.items.get(key)
     }
@@ -425,6 +443,12 @@ impl Oracle {
                 let flags = cmd.meta_flags().expect("a meta command");
                 let touch = flags.ttl.as_ref().map(exptime);
                 let observation = vec![(key.clone(), self.version(key))];
+                // 1.6.40: a `C` that matches the item's unique (before a touch
+                // changes it) drops `v`.
+                let unchanged = self.newer
+                    && flags
+                        .compare_cas
+                        .is_some_and(|unique| self.cas_matches(key, unique));
                 match self.fetch(key, touch) {
                     Some(item) => {
                         let ttl = match (flags.has(b't'), touch) {
@@ -435,7 +459,7 @@ impl Oracle {
                             ),
                         };
                         let size = item.value.known().map(|v| v.len() as u64);
-                        let value = flags.has(b'v');
+                        let value = flags.has(b'v') && !unchanged;
                         let expected = Expected::Meta {
                             status: if value {
                                 MetaStatus::Value
@@ -485,16 +509,37 @@ impl Oracle {
                         self.concat(key, value, mode == MsMode::Append);
                         MetaStatus::Success
                     }
+                    // 1.6.20: `N` on append/prepend creates the missing item.
+                    (MsMode::Append | MsMode::Prepend, _)
+                        if self.newer && flags.vivify.is_some() =>
+                    {
+                        let ttl = Exptime::from_raw(flags.vivify.expect("checked"));
+                        self.put(key, value.clone(), client_flags, ttl);
+                        MetaStatus::Success
+                    }
                     _ => MetaStatus::NotStored,
                 };
+                if let (true, MetaStatus::Success, Some(unique)) =
+                    (self.newer, status, flags.new_cas)
+                {
+                    self.set_cas(key, unique);
+                }
                 let observe = if return_cas && status == MetaStatus::Success {
                     vec![(key.clone(), self.version(key))]
                 } else {
                     Vec::new()
                 };
                 let mut expected = meta(status, quiet && status == MetaStatus::Success);
-                if let Expected::Meta { cas, .. } = &mut expected {
+                if let Expected::Meta { cas, size, .. } = &mut expected {
                     *cas = return_cas && !(quiet && status == MetaStatus::Success);
+                    // 1.6.20: `s` returns the stored size.
+                    if flags.has(b's')
+                        && status == MetaStatus::Success
+                        && !quiet
+                        && matches!(mode, MsMode::Set | MsMode::Add | MsMode::Replace)
+                    {
+                        *size = Some(value.len() as u64);
+                    }
                 }
                 (expected, observe)
             }
@@ -507,6 +552,19 @@ impl Oracle {
                     .is_some_and(|unique| !self.cas_matches(key, unique))
                 {
                     MetaStatus::Exists
+                } else if self.newer && flags.has(b'x') {
+                    // 1.6.27: the item stays, empty, with client flags 0, no TTL, and
+                    // its unique (or the one `E` gives).
+                    assert!(flags.ttl.is_none() && flags.client_flags.is_none());
+                    let item = self.items.get_mut(key).expect("alive");
+                    (item.value, item.flags, item.expires) = (Val::Known(Vec::new()), 0, None);
+                    let state = self.cas.entry(key.clone()).or_default();
+                    state.version += 1;
+                    if let Some(unique) = flags.new_cas {
+                        state.stale = state.current.or(state.stale);
+                        state.current = Some(unique);
+                    }
+                    MetaStatus::Success
                 } else {
                     self.items.remove(key);
                     self.changed(key);
@@ -567,8 +625,11 @@ impl Oracle {
             }
             Cmd::MetaNoop => (Expected::Noop, Vec::new()),
             Cmd::MetaDebug { key, .. } => {
-                if self.alive(key).is_some() {
-                    (Expected::MetaDebug, Vec::new())
+                if let Some(item) = self.alive(key) {
+                    let ttl = item
+                        .expires
+                        .map_or(Ttl::Never, |e| Ttl::Seconds((e - NOW) as u32));
+                    (Expected::MetaDebug(ttl), Vec::new())
                 } else {
                     (Expected::Miss, Vec::new())
                 }
@@ -607,6 +668,7 @@ pub fn check(
     expected: &Expected,
     done: &Completion,
     key: Option<&Key>,
+    server: ServerVersion,
 ) -> Result<Vec<Learned>, String> {
     let fail = || Err(format!("expected {expected:?}, got {:?}", done.result));
     if *expected == Expected::Any {
@@ -661,8 +723,12 @@ pub fn check(
         | (Expected::Touched, Response::Touched)
         | (Expected::Version, Response::Version(_))
         | (Expected::Ok, Response::Ok)
-        | (Expected::Noop, Response::Noop)
-        | (Expected::MetaDebug, Response::MetaDebug(_)) => nothing,
+        | (Expected::Noop, Response::Noop) => nothing,
+        (Expected::MetaDebug(ttl), Response::MetaDebug(me))
+            if me.ttl(Some(server)) == Some(*ttl) =>
+        {
+            nothing
+        }
         (Expected::Counter(n), Response::Counter(m)) if n == m => nothing,
         (Expected::Stats(args), r) => {
             if stats_fit(args, r) {
