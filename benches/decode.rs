@@ -21,7 +21,7 @@
 //!   the codec sees the buffer grow as after a `read` but the copy a real read costs
 //!   is not billed to it (it is the `memcpy` row), just as the floor's reads cost it
 //!   nothing.
-//! * `each`: the same through [`Codec::decode_each`], every completion of a read
+//! * `each`: the same through [`Codec::completions`], every completion of a read
 //!   handed to a closure in one call (the API an event loop uses).
 //! * `floor`: a deliberately naive, protocol-aware, untyped decoder (below): memchr
 //!   per line, match the first token, skip data blocks by length, check the CRLF,
@@ -186,7 +186,8 @@ fn run_codec(mut input: CodecInput, chunk: usize) -> (CodecInput, usize) {
     (input, replies)
 }
 
-/// The same through [`Codec::decode_each`]: every completion of a read in one call.
+/// The same through [`Codec::completions`]: every completion of a read from one
+/// iterator.
 #[inline(never)]
 fn run_each(mut input: CodecInput, chunk: usize) -> (CodecInput, usize) {
     let mut replies = 0;
@@ -197,13 +198,10 @@ fn run_each(mut input: CodecInput, chunk: usize) -> (CodecInput, usize) {
         assert!(len <= input.buf.capacity(), "setup wrote the whole stream");
         // SAFETY: as in `run_codec`.
         unsafe { input.buf.set_len(len) };
-        input
-            .codec
-            .decode_each(&mut input.buf, input.now, |done| {
-                drop(black_box(done));
-                replies += 1;
-            })
-            .expect("the stream is valid");
+        for done in input.codec.completions(&mut input.buf, input.now) {
+            drop(black_box(done.expect("the stream is valid")));
+            replies += 1;
+        }
     }
     (input, replies)
 }
@@ -485,7 +483,7 @@ fn ratio_table(cases: &[Case], filter: Option<&str>) {
     );
     println!(
         "decode = the codec through `decode` (one completion per call), each = through \
-         `decode_each` (a read's completions in one call). x/floor and each/mp(b) are \
+         `completions` (a read's completions from one iterator). x/floor and each/mp(b) are \
          throughput ratios (>1: the codec is faster); split/whole is each's cost ratio \
          against the same stream fed whole."
     );
@@ -586,7 +584,7 @@ fn callgrind_mode(cases: &[Case], spec: &str) {
     println!("callgrind {spec} reps={reps} replies={replies}");
 }
 
-/// `MCB_SEED=1`: the codec's replies per second (through `decode_each`) on the STORED
+/// `MCB_SEED=1`: the codec's replies per second (through `completions`) on the STORED
 /// and get-hit streams in
 /// 16 KiB reads, with each stream's length and FNV-1a hash, for `twisted_seed.py`.
 fn seed_mode(cases: &[Case]) {

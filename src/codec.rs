@@ -13,7 +13,7 @@ use crate::expect::Expect;
 use crate::limits::Config;
 use crate::pending::Pending;
 use crate::profile::{Probe, Server, ServerProfile};
-use crate::receive::Receiver;
+use crate::receive::{Input, Receiver};
 
 /// A memcached client protocol state machine: commands in, bytes out; bytes in,
 /// completions out. See the [crate documentation](crate) for the drive loop.
@@ -21,8 +21,9 @@ use crate::receive::Receiver;
 /// Methods fall in four groups:
 /// * sending: [`send`](Self::send), [`send_noreply`](Self::send_noreply),
 ///   [`cancel`](Self::cancel);
-/// * receiving: [`decode`](Self::decode), drained until it returns `Ok(None)`, or
-///   [`decode_each`](Self::decode_each);
+/// * receiving: [`completions`](Self::completions), an iterator over what a read
+///   holds, or [`decode`](Self::decode), one completion per call (the shape of
+///   `tokio_util`'s `Decoder`);
 /// * time and the connection: [`poll_timeout`](Self::poll_timeout),
 ///   [`handle_timeout`](Self::handle_timeout), [`handle_eof`](Self::handle_eof),
 ///   [`handle_io_error`](Self::handle_io_error);
@@ -374,16 +375,15 @@ impl Codec {
         }
     }
 
-    /// Like calling [`decode`](Self::decode) until it returns `Ok(None)`, handing each
-    /// completion to `each`: the fast way to drain a read. Returns `Ok(())` when more
-    /// bytes are needed; once the codec is poisoned, `each` gets every pending command's
-    /// failure and then the error is returned.
-    ///
-    /// Consumed bytes leave `buf` once per call rather than once per reply, which is
-    /// what makes this cheaper for streams of small replies.
+    /// Every completion `buf` holds, as an iterator: the idiomatic and the fast way to
+    /// drain a read. Each item is what [`decode`](Self::decode) would return, but the
+    /// bytes consumed leave `buf` once, when the iterator is dropped, not once per
+    /// reply. It ends (`None`) when more bytes are needed; once the codec is
+    /// poisoned it yields every pending command's failure, then the error once.
     ///
     /// ```
-    /// use memcache_codec::{Codec, Store};
+    /// use memcache_codec::Codec;
+    /// use memcache_codec::command::Store;
     /// use bytes::BytesMut;
     /// # use std::time::Instant;
     ///
@@ -394,22 +394,26 @@ impl Codec {
     /// }
     /// let mut input = BytesMut::from(&b"STORED\r\nSTORED\r\nSTORED\r\n"[..]);
     /// let mut stored = 0;
-    /// codec.decode_each(&mut input, Instant::now(), |done| {
-    ///     stored += usize::from(done.result.is_ok());
-    /// })?;
+    /// for done in codec.completions(&mut input, Instant::now()) {
+    ///     stored += usize::from(done?.result.is_ok());
+    /// }
     /// assert_eq!((stored, input.len()), (3, 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn decode_each(
-        &mut self,
-        buf: &mut BytesMut,
-        now: Instant,
-        mut each: impl FnMut(Completion),
-    ) -> Result<(), ConnectionError> {
-        self.run(buf, now, &mut |done| {
-            each(done);
-            ControlFlow::Continue(())
-        })
+    ///
+    /// Forgetting the iterator ([`std::mem::forget`]) leaves the consumed bytes in
+    /// `buf`; the next call then poisons the codec with
+    /// [`ConnectionError::BufferTruncated`] rather than read them twice.
+    pub fn completions<'a>(&'a mut self, buf: &'a mut BytesMut, now: Instant) -> Completions<'a> {
+        if buf.len() > self.buffered {
+            self.last_activity = Some(self.tick(now));
+        }
+        let input = self.receiver.start(buf);
+        Completions {
+            codec: self,
+            input: Some(input),
+            ended: false,
+        }
     }
 
     #[inline]
@@ -426,7 +430,67 @@ impl Codec {
         self.buffered = buf.len();
         result
     }
+}
 
+/// The completions a read holds: see [`Codec::completions`].
+#[must_use = "an iterator does nothing until it is consumed"]
+pub struct Completions<'a> {
+    codec: &'a mut Codec,
+    input: Option<Input<'a>>,
+    ended: bool,
+}
+
+impl Iterator for Completions<'_> {
+    type Item = Result<Completion, ConnectionError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let input = self.input.as_mut()?;
+        let mut next = None;
+        let result = self
+            .codec
+            .receiver
+            .resume(input, &mut self.codec.pending, &mut |done| {
+                next = Some(done);
+                ControlFlow::Break(())
+            });
+        match (next, result) {
+            (Some(done), _) => Some(Ok(done)),
+            (None, Ok(())) => {
+                self.ended = true;
+                None
+            }
+            (None, Err(e)) => {
+                self.ended = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Completions<'_> {}
+
+impl std::fmt::Debug for Completions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completions")
+            .field("pending", &self.codec.pending())
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Completions<'_> {
+    fn drop(&mut self) {
+        if let Some(input) = self.input.take() {
+            self.codec.buffered = self.codec.receiver.finish(input);
+        }
+    }
+}
+
+impl Codec {
     /// The caller read end of stream. Every pending command completes with
     /// [`ConnectionError::Closed`], except a pending `quit` or `shutdown`, which
     /// completes with [`Response::Closed`](crate::Response::Closed), and quiet

@@ -116,7 +116,7 @@
 //!   allocates a buffer of its own for them and never writes anything on error. The
 //!   caller sends the bytes and clears the buffer when it likes.
 //! * **Input**: the caller appends what it read to one `BytesMut` and passes the same
-//!   buffer to every [`Codec::decode`] (or [`Codec::decode_each`]). The codec removes
+//!   buffer to every [`Codec::decode`] (or [`Codec::completions`]). The codec removes
 //!   finished replies from the front and hands out values as [`Bytes`](bytes::Bytes)
 //!   split off that buffer: no copy. A multi-key reply comes out as one [`Values`]
 //!   view, one `Bytes` for the whole reply; so do a stats reply ([`StatLines`]) and a
@@ -293,7 +293,7 @@ mod response;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use codec::{Codec, QuietBatch};
+pub use codec::{Codec, Completions, QuietBatch};
 pub use command::{
     ArithMode, Auth, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
     MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,

@@ -753,3 +753,67 @@ fn an_earlier_now_never_moves_the_deadline_earlier() {
     codec.send(&Get::new("b"), &mut out, at(1)).unwrap();
     assert_eq!(codec.poll_timeout(), Some(at(181)));
 }
+
+#[test]
+fn completions_iterator_matches_decode_and_releases_bytes_once() {
+    let now = Instant::now();
+    let commands: [&dyn Command; 4] = [
+        &Get::new("a"),
+        &MetaGet::new("b").return_value().quiet(),
+        &Store::set("c", "v"),
+        &MetaNoop,
+    ];
+    let reply = &b"VALUE a 0 1\r\nx\r\nEND\r\nSTORED\r\nMN\r"[..];
+    let mut by_decode = Codec::new();
+    let mut by_iter = Codec::new();
+    for c in commands {
+        by_decode.send(c, &mut BytesMut::new(), now).unwrap();
+        by_iter.send(c, &mut BytesMut::new(), now).unwrap();
+    }
+    let mut a = BytesMut::from(reply);
+    let want: Vec<_> = std::iter::from_fn(|| by_decode.decode(&mut a, now).unwrap()).collect();
+    let mut b = BytesMut::from(reply);
+    // Stopped after two: the rest stays for the next call, nothing is read twice.
+    let first: Vec<_> = by_iter.completions(&mut b, now).take(2).collect();
+    let rest: Vec<_> = by_iter.completions(&mut b, now).collect();
+    let got: Vec<_> = first.into_iter().chain(rest).map(Result::unwrap).collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 3);
+    // The unfinished reply is left in both buffers alike.
+    assert_eq!((&a[..], &b[..]), (&b"MN\r"[..], &b"MN\r"[..]));
+
+    // Poisoned: each pending command's failure, then the error once, then nothing.
+    let mut codec = Codec::new();
+    codec.send(&Version, &mut BytesMut::new(), now).unwrap();
+    let mut buf = BytesMut::from(&b"BOGUS\r\n"[..]);
+    let all: Vec<_> = codec.completions(&mut buf, now).collect();
+    assert_eq!(all.len(), 2);
+    assert!(matches!(&all[0], Ok(c) if c.result.is_err()));
+    assert!(matches!(&all[1], Err(ConnectionError::Decode(_))));
+    assert_eq!(
+        codec.completions(&mut buf, now).count(),
+        1,
+        "the error repeats"
+    );
+}
+
+#[test]
+fn a_forgotten_completions_iterator_poisons_instead_of_reading_twice() {
+    let now = Instant::now();
+    let mut codec = Codec::new();
+    for _ in 0..2 {
+        codec.send(&Version, &mut BytesMut::new(), now).unwrap();
+    }
+    let mut buf = BytesMut::from(&b"VERSION 1\r\nVERSION 2\r\n"[..]);
+    let mut iter = codec.completions(&mut buf, now);
+    assert!(matches!(iter.next(), Some(Ok(_))));
+    std::mem::forget(iter);
+    // `VERSION 1` is still in the buffer although its command completed.
+    let next = codec.decode(&mut buf, now).unwrap().unwrap();
+    assert_eq!(
+        next.result,
+        Err(memcache_codec::CommandError::Connection(
+            ConnectionError::BufferTruncated
+        ))
+    );
+}

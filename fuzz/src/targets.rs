@@ -55,7 +55,7 @@ pub struct Outcome {
 
 /// Decodes `server` for the commands of `client`, feeding it in pieces that end at
 /// each offset of `cuts` (sorted, within bounds), then the rest; then end of stream.
-/// `each`: drain with `decode_each` instead of `decode`.
+/// `each`: drain with `completions` instead of `decode`.
 pub fn run_transcript(client: &[u8], server: &[u8], cuts: &[usize], each: bool) -> Outcome {
     let mut t = Tracker::new().recording();
     t.each = each;
@@ -83,7 +83,7 @@ pub fn run_transcript(client: &[u8], server: &[u8], cuts: &[usize], each: bool) 
 
 /// Target `split`: the same server bytes fed whole and cut at fuzzer-chosen offsets
 /// must give identical completions, final error, bytes examined and leftover bytes;
-/// so must draining the cut feed with `decode_each` instead of `decode`.
+/// so must draining the cut feed with `completions` instead of `decode`.
 pub fn split(data: &[u8]) {
     let (client, rest) = split_prefixed(data);
     let (count, rest) = match rest.split_first() {
@@ -112,7 +112,7 @@ pub fn split(data: &[u8]) {
     let each = run_transcript(client, server, &cuts, true);
     assert_eq!(
         whole, each,
-        "decode_each at cuts {cuts:?} differs from decode"
+        "completions at cuts {cuts:?} differs from decode"
     );
 }
 
@@ -241,7 +241,7 @@ fn byte(u: &mut Unstructured<'_>) -> u8 {
 /// |---|---|
 /// | 0 | send the next command of the client script (when it has run out: deliver everything) |
 /// | 1 | send an arbitrary [`Cmd`] |
-/// | 2 | deliver up to `u16 LE` bytes (0: all) of what the model answered, drained with `decode_each` if the count is odd, else `decode`; end of stream once it closed and everything was read |
+/// | 2 | deliver up to `u16 LE` bytes (0: all) of what the model answered, drained with `completions` if the count is odd, else `decode`; end of stream once it closed and everything was read |
 /// | 3 | feed `u8 n` garbage bytes |
 /// | 4 | cancel the `u8`th token sent (modulo) |
 /// | 5 | advance the clock `u8` seconds and call `handle_timeout` |
@@ -270,7 +270,7 @@ pub fn session(data: &[u8]) {
             }
             2 => {
                 let n = usize::from(u16::from_le_bytes([byte(&mut u), byte(&mut u)]));
-                // The low bit picks how the codec is drained: decode or decode_each.
+                // The low bit picks how the codec is drained: decode or completions.
                 s.tracker.each = n & 1 == 1;
                 s.deliver(if n == 0 { usize::MAX } else { n });
             }

@@ -31,7 +31,7 @@
 //!   `UnreadDataBlock`, except for the `ms` errors memcached sends after reading the
 //!   length ([`MS_BLOCK_SWALLOWED`]), which must not poison.
 //!
-//! In [`each`](Tracker::each) mode the codec is drained with `decode_each` instead,
+//! In [`each`](Tracker::each) mode the codec is drained with `completions` instead,
 //! under the same checks (the `split` target also compares the two).
 
 use std::time::{Duration, Instant};
@@ -133,7 +133,7 @@ pub struct Tracker {
     quiet_run_start: u64,
     /// `send_noreply` succeeded at least once on this codec.
     pub sent_noreply: bool,
-    /// Drain with `decode_each` instead of calling `decode` until `Ok(None)`.
+    /// Drain with `completions` instead of calling `decode` until `Ok(None)`.
     pub each: bool,
 }
 
@@ -434,11 +434,11 @@ impl Tracker {
         self.fed += bytes.len() as u64;
     }
 
-    /// Calls `decode` until it returns `Ok(None)` or an error (or `decode_each` once,
+    /// Calls `decode` until it returns `Ok(None)` or an error (or `completions` once,
     /// in [`each`](Self::each) mode), checking each result.
     pub fn decode_all(&mut self) {
         if self.each {
-            self.decode_each();
+            self.drain_completions();
             return;
         }
         loop {
@@ -475,18 +475,22 @@ impl Tracker {
         self.check_timer();
     }
 
-    /// `decode_each`: documented as `decode` until `Ok(None)`. Completions are
-    /// checked after the call, against the codec's state at its end.
-    fn decode_each(&mut self) {
+    /// `completions`: documented as `decode` until `Ok(None)`. Completions are
+    /// checked after the iterator is dropped, against the codec's state then.
+    fn drain_completions(&mut self) {
         if !self.input.is_empty() {
             let start = self.input.as_ptr() as usize;
             self.regions.push((start, start + self.input.len()));
         }
         let grew = self.input.len() > self.seen_len;
         let mut done = Vec::new();
-        let result = self
-            .codec
-            .decode_each(&mut self.input, self.now, |c| done.push(c));
+        let mut result = Ok(());
+        for c in self.codec.completions(&mut self.input, self.now) {
+            match c {
+                Ok(c) => done.push(c),
+                Err(e) => result = Err(e),
+            }
+        }
         if grew {
             self.last_activity = Some(self.now);
         }
@@ -498,7 +502,7 @@ impl Tracker {
             Ok(()) => {
                 assert!(
                     self.codec.error().is_none(),
-                    "decode_each returned Ok on a poisoned codec"
+                    "completions ended without the error on a poisoned codec"
                 );
                 self.check_idle();
             }
@@ -573,15 +577,8 @@ impl Tracker {
         assert_eq!(self.codec.pending(), 0, "poisoned and drained, yet pending");
         let again = self.codec.decode(&mut self.input, self.now);
         assert_eq!(again, Err(e.clone()), "the error is not sticky");
-        let mut late = 0;
-        let again = self
-            .codec
-            .decode_each(&mut self.input, self.now, |_| late += 1);
-        assert_eq!(
-            (again, late),
-            (Err(e), 0),
-            "decode_each: the error is not sticky"
-        );
+        let again: Vec<_> = self.codec.completions(&mut self.input, self.now).collect();
+        assert_eq!(again, [Err(e)], "completions: the error is not sticky");
         self.seen_len = self.input.len();
         assert_eq!(self.codec.poll_timeout(), None);
         assert_eq!(self.codec.min_buffer_len(), None);
@@ -644,7 +641,7 @@ impl Tracker {
                 if unread {
                     assert_eq!(self.codec.error(), Some(&expected), "stream state unknown");
                 } else if !self.each {
-                    // (With decode_each the codec's state is the one at the end of the
+                    // (With completions the codec's state is the one at the end of the
                     // call, when a later command may have poisoned it.)
                     assert_ne!(self.codec.error(), Some(&expected), "needless poison");
                 }

@@ -6,8 +6,8 @@
 //! ```
 //!
 //! * *consumed*: bytes this call finished with. They leave the buffer once per call
-//!   (when the `Input` is dropped) or in the next split, not once per reply: that
-//!   saves a buffer update per reply.
+//!   (when the call ends, [`Input::into_buf`]) or in the next split, not once per
+//!   reply: that saves a buffer update per reply.
 //! * *held*: the bytes of a multi-line reply in progress (a multi-key retrieval, a
 //!   stats reply), kept until its `END` so the whole reply becomes one `Bytes`.
 //!   Between calls the buffer starts with them.
@@ -98,6 +98,13 @@ impl<'b> Input<'b> {
         bytes
     }
 
+    /// Ends the call: the consumed bytes leave the buffer, which is handed back.
+    #[inline]
+    pub(crate) fn into_buf(mut self) -> &'b mut BytesMut {
+        self.flush();
+        self.buf
+    }
+
     /// Removes the consumed bytes from the caller's buffer.
     #[inline]
     fn flush(&mut self) {
@@ -105,11 +112,5 @@ impl<'b> Input<'b> {
             self.buf.advance(self.pos);
             self.pos = 0;
         }
-    }
-}
-
-impl Drop for Input<'_> {
-    fn drop(&mut self) {
-        self.flush();
     }
 }

@@ -107,7 +107,7 @@ use crate::limits::Limits;
 use crate::pending::{Entry, KeyCursor, Pending};
 use crate::response::{ItemSpan, Response, StatSpan, Value};
 
-use input::Input;
+pub(crate) use input::Input;
 use line::Framing;
 
 /// Where the decoder is in the byte stream.
@@ -415,6 +415,10 @@ pub(crate) struct Receiver {
     framing: Framing,
     /// Set while a reply is in progress between calls.
     guard: Option<Guard>,
+    /// A call started and has not finished: a [`Completions`](crate::Completions)
+    /// iterator is alive (or was forgotten, which leaves consumed bytes in the
+    /// buffer: the next call then poisons rather than read them twice).
+    open: bool,
 }
 
 impl Receiver {
@@ -426,6 +430,7 @@ impl Receiver {
             ready: VecDeque::new(),
             framing: Framing::new(limits),
             guard: None,
+            open: false,
         }
     }
 
@@ -498,31 +503,62 @@ impl Receiver {
         pending: &mut Pending,
         emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
     ) -> Result<(), ConnectionError> {
+        let mut input = self.start(buf);
+        let result = self.resume(&mut input, pending, emit);
+        self.finish(input);
+        result
+    }
+
+    /// A call begins: checks the buffer still holds what the last call left in it,
+    /// and puts the cursor over it.
+    #[inline]
+    pub(crate) fn start<'b>(&mut self, buf: &'b mut BytesMut) -> Input<'b> {
         if let Some(guard) = self.guard.take() {
             if !guard.holds(buf) {
                 // The caller took bytes out, or handed another buffer.
                 self.poison(ConnectionError::BufferTruncated);
             }
         }
-        let result = {
-            let mut input = Input::new(buf, self.held);
-            let result = steps(&mut Reader {
-                state: &mut self.state,
-                input: &mut input,
-                pending,
-                owner: 0,
-                reply: &mut self.reply,
-                framing: &mut self.framing,
-                ready: &mut self.ready,
-                emit,
-            });
-            self.held = input.held();
-            result
-        };
+        if std::mem::replace(&mut self.open, true) {
+            // The last call never finished (its iterator was forgotten).
+            self.poison(ConnectionError::BufferTruncated);
+        }
+        Input::new(buf, self.held)
+    }
+
+    /// Runs the state machine on `input` until `emit` breaks or more bytes are
+    /// needed; once poisoned and every pending command has been failed, returns the
+    /// poison error. Can be called again on the same `input`.
+    #[inline]
+    pub(crate) fn resume(
+        &mut self,
+        input: &mut Input<'_>,
+        pending: &mut Pending,
+        emit: &mut impl FnMut(Completion) -> ControlFlow<()>,
+    ) -> Result<(), ConnectionError> {
+        steps(&mut Reader {
+            state: &mut self.state,
+            input,
+            pending,
+            owner: 0,
+            reply: &mut self.reply,
+            framing: &mut self.framing,
+            ready: &mut self.ready,
+            emit,
+        })
+    }
+
+    /// A call ends: consumed bytes leave the buffer (once), and what is held or
+    /// half read is remembered for the next call. Returns the buffer's length.
+    #[inline]
+    pub(crate) fn finish(&mut self, input: Input<'_>) -> usize {
+        self.open = false;
+        self.held = input.held();
+        let buf = input.into_buf();
         if self.mid_reply() {
             self.guard = Some(Guard::of(buf));
         }
-        result
+        buf.len()
     }
 }
 

@@ -57,7 +57,7 @@
 //!   registers under the command's [`Token`](memcache_codec::Token). Futures polled
 //!   together (`join!`, many tasks) leave in one write.
 //! * The task writes, reads, decodes every completion a read holds
-//!   ([`Codec::decode_each`](memcache_codec::Codec::decode_each)) and wakes the
+//!   ([`Codec::completions`](memcache_codec::Codec::completions)) and wakes the
 //!   future of each. Replies are matched to commands by the codec, in order; a
 //!   reply is never handed to another command.
 //! * The codec's inactivity timeout runs on tokio's clock: the task sleeps until

@@ -8,7 +8,7 @@
 //! 1. take every byte callers encoded (one swap of two buffers, under the lock);
 //! 2. write them (`poll_write` until `Pending`), then flush (TLS buffers records);
 //! 3. read once into the spare room of the read buffer and decode everything it
-//!    completes (`Codec::decode_each`, under the lock), waking each command's future;
+//!    completes (`Codec::completions`, under the lock), waking each command's future;
 //! 4. arm the timer at `Codec::poll_timeout`; when it fires, `Codec::handle_timeout`.
 //!
 //! End of stream, an I/O error, a protocol error or a timeout poison the codec:
@@ -233,9 +233,13 @@ impl Driver {
         } = &mut *state;
         let base = *base;
         let wakers = &mut self.wakers;
-        let result = codec.decode_each(&mut self.input, now, |completion| {
-            wakers.extend(slots.complete(base, completion));
-        });
+        let mut result = Ok(());
+        for completion in codec.completions(&mut self.input, now) {
+            match completion {
+                Ok(completion) => wakers.extend(slots.complete(base, completion)),
+                Err(e) => result = Err(e),
+            }
+        }
         self.want = codec.min_buffer_len();
         if !state.waiting.is_empty() {
             // Callers waiting for room under the pending limit.
@@ -266,12 +270,13 @@ impl Driver {
         } = &mut *state;
         let base = *base;
         let wakers = &mut self.wakers;
-        let error = codec
-            .decode_each(&mut self.input, now, |completion| {
-                wakers.extend(slots.complete(base, completion));
-            })
-            .err()
-            .unwrap_or(memcache_codec::ConnectionError::Closed);
+        let mut error = memcache_codec::ConnectionError::Closed;
+        for completion in codec.completions(&mut self.input, now) {
+            match completion {
+                Ok(completion) => wakers.extend(slots.complete(base, completion)),
+                Err(e) => error = e,
+            }
+        }
         // Encoded for this connection: those commands just failed with it.
         out.clear();
         wakers.append(waiting);
