@@ -294,9 +294,11 @@ pub struct ReadmeDoctests;
 
 pub use codec::{Codec, QuietBatch};
 pub use command::{
-    ArithMode, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
-    MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,
-    NoreplyCommand, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
+    ArithMode, Automove, Bget, CacheMemlimit, Command, ConfigGetCluster, CrawlTarget, Decr, Delete,
+    Exptime, FlushAll, Get, GetMulti, Incr, Lru, LruCrawler, LruMode, MetaArithmetic,
+    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, NoreplyCommand, Quit,
+    Raw, RawShape, RefreshCerts, Shutdown, Slabs, Stats, Store, Touch, Verbosity, Version, Watch,
+    WatchKind,
 };
 pub use completion::{Completion, Token};
 pub use error::{
@@ -306,6 +308,7 @@ pub use error::{
 pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
 pub use response::{
-    CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
-    StatLines, StatRef, Ttl, Value, Values, ValuesIter,
+    AdminStatus, CacheDumpItem, ClusterConfig, ClusterNode, DumpEntry, Item, ItemRef, LogLine,
+    MetaDebug, MetaResponse, MetaStatus, PrefixStats, RawReply, Response, Stat, StatLines, StatRef,
+    Ttl, Value, Values, ValuesIter,
 };

@@ -12,9 +12,15 @@
 //! output buffer truncated back and the draft dropped: nothing written, nothing
 //! changed.
 
+mod admin;
 mod classic;
 mod meta;
+mod raw;
 
+pub use admin::{
+    Automove, Bget, ConfigGetCluster, CrawlTarget, Lru, LruCrawler, LruMode, RefreshCerts, Slabs,
+    Watch, WatchKind,
+};
 pub use classic::{
     CacheMemlimit, Decr, Delete, FlushAll, Get, GetMulti, Incr, Quit, Shutdown, Stats, Store,
     Touch, Verbosity, Version,
@@ -23,6 +29,7 @@ pub use meta::{
     ArithMode, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet,
     MetaSetMode,
 };
+pub use raw::{Raw, RawShape};
 
 use std::ops::Range;
 
