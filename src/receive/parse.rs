@@ -1151,4 +1151,144 @@ mod tests {
         assert!(is_meta_line(b"MN") && is_meta_line(b"HD c1") && !is_meta_line(b"HDX"));
         assert!(!is_meta_line(b"ME k"));
     }
+
+    #[test]
+    fn metadump_lines() {
+        // 1.6.18, 1.6.27 (flags=), 1.6.45 (flags= and a trailing space).
+        let line = b"key=md%3A2 exp=1796544256 la=1796544156 cas=2 fetch=no cls=7 size=367";
+        let d = dump_line(line).unwrap();
+        assert_eq!(&line[d.key.clone()], b"md%3A2");
+        assert!(d.escaped);
+        assert_eq!(
+            (
+                d.exp,
+                d.last_access,
+                d.cas,
+                d.fetched,
+                d.class,
+                d.size,
+                d.flags,
+                d.len
+            ),
+            (
+                1796544256,
+                1796544156,
+                2,
+                false,
+                Some(7),
+                Some(367),
+                None,
+                line.len()
+            )
+        );
+        let d = dump_line(b"key=g2 exp=-1 la=1 cas=5 fetch=yes cls=1 size=63 flags=0").unwrap();
+        assert_eq!(
+            (d.exp, d.fetched, d.flags, d.escaped),
+            (-1, true, Some(0), false)
+        );
+        let line = b"key=l2 exp=-1 la=1 cas=3 fetch=yes cls=1 size=70 flags=18446744073709551615 ";
+        let d = dump_line(line).unwrap();
+        assert_eq!((d.flags, d.len), (Some(u64::MAX), line.len() - 1));
+        // The promised fields only; unknown ones are kept, in any order.
+        let d = dump_line(b"key=k fetch=no cas=1 future=x la=2 exp=3").unwrap();
+        assert_eq!((d.exp, d.class, d.size), (3, None, None));
+        for bad in [
+            &b"key=k exp=-1 la=2 cas=1"[..],
+            b"key=k exp=-1 la=2 cas=1 fetch=no fetch=no",
+            b"key=k key=j exp=-1 la=2 cas=1 fetch=no",
+            b"key=k%4 exp=-1 la=2 cas=1 fetch=no",
+            b"key=k%%41 exp=-1 la=2 cas=1 fetch=no",
+            b"key= exp=-1 la=2 cas=1 fetch=no",
+            b"key=k  exp=-1 la=2 cas=1 fetch=no",
+            b"key=k exp=-1 la=2 cas=1 fetch=no x",
+            b"key=k exp=-1 la=2 cas=1 fetch=no =x",
+            b"key=k exp=-3 la=2 cas=1 fetch=no",
+            b"key=k exp=-1 la=2 cas=1 fetch=YES",
+            b"key=k exp=-1 la=2 cas=1 fetch=no cls=-1",
+            b"key=k exp=-1 la=2 cas=1 fetch=no size=1x",
+        ] {
+            assert!(
+                matches!(
+                    dump_line(bad),
+                    Err(Refusal::Malformed(_) | Refusal::BadNumber(_))
+                ),
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
+        }
+        assert_eq!(dump_line(b"END"), Err(Refusal::NotThis));
+        assert_eq!(dump_line(b"OK"), Err(Refusal::NotThis));
+    }
+
+    #[test]
+    fn mgdump_config_and_raw_lines() {
+        assert_eq!(mgdump_line(b"mg d1"), Ok((3..5, false)));
+        assert_eq!(mgdump_line(b"mg YjEx b"), Ok((3..7, true)));
+        for bad in [&b"mg "[..], b"mg  a", b"mg a c", b"mg a b b", b"mg a b "] {
+            assert_eq!(
+                mgdump_line(bad),
+                Err(Refusal::Malformed("mgdump")),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(mgdump_line(b"EN"), Err(Refusal::NotThis));
+
+        assert_eq!(config_header(b"CONFIG cluster 0 147"), Ok(147));
+        assert_eq!(config_header(b"CONFIGX"), Err(Refusal::NotThis));
+        assert_eq!(
+            config_header(b"CONFIG cluster 0"),
+            Err(Refusal::BadNumber("CONFIG bytes"))
+        );
+        assert_eq!(
+            config_header(b"CONFIG  0 1"),
+            Err(Refusal::Malformed("CONFIG"))
+        );
+        assert_eq!(
+            config_header(b"CONFIG c 0 1 x"),
+            Err(Refusal::Malformed("CONFIG"))
+        );
+
+        let block = b"12\nhost.a|10.0.0.1|11211 host.b||11212\n";
+        let (version, nodes) = cluster_config(block).unwrap();
+        assert_eq!(version, 12);
+        let nodes: Vec<_> = nodes
+            .into_iter()
+            .map(|(h, i, p)| (&block[h], &block[i], p))
+            .collect();
+        assert_eq!(
+            nodes,
+            [
+                (&b"host.a"[..], &b"10.0.0.1"[..], 11211),
+                (&b"host.b"[..], &b""[..], 11212)
+            ]
+        );
+        assert_eq!(
+            cluster_config(b"3\r\nh|i|1\r\n").map(|(v, n)| (v, n.len())),
+            Some((3, 1))
+        );
+        assert_eq!(
+            cluster_config(b"3").map(|(v, n)| (v, n.len())),
+            Some((3, 0))
+        );
+        for bad in [
+            &b""[..],
+            b"x\n",
+            b"1\nh|i\n",
+            b"1\n|i|1\n",
+            b"1\nh|i|65536\n",
+            b"1\nh|i|1\nmore\n",
+        ] {
+            assert_eq!(
+                cluster_config(bad),
+                None,
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
+        }
+
+        assert_eq!(length_token(b"VALUE k 0 5", 3), Some(5));
+        assert_eq!(length_token(b"VA 2 t-1", 1), Some(2));
+        assert_eq!(length_token(b"EN", 1), None);
+        assert_eq!(length_token(b"VA x", 1), None);
+    }
 }
