@@ -87,7 +87,7 @@ fn admin_commands_write_one_checked_line() {
         &LruCrawler::tocrawl(0),
         &Slabs::automove(Automove::Standby),
         &Slabs::reassign_any(63),
-        &Lru::tune(0, 80, 1e-3, 12.5).unwrap(),
+        &Lru::tune(0, 80, 1e-3, 12.5),
         &Lru::mode(LruMode::Flat),
         &Lru::temp_ttl(i32::MIN),
         &RefreshCerts,
@@ -160,17 +160,10 @@ fn admin_arguments_memcached_would_misread_are_refused() {
         1e-40,
         1e40,
     ] {
-        assert!(
-            matches!(
-                Lru::tune(10, 10, bad, 1.0),
-                Err(EncodeError::InvalidArgument(_))
-            ),
-            "{bad}"
-        );
-        assert!(matches!(
-            Lru::tune(10, 10, 1.0, bad),
-            Err(EncodeError::InvalidArgument(_))
-        ));
+        let factor =
+            invalid("an lru tune factor must be finite, above 0, and at most 32 characters long");
+        refused(&[], &Lru::tune(10, 10, bad, 1.0), factor.clone());
+        refused(&[], &Lru::tune(10, 10, 1.0, bad), factor);
     }
     let none: [&str; 0] = [];
     refused(&[], &Bget::new(&none), EncodeError::NoKeys);

@@ -364,10 +364,11 @@ fn slabs_on_1_6_18() {
 
 #[test]
 fn lru_tuning_on_1_6_18() {
-    let tune = Lru::tune(10, 40, 0.1, 2.0).unwrap();
-    let too_hot = Lru::tune(50, 40, 0.1, 2.0).unwrap();
+    let tune = Lru::tune(10, 40, 0.1, 2.0);
+    let too_hot = Lru::tune(50, 40, 0.1, 2.0);
+    let mut out = BytesMut::new();
     assert!(matches!(
-        Lru::tune(10, 40, 0.0, 2.0),
+        Codec::new().send(&Lru::tune(10, 40, 0.0, 2.0), &mut out, Instant::now()),
         Err(EncodeError::InvalidArgument(_))
     ));
     replay(

@@ -408,7 +408,7 @@ enum LruOp {
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
-/// codec.send(&Lru::tune(10, 40, 0.1, 2.0)?, &mut out, Instant::now())?;
+/// codec.send(&Lru::tune(10, 40, 0.1, 2.0), &mut out, Instant::now())?;
 /// codec.send(&Lru::mode(LruMode::Segmented), &mut out, Instant::now())?;
 /// codec.send(&Lru::temp_ttl(-1), &mut out, Instant::now())?;
 /// assert_eq!(&out[..], &b"lru tune 10 40 0.1 2\r\nlru mode segmented\r\nlru temp_ttl -1\r\n"[..]);
@@ -453,24 +453,19 @@ impl Lru {
     /// `lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>`: HOT holds at
     /// most `hot_pct`% of the memory (or items idle less than `hot_max_factor` times
     /// COLD's age), WARM at most `warm_pct`% (or `warm_max_factor`). memcached wants
-    /// `hot_pct + warm_pct <= 80`. The factors must be finite and above 0.
-    pub fn tune(
-        hot_pct: u32,
-        warm_pct: u32,
-        hot_max_factor: f64,
-        warm_max_factor: f64,
-    ) -> Result<Self, EncodeError> {
-        let mut buf = [0; FACTOR_LEN];
-        factor_text(hot_max_factor, &mut buf)?;
-        factor_text(warm_max_factor, &mut buf)?;
-        Ok(Self {
+    /// `hot_pct + warm_pct <= 80` (else `ERROR hot and warm pcts must not exceed 80`).
+    /// The factors are written in their shortest exact decimal form; one that is not
+    /// finite, not above 0, or longer than 32 characters is refused at send
+    /// ([`EncodeError::InvalidArgument`]).
+    pub fn tune(hot_pct: u32, warm_pct: u32, hot_max_factor: f64, warm_max_factor: f64) -> Self {
+        Self {
             op: LruOp::Tune {
                 hot_pct,
                 warm_pct,
                 hot_max_factor,
                 warm_max_factor,
             },
-        })
+        }
     }
 
     /// `lru mode <flat|segmented>`.
@@ -625,7 +620,8 @@ pub enum WatchKind {
 }
 
 impl WatchKind {
-    const ALL: [Self; 10] = [
+    /// Every kind, in the order [`Watch`] writes them.
+    pub const ALL: [Self; 10] = [
         Self::Fetchers,
         Self::Mutations,
         Self::Evictions,

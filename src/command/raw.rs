@@ -88,7 +88,7 @@ pub enum RawShape {
 /// let Ok(Response::Raw(stats)) = codec.decode(&mut input, Instant::now())?.unwrap().result else { panic!() };
 /// assert_eq!(stats.line(0), Some(&b"STAT page_size 1048576"[..]));
 /// let Ok(Response::Raw(hit)) = codec.decode(&mut input, Instant::now())?.unwrap().result else { panic!() };
-/// assert_eq!((hit.line(0), hit.data().map(|d| &d[..])), (Some(&b"VA 2 s2"[..]), Some(&b"hi"[..])));
+/// assert_eq!((hit.line(0), hit.data()), (Some(&b"VA 2 s2"[..]), Some(&b"hi"[..])));
 ///
 /// // Two commands in one line cannot be smuggled in.
 /// assert!(codec.send(&Raw::new("version\r\nflush_all", RawShape::Line), &mut out, Instant::now()).is_err());

@@ -65,9 +65,9 @@ enum Held {
     Keys(Vec<Key>),
     /// A raw reply's lines (start within the held bytes, length), held.
     Lines(Vec<(usize, usize)>),
-    /// A data block read (`CONFIG`, a raw block), `END` to come: the header line
-    /// (without its `\r\n`) and the block.
-    Block { header: Bytes, data: Bytes },
+    /// A data block read (`CONFIG`, a raw block), `END` to come: the header line with
+    /// its `\r\n` then the block, and the header's length.
+    Block { frame: Bytes, header_len: usize },
 }
 
 /// A dump's key: where it lies in the held bytes, or decoded.
@@ -120,7 +120,9 @@ fn held<'s, E: Emit>(r: &'s Reader<'_, '_, E>) -> Option<&'s AdminReply> {
     }
 }
 
-/// Reads the next line of the owner's admin reply.
+/// Reads the next line of the owner's admin reply. Kept out of line: admin replies
+/// are rare, and the common families' loop stays as it was.
+#[inline(never)]
 pub(super) fn read<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, at: At) -> Read {
     match expect {
         Expect::Dump(kind) => dump(r, expect, kind, at),
@@ -385,24 +387,21 @@ fn start_block<E: Emit>(r: &mut Reader<'_, '_, E>, len: usize, n: u64) -> Read {
 }
 
 /// The block a [`start_block`] waited for, read: kept until `END`, or the reply.
+#[inline(never)]
 pub(super) fn block_read<E: Emit>(
     r: &mut Reader<'_, '_, E>,
     header_len: usize,
     data_len: usize,
 ) -> Read {
-    let header = r.input.split(header_len).slice(..header_len - 2);
-    let data = r.input.split(data_len);
+    let frame = r.input.split(header_len + data_len);
     r.input.consume(2);
     match r.entry().expect() {
         Expect::Raw {
             shape: RawShape::Block { end: false, .. },
             ..
-        } => {
-            let lines = vec![(0, header.len())];
-            Ok(r.complete(Ok(Response::Raw(RawReply::new(header, lines, Some(data))))))
-        }
+        } => Ok(r.complete(Ok(Response::Raw(RawReply::block(frame, header_len))))),
         _ => {
-            state(r).held = Held::Block { header, data };
+            state(r).held = Held::Block { frame, header_len };
             Ok(Next::Go)
         }
     }
@@ -413,11 +412,12 @@ fn block_done<E: Emit>(r: &Reader<'_, '_, E>) -> bool {
     held(r).is_some_and(|s| matches!(s.held, Held::Block { .. }))
 }
 
-/// The block read, taken out of the reply in progress.
-fn take_block<E: Emit>(r: &mut Reader<'_, '_, E>) -> (Bytes, Bytes) {
+/// The block read (the header line with its `\r\n`, then the block) and the header's
+/// length, taken out of the reply in progress.
+fn take_block<E: Emit>(r: &mut Reader<'_, '_, E>) -> (Bytes, usize) {
     match std::mem::take(r.reply) {
         Reply::Admin(state) => match state.held {
-            Held::Block { header, data } => (header, data),
+            Held::Block { frame, header_len } => (frame, header_len),
             _ => unreachable!("checked by block_done"),
         },
         _ => unreachable!("checked by block_done"),
@@ -431,7 +431,8 @@ fn cluster_config<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize
         if line != b"END" {
             return error_or_unexpected(r, expect, len);
         }
-        let (_, data) = take_block(r);
+        let (frame, header_len) = take_block(r);
+        let data = frame.slice(header_len..);
         let Some((version, nodes)) = parse::cluster_config(&data) else {
             return Err(Box::new(parse::malformed("CONFIG cluster", &data)));
         };
@@ -465,7 +466,7 @@ fn raw<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, shape: RawShape, len:
                 return error_or_unexpected(r, expect, len);
             }
             let line = r.input.split(len + 2);
-            let reply = RawReply::new(line, vec![(0, len)], None);
+            let reply = RawReply::new(line, vec![(0, len)]);
             Ok(r.complete(Ok(Response::Raw(reply))))
         }
         RawShape::Lines => {
@@ -483,7 +484,7 @@ fn raw<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, shape: RawShape, len:
                     Bytes::new()
                 };
                 r.input.consume(len + 2);
-                return Ok(r.complete(Ok(Response::Raw(RawReply::new(frame, lines, None)))));
+                return Ok(r.complete(Ok(Response::Raw(RawReply::new(frame, lines)))));
             }
             if error {
                 return error_or_unexpected(r, expect, len);
@@ -508,10 +509,9 @@ fn raw<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, shape: RawShape, len:
                 if line != b"END" {
                     return error_or_unexpected(r, expect, len);
                 }
-                let (header, data) = take_block(r);
+                let (frame, header_len) = take_block(r);
                 r.input.consume(len + 2);
-                let lines = vec![(0, header.len())];
-                return Ok(r.complete(Ok(Response::Raw(RawReply::new(header, lines, Some(data))))));
+                return Ok(r.complete(Ok(Response::Raw(RawReply::block(frame, header_len)))));
             }
             if error {
                 return error_or_unexpected(r, expect, len);
@@ -527,7 +527,7 @@ fn raw<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, shape: RawShape, len:
                 return Err(Box::new(unexpected(expect, line)));
             }
             let line = r.input.split(len + 2);
-            let reply = RawReply::new(line, vec![(0, len)], None);
+            let reply = RawReply::new(line, vec![(0, len)]);
             Ok(r.complete(Ok(Response::Raw(reply))))
         }
     }

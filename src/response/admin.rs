@@ -229,14 +229,31 @@ impl std::fmt::Debug for LogLine {
 /// read buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawReply {
+    /// The reply's bytes: its lines, or a header line with its `\r\n` then the block.
     frame: Bytes,
     lines: Vec<(usize, usize)>,
-    data: Option<Bytes>,
+    /// Where the block starts in `frame` (it runs to the end); 0 for none (a block
+    /// always follows its header).
+    data: usize,
 }
 
 impl RawReply {
-    pub(crate) fn new(frame: Bytes, lines: Vec<(usize, usize)>, data: Option<Bytes>) -> Self {
-        Self { frame, lines, data }
+    /// A reply of `lines` (start, length) within `frame`.
+    pub(crate) fn new(frame: Bytes, lines: Vec<(usize, usize)>) -> Self {
+        Self {
+            frame,
+            lines,
+            data: 0,
+        }
+    }
+
+    /// A header line of `header_len` bytes (with its `\r\n`), then a block: `frame`.
+    pub(crate) fn block(frame: Bytes, header_len: usize) -> Self {
+        Self {
+            frame,
+            lines: vec![(0, header_len - 2)],
+            data: header_len,
+        }
     }
 
     /// How many lines.
@@ -244,7 +261,7 @@ impl RawReply {
         self.lines.len()
     }
 
-    /// True for a reply of no line (`END` alone, for [`RawShape::Lines`](crate::RawShape::Lines)).
+    /// True for a reply of no line (`END` alone).
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
@@ -272,8 +289,13 @@ impl RawReply {
 
     /// The data block, for [`RawShape::Block`](crate::RawShape::Block) (its header is
     /// line 0).
-    pub fn data(&self) -> Option<&Bytes> {
-        self.data.as_ref()
+    pub fn data(&self) -> Option<&[u8]> {
+        (self.data > 0).then(|| &self.frame[self.data..])
+    }
+
+    /// The data block as a zero-copy `Bytes`.
+    pub fn data_bytes(&self) -> Option<Bytes> {
+        (self.data > 0).then(|| self.frame.slice(self.data..))
     }
 }
 
@@ -282,9 +304,34 @@ impl std::fmt::Debug for RawReply {
         let mut d = f.debug_struct("RawReply");
         let lines: Vec<String> = self.lines().map(|l| l.escape_ascii().to_string()).collect();
         d.field("lines", &lines);
-        if let Some(data) = &self.data {
+        if let Some(data) = self.data() {
             d.field("data", &data.escape_ascii().to_string());
         }
         d.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::size_of;
+
+    use super::*;
+    use crate::response::{MetaResponse, Response};
+
+    /// A completion is moved on every reply: the admin replies must not make
+    /// `Response` larger than the meta reply already does.
+    #[test]
+    fn admin_replies_do_not_grow_response() {
+        let meta = size_of::<MetaResponse>();
+        for (name, size) in [
+            ("AdminStatus", size_of::<AdminStatus>()),
+            ("Vec<DumpEntry>", size_of::<Vec<DumpEntry>>()),
+            ("ClusterConfig", size_of::<ClusterConfig>()),
+            ("LogLine", size_of::<LogLine>()),
+            ("RawReply", size_of::<RawReply>()),
+        ] {
+            assert!(size <= meta, "{name}: {size} > {meta}");
+        }
+        assert!(size_of::<Response>() <= meta + 8);
     }
 }
