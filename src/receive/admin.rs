@@ -122,6 +122,7 @@ fn held<'s, E: Emit>(r: &'s Reader<'_, '_, E>) -> Option<&'s AdminReply> {
 
 /// Reads the next line of the owner's admin reply. Kept out of line: admin replies
 /// are rare, and the common families' loop stays as it was.
+#[cold]
 #[inline(never)]
 pub(super) fn read<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, at: At) -> Read {
     match expect {
@@ -387,6 +388,7 @@ fn start_block<E: Emit>(r: &mut Reader<'_, '_, E>, len: usize, n: u64) -> Read {
 }
 
 /// The block a [`start_block`] waited for, read: kept until `END`, or the reply.
+#[cold]
 #[inline(never)]
 pub(super) fn block_read<E: Emit>(
     r: &mut Reader<'_, '_, E>,
