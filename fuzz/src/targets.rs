@@ -16,7 +16,9 @@ use bytes::BytesMut;
 use memcache_codec::{Codec, Completion, ConnectionError, DecodeError, EncodeError};
 use memcache_testkit::{Options, ParseResult, Server, parse_request};
 
-use memcache_testkit::command::{CrawlerCmd, Key, LruCmd, MaFlag, MdFlag, MgFlag, MsFlag, StatsArgs};
+use memcache_testkit::command::{
+    CrawlerCmd, Key, LruCmd, MaFlag, MdFlag, MgFlag, MsFlag, StatsArgs,
+};
 
 use crate::Cmd;
 use crate::tracker::{Tracker, config, epoch};

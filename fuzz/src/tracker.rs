@@ -381,10 +381,9 @@ impl Tracker {
                 assert_eq!(*e, want, "refused a send behind quit, a watch or a dump");
                 return true;
             }
-            (
-                None,
-                EncodeError::Closing | EncodeError::Watching | EncodeError::DumpPending,
-            ) => return true,
+            (None, EncodeError::Closing | EncodeError::Watching | EncodeError::DumpPending) => {
+                return true;
+            }
             _ => {}
         }
         assert!(!matches!(
@@ -661,7 +660,10 @@ impl Tracker {
         // final.
         self.sent[i].state = match &done.result {
             Ok(Response::Watching) => {
-                assert!(self.sent[i].cmd.is_watch() && !streaming, "Watching for {t}");
+                assert!(
+                    self.sent[i].cmd.is_watch() && !streaming,
+                    "Watching for {t}"
+                );
                 State::Streaming
             }
             Ok(Response::Log(_)) => {
@@ -863,7 +865,9 @@ impl Tracker {
                     line(s.message());
                     matches!(
                         s,
-                        AdminStatus::Busy(_) | AdminStatus::BadClass(_) | AdminStatus::NotStarted(_)
+                        AdminStatus::Busy(_)
+                            | AdminStatus::BadClass(_)
+                            | AdminStatus::NotStarted(_)
                     )
                 }
                 (CrawlerCmd::Metadump(_) | CrawlerCmd::Mgdump(_), _) => false,
@@ -952,7 +956,16 @@ impl Tracker {
             held = l.max_values_per_reply * (l.max_line_len + 2 + l.max_value_len + 2);
         }
         if open(|c| matches!(c, Cmd::Stats(args) if !matches!(args, StatsArgs::Detail(_))))
-            || open(|c| c.is_dump() || matches!(c, Cmd::Raw { shape: RawShape::Lines, .. }))
+            || open(|c| {
+                c.is_dump()
+                    || matches!(
+                        c,
+                        Cmd::Raw {
+                            shape: RawShape::Lines,
+                            ..
+                        }
+                    )
+            })
         {
             held = held.max(l.max_stat_lines * (l.max_line_len + 2));
         }
@@ -998,14 +1011,18 @@ impl Tracker {
     fn check_timer(&self) {
         let streaming = self.sent.iter().any(|s| s.state == State::Streaming);
         if streaming && self.codec.error().is_none() {
-            assert!(self.codec.is_watching(), "a watch streams, yet not watching");
+            assert!(
+                self.codec.is_watching(),
+                "a watch streams, yet not watching"
+            );
         }
         if self.codec.is_watching() {
             // Its OK was read: the watch is outstanding (streaming) or cancelled.
             assert!(
                 self.sent
                     .iter()
-                    .any(|s| s.cmd.is_watch() && matches!(s.state, State::Streaming | State::Cancelled)),
+                    .any(|s| s.cmd.is_watch()
+                        && matches!(s.state, State::Streaming | State::Cancelled)),
                 "watching without a watch"
             );
             assert_eq!(self.codec.poll_timeout(), None, "a deadline while watching");
