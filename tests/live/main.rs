@@ -12,6 +12,8 @@
 //!   against a client-side model.
 //! * `faults`: the server killed mid-pipeline, a stopped server, reconnecting.
 //! * `tokio_adapter`: the tokio adapter, including cancel and faults.
+//! * `admin`: the dumps, slab moves, LRU tuning, a watcher seeing another connection's
+//!   sets, `config get cluster`/`refresh_certs` on a stock server, raw commands.
 
 #[allow(dead_code)] // each target uses part of the adapter
 #[path = "../../examples/adapters/blocking.rs"]
@@ -25,6 +27,7 @@ mod tokio_client;
 
 mod harness;
 
+mod admin;
 mod classic;
 mod faults;
 mod load;
