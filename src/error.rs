@@ -215,7 +215,8 @@ pub enum DecodeError {
         /// The configured limit.
         limit: usize,
     },
-    /// More `STAT`/`ITEM`/`PREFIX` lines in one reply than [`Limits::max_stat_lines`](crate::Limits::max_stat_lines).
+    /// More `STAT`/`ITEM`/`PREFIX` lines (or dump lines, or raw lines) in one reply
+    /// than [`Limits::max_stat_lines`](crate::Limits::max_stat_lines).
     #[error("more than {limit} stats lines in one reply")]
     TooManyStatLines {
         /// The configured limit.
