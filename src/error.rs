@@ -121,9 +121,10 @@ pub enum EncodeError {
     /// lines): memcached answers nothing sent after it on this connection.
     #[error("a watch is pending: the connection is a log stream (or about to become one)")]
     Watching,
-    /// An `lru_crawler metadump` or `mgdump` is pending: memcached answers a command
-    /// sent behind it *before* the dump's end (recorded on 1.6.18), so its reply would
-    /// be paired with the dump. Send it once the dump has completed.
+    /// An `lru_crawler metadump` or `mgdump` is pending: memcached does not answer a
+    /// command sent behind it in order (1.6.18 answers it before the dump, or not
+    /// until the connection is read again), so its reply could not be paired. Send it
+    /// once the dump has completed.
     #[error(
         "an lru_crawler dump is pending: a command sent behind it would be answered out of order"
     )]

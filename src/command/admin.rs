@@ -125,9 +125,10 @@ enum CrawlerOp<'a> {
 /// on a connection kept for admin work.
 ///
 /// While a dump is pending the codec refuses to send anything else
-/// ([`EncodeError::DumpPending`]): memcached answers a command sent behind a dump
-/// *before* the dump's end. It also refuses a dump right after quiet meta commands
-/// ([`EncodeError::NeedsFence`]).
+/// ([`EncodeError::DumpPending`]): memcached does not answer a command sent behind a
+/// dump in order (1.6.18 answers it before the dump, or leaves it unread until the
+/// connection's next read; `tests/live/admin.rs` shows it). It also refuses a dump
+/// right after quiet meta commands ([`EncodeError::NeedsFence`]).
 ///
 /// ```
 /// use std::time::Instant;
@@ -685,7 +686,9 @@ impl WatchKind {
 /// meta commands is refused ([`EncodeError::NeedsFence`]).
 ///
 /// Use a connection of its own: memcached refuses the watch while replies to earlier
-/// commands on the connection are still queued.
+/// commands on the connection are still queued. [Cancelling](crate::Codec::cancel) a
+/// watch drops its later completions; the stream is still read, and sending still
+/// refused, until the connection ends.
 ///
 /// ```
 /// use std::time::Instant;
