@@ -6,9 +6,13 @@ anywhere); it rewrites every seed it owns (files named after the exchanges) and
 leaves files libFuzzer added alone. Input formats are described in
 fuzz/src/targets.rs.
 
-Source: tests/data/memcached-1.6.18.jsonl, 103 exchanges recorded from a real
-memcached 1.6.18; `send`/`recv` are latin-1 strings (one char per byte). The two
-exchanges with 1 MiB values are skipped to keep the corpus small.
+Sources: tests/data/memcached-1.6.18.jsonl, 103 exchanges recorded from a real
+memcached 1.6.18, and the admin recordings of the testkit
+(testkit/tests/data/memcached-1.6.18-admin.jsonl, and the dump and watch exchanges
+of memcached-1.6.45.jsonl, whose dumps start with OK and end item lines in " \n"),
+written with an `admin-` or `v1.6.45-` prefix; `send`/`recv` are latin-1 strings
+(one char per byte). The two exchanges with 1 MiB values are skipped to keep the
+corpus small.
 """
 
 import json
@@ -17,6 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = ROOT / "tests" / "data" / "memcached-1.6.18.jsonl"
+RECORDINGS = ROOT / "testkit" / "tests" / "data"
+# (file, name prefix, which exchanges: None for all, else a name filter)
+EXTRA = [
+    ("memcached-1.6.18-admin.jsonl", "admin-", None),
+    ("memcached-1.6.45.jsonl", "v1.6.45-", ("dump", "watch")),
+]
 CORPUS = ROOT / "fuzz" / "corpus"
 MAX_SEND = 16 * 1024
 
@@ -66,6 +76,12 @@ def main():
         if line.strip():
             v = json.loads(line)
             exchanges.append((v["name"], latin1(v["send"]), latin1(v["recv"])))
+    for file, prefix, only in EXTRA:
+        for line in (RECORDINGS / file).read_text().splitlines():
+            if line.strip():
+                v = json.loads(line)
+                if only is None or any(word in v["name"] for word in only):
+                    exchanges.append((prefix + v["name"], latin1(v["send"]), latin1(v["recv"])))
     written = 0
     for target in ("decode", "split", "session", "encode"):
         (CORPUS / target).mkdir(parents=True, exist_ok=True)

@@ -89,14 +89,15 @@ impl Codec {
         if let Some(error) = self.receiver.poisoned() {
             return Err(EncodeError::Poisoned(error.clone()));
         }
-        // quit/shutdown is always the newest entry: nothing can be sent after it; nor
-        // after an authentication until it is answered.
+        // quit/shutdown, watch and the dumps are always the newest entry: nothing can
+        // be sent after them; nor after an authentication until it is answered.
         match self.pending.back().map(|e| e.expect()) {
-            Some(Expect::Close) => return Err(EncodeError::Closing),
-            Some(Expect::Auth) => return Err(EncodeError::AuthenticationPending),
-            _ => {}
+            Some(Expect::Close) => Err(EncodeError::Closing),
+            Some(Expect::Watch | Expect::Log) => Err(EncodeError::Watching),
+            Some(Expect::Dump(_)) => Err(EncodeError::DumpPending),
+            Some(Expect::Auth) => Err(EncodeError::AuthenticationPending),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Appends `command` to `out` and expects its reply.
@@ -382,8 +383,7 @@ impl Codec {
     /// poisoned it yields every pending command's failure, then the error once.
     ///
     /// ```
-    /// use memcache_codec::Codec;
-    /// use memcache_codec::command::Store;
+    /// use memcache_codec::{Codec, Store};
     /// use bytes::BytesMut;
     /// # use std::time::Instant;
     ///
@@ -528,8 +528,10 @@ impl Codec {
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next: the
     /// inactivity deadline, if commands are pending and a timeout is configured.
+    /// `None` while [watching](Self::is_watching): a log stream may be quiet for as
+    /// long as nothing happens on the server.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.pending.is_empty() || self.receiver.poisoned().is_some() {
+        if self.pending.is_empty() || self.receiver.poisoned().is_some() || self.is_watching() {
             return None;
         }
         self.last_activity?
@@ -553,9 +555,21 @@ impl Codec {
         self.pending.cancel(token)
     }
 
-    /// Commands waiting for a reply, cancelled ones included.
+    /// Commands waiting for a reply, cancelled ones included. A [`Watch`](crate::Watch)
+    /// counts until its final completion.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Whether a [`Watch`](crate::Watch) got its `OK`: the connection is a log stream,
+    /// every further completion is a log line of the watch (until the connection
+    /// ends), `send` refuses, and there is no inactivity deadline.
+    pub fn is_watching(&self) -> bool {
+        self.receiver.poisoned().is_none()
+            && self
+                .pending
+                .get(0)
+                .is_some_and(|e| e.expect() == Expect::Log)
     }
 
     /// The error the codec is poisoned with, if it is.

@@ -20,7 +20,11 @@ impl Token {
 /// A command's outcome: its reply, or why it has none.
 ///
 /// Every command sent with [`Codec::send`](crate::Codec::send) completes exactly once
-/// (unless [cancelled](crate::Codec::cancel)), in send order.
+/// with a *final* completion (unless [cancelled](crate::Codec::cancel)), in send
+/// order. The one command that also completes before that is a
+/// [`Watch`](crate::Watch): its `OK` ([`Response::Watching`]) and each log line
+/// ([`Response::Log`]) are non-final completions with its token, and the final one
+/// comes when the connection ends ([`is_final`](Self::is_final)).
 #[must_use = "a completion carries a command's result"]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
@@ -31,6 +35,16 @@ pub struct Completion {
 }
 
 impl Completion {
+    /// Whether the command is done: false only for a `watch`'s
+    /// [`Watching`](Response::Watching) and [`Log`](Response::Log) completions, after
+    /// which the same token completes again.
+    pub fn is_final(&self) -> bool {
+        match &self.result {
+            Ok(response) => response.is_final(),
+            Err(_) => true,
+        }
+    }
+
     /// The connection error this command failed with, if it failed because the
     /// connection did.
     pub fn connection_error(&self) -> Option<&ConnectionError> {

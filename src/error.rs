@@ -157,6 +157,41 @@ pub enum EncodeError {
     /// A `quit` or `shutdown` was sent: memcached ignores anything after it.
     #[error("the connection is closing: quit or shutdown was sent")]
     Closing,
+    /// A [`Watch`](crate::Watch) is pending (waiting for its `OK`, or streaming log
+    /// lines): memcached answers nothing sent after it on this connection.
+    #[error("a watch is pending: the connection is a log stream (or about to become one)")]
+    Watching,
+    /// An `lru_crawler metadump` or `mgdump` is pending: memcached does not answer a
+    /// command sent behind it in order (1.6.18 answers it before the dump, or not
+    /// until the connection is read again), so its reply could not be paired. Send it
+    /// once the dump has completed.
+    #[error(
+        "an lru_crawler dump is pending: a command sent behind it would be answered out of order"
+    )]
+    DumpPending,
+    /// Quiet meta commands sent before this one may stay silent, and this command's
+    /// reply cannot settle them (its lines end in a bare `\n`, or never come): send a
+    /// command that always gets a reply (`mn`) first.
+    #[error("quiet meta commands are pending: send a fence (mn) before this command")]
+    NeedsFence,
+    /// An argument memcached would misread or refuse to parse (an `lru tune` factor
+    /// that is not a finite positive number, a slab class list that is empty, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// A command line longer than memcached reads: it closes the connection after 2048
+    /// bytes without a newline (RESPONSES.md §1.5).
+    #[error("command line of {len} bytes, the limit is {limit}")]
+    LineTooLong {
+        /// The line's length with its `\r\n`.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A [`Raw`](crate::Raw) command the codec cannot pair replies for (`quit`,
+    /// `watch`, a dump, `noreply`, a quiet meta command), or whose line does not state
+    /// its data block's length. The reason says which.
+    #[error("raw command refused: {0}")]
+    RawRefused(&'static str),
     /// The codec is poisoned; a new connection (and codec) is needed.
     #[error("the codec is poisoned: {0}")]
     Poisoned(ConnectionError),
@@ -221,7 +256,8 @@ pub enum DecodeError {
         /// The configured limit.
         limit: usize,
     },
-    /// More `STAT`/`ITEM`/`PREFIX` lines in one reply than [`Limits::max_stat_lines`](crate::Limits::max_stat_lines).
+    /// More `STAT`/`ITEM`/`PREFIX` lines (or dump lines, or raw lines) in one reply
+    /// than [`Limits::max_stat_lines`](crate::Limits::max_stat_lines).
     #[error("more than {limit} stats lines in one reply")]
     TooManyStatLines {
         /// The configured limit.
@@ -337,6 +373,14 @@ pub enum ServerErrorKind {
     MemlimitTooSmall,
     /// `MEMLIMIT_ADJUST_FAILED <msg>`: `cache_memlimit` could not be applied.
     MemlimitAdjustFailed,
+    /// `WATCHER_TOO_MANY <msg>`: `watch` refused, too many watchers are connected.
+    WatcherTooMany,
+    /// `WATCHER_FAILED <msg>`: `watch` could not start.
+    WatcherFailed,
+    /// `Error <msg>` (mixed case): `refresh_certs` failed (`Error TLS not enabled` on
+    /// a server with TLS support that was started without it, `Error loading the
+    /// certificate chain: ...`).
+    RefreshCertsFailed,
 }
 
 impl ServerError {
@@ -355,6 +399,9 @@ impl ServerErrorKind {
             Self::ServerError => "SERVER_ERROR",
             Self::MemlimitTooSmall => "MEMLIMIT_TOO_SMALL",
             Self::MemlimitAdjustFailed => "MEMLIMIT_ADJUST_FAILED",
+            Self::WatcherTooMany => "WATCHER_TOO_MANY",
+            Self::WatcherFailed => "WATCHER_FAILED",
+            Self::RefreshCertsFailed => "Error",
         }
     }
 }

@@ -13,6 +13,7 @@
 //! Adding a reply kind means adding its facts here, its parser in
 //! `receive/parse.rs`, and its reading in one family file of `receive/`.
 
+use crate::command::RawShape;
 use crate::error::{ServerError, ServerErrorKind};
 use crate::response::{MetaResponse, MetaStatus, Response, StatLines, Values};
 
@@ -54,6 +55,25 @@ pub(crate) enum StatsShape {
     Ok,
 }
 
+/// Which status words (besides `OK`) an admin command can answer with, as typed
+/// outcomes ([`AdminStatus`](crate::AdminStatus)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AdminWords {
+    /// `slabs reassign`: `BUSY`, `BADCLASS`, `NOSPARE`, `NOTFULL`, `UNSAFE`, `SAME`.
+    Reassign,
+    /// `lru_crawler crawl` (and the dumps): `BUSY`, `BADCLASS`, `NOTSTARTED`.
+    Crawl,
+}
+
+/// Which `lru_crawler` dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DumpKind {
+    /// `metadump`: `key=<url-encoded> exp=... ` lines (bare `\n` line ends), `END`.
+    Meta,
+    /// `mgdump`: `mg <key>` / `mg <base64> b` lines, `EN`.
+    Mg,
+}
+
 /// The reply a command can receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expect {
@@ -91,6 +111,25 @@ pub(crate) enum Expect {
         /// `k` was requested: replies echo the key.
         return_key: bool,
     },
+    // The admin family (`receive/admin.rs`). Listed after the others, so the hot
+    // families' matches are not disturbed.
+    /// `OK`, or a status word of `words` with a message (`slabs reassign`,
+    /// `lru_crawler crawl`).
+    Admin(AdminWords),
+    /// `lru_crawler metadump|mgdump`: an optional `OK`, entry lines held until the
+    /// end line, or a status word.
+    Dump(DumpKind),
+    /// `config get cluster`: `CONFIG cluster 0 <bytes>`, the block, `END`.
+    ClusterConfig,
+    /// `refresh_certs`: `OK` or `Error <msg>`.
+    RefreshCerts,
+    /// `watch`: `OK` (then the entry becomes [`Expect::Log`]).
+    Watch,
+    /// A watch that got its `OK`: each line is a log line, until end of stream.
+    Log,
+    /// A raw command: the reply shape its caller declared, and whether it carried a
+    /// data block.
+    Raw { shape: RawShape, data: bool },
 }
 
 /// What the pending deque keeps of a command's [`Expect`] for the hot path: the
@@ -125,6 +164,8 @@ pub(crate) enum Family {
     Stats,
     /// `VA`/`HD`/`EN`/`NF`/`NS`/`EX`/`MN`/`ME`, with quiet commands' silences.
     Meta,
+    /// Admin commands, the dumps, `watch` and its log lines, raw commands.
+    Admin,
 }
 
 /// A one-line reply that keeps none of its bytes.
@@ -231,6 +272,13 @@ impl Expect {
             Self::Single { .. } | Self::Multi { .. } => Family::Retrieval,
             Self::Stats(StatsShape::Stat | StatsShape::Item | StatsShape::Prefix) => Family::Stats,
             Self::Meta { .. } => Family::Meta,
+            Self::Admin(_)
+            | Self::Dump(_)
+            | Self::ClusterConfig
+            | Self::RefreshCerts
+            | Self::Watch
+            | Self::Log
+            | Self::Raw { .. } => Family::Admin,
             _ => Family::Status,
         }
     }
@@ -249,7 +297,11 @@ impl Expect {
             Self::Delete => &[(DELETED, Status::Deleted), (NOT_FOUND, Status::NotFound)],
             Self::Touch => &[(TOUCHED, Status::Touched), (NOT_FOUND, Status::NotFound)],
             Self::Arith => &[(NOT_FOUND, Status::NotFound)],
-            Self::Ok | Self::Memlimit | Self::Stats(StatsShape::Ok) => &[(OK, Status::Ok)],
+            Self::Ok
+            | Self::Memlimit
+            | Self::Stats(StatsShape::Ok)
+            | Self::Admin(_)
+            | Self::RefreshCerts => &[(OK, Status::Ok)],
             Self::Stats(StatsShape::Reset) => &[(RESET, Status::Reset)],
             Self::Auth => &[(STORED, Status::Authenticated)],
             _ => &[],
@@ -267,6 +319,34 @@ impl Expect {
                     b"MEMLIMIT_ADJUST_FAILED",
                     ServerErrorKind::MemlimitAdjustFailed,
                 ),
+            ],
+            Self::Watch => &[
+                (b"WATCHER_TOO_MANY", ServerErrorKind::WatcherTooMany),
+                (b"WATCHER_FAILED", ServerErrorKind::WatcherFailed),
+            ],
+            // memcached writes the error of `refresh_certs` as it comes (RESPONSES.md
+            // §5.9): `Error TLS not enabled`, `Error loading the key: ...`.
+            Self::RefreshCerts => &[(b"Error", ServerErrorKind::RefreshCertsFailed)],
+            _ => &[],
+        }
+    }
+
+    /// The status words (besides `OK`) this command can answer with as a typed
+    /// outcome rather than an error.
+    pub(crate) fn admin_words(self) -> &'static [(&'static [u8], AdminWord)] {
+        match self {
+            Self::Admin(AdminWords::Reassign) => &[
+                (b"BUSY", AdminWord::Busy),
+                (b"BADCLASS", AdminWord::BadClass),
+                (b"NOSPARE", AdminWord::NoSpare),
+                (b"NOTFULL", AdminWord::NotFull),
+                (b"UNSAFE", AdminWord::Unsafe),
+                (b"SAME", AdminWord::Same),
+            ],
+            Self::Admin(AdminWords::Crawl) | Self::Dump(_) => &[
+                (b"BUSY", AdminWord::Busy),
+                (b"BADCLASS", AdminWord::BadClass),
+                (b"NOTSTARTED", AdminWord::NotStarted),
             ],
             _ => &[],
         }
@@ -305,6 +385,7 @@ impl Expect {
                     kind: MetaKind::Set,
                     ..
                 }
+                | Self::Raw { data: true, .. }
         )
     }
 
@@ -367,8 +448,36 @@ impl Expect {
                 MetaKind::Noop => "MN",
                 MetaKind::Debug => "ME or EN",
             },
+            Self::Admin(AdminWords::Reassign) => {
+                "OK, BUSY, BADCLASS, NOSPARE, NOTFULL, UNSAFE or SAME"
+            }
+            Self::Admin(AdminWords::Crawl) => "OK, BUSY, BADCLASS or NOTSTARTED",
+            Self::Dump(DumpKind::Meta) => "key= lines, END, BUSY, BADCLASS or NOTSTARTED",
+            Self::Dump(DumpKind::Mg) => "mg lines, EN, BUSY, BADCLASS or NOTSTARTED",
+            Self::ClusterConfig => "CONFIG cluster and END",
+            Self::RefreshCerts => "OK or Error",
+            Self::Watch => "OK, WATCHER_TOO_MANY or WATCHER_FAILED",
+            Self::Log => "a log line",
+            Self::Raw { shape, .. } => match shape {
+                RawShape::Line => "one line",
+                RawShape::Lines => "lines until END",
+                RawShape::Block { end: true, .. } => "a header and data block then END, or END",
+                RawShape::Block { end: false, .. } => "a header and data block, or one line",
+            },
         }
     }
+}
+
+/// A status word an admin command answers with instead of `OK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AdminWord {
+    Busy,
+    BadClass,
+    NoSpare,
+    NotFull,
+    Unsafe,
+    Same,
+    NotStarted,
 }
 
 /// The `CLIENT_ERROR`s memcached sends for an `ms` whose data length it had already

@@ -161,9 +161,61 @@ pub(crate) fn base64_decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
     Some(len)
 }
 
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes memcached's URI encoding (metadump keys, log values): `%XX` (either case)
+/// is the byte `0xXX`, any other byte is itself. `None` for a `%` not followed by two
+/// hex digits.
+pub(crate) fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b == b'%' {
+            let hi = hex(*input.get(i + 1)?)?;
+            let lo = hex(*input.get(i + 2)?)?;
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"md%3A2", Some(b"md:2")),
+            (b"plain", Some(b"plain")),
+            (b"%00%ff%FF%20", Some(b"\x00\xff\xff ")),
+            (b"", Some(b"")),
+            (b"a%", None),
+            (b"a%4", None),
+            (b"a%4g", None),
+            (b"%%41", None),
+            (b"%2541", Some(b"%41")),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                percent_decode(input).as_deref(),
+                *want,
+                "{:?}",
+                input.escape_ascii().to_string()
+            );
+        }
+    }
 
     #[test]
     fn key_rules() {

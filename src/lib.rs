@@ -139,17 +139,21 @@
 //! pending command with [`ConnectionError::Timeout`] and poisons the codec. Reporting
 //! early, or twice, changes nothing. Replies are matched by position, so a command
 //! cannot time out alone: its late reply would be paired with the next command.
+//! While a [`Watch`] streams log lines there is no deadline ([`Codec::is_watching`]):
+//! a quiet log is not a dead server, and the caller decides how long to listen.
 //!
 //! # Errors
 //!
 //! | Error | At fault | Effect |
 //! |---|---|---|
-//! | [`EncodeError`] from `send` | the caller: a key with a space or over 250 bytes, a bad token, too many pending, a poisoned or closing codec | nothing written, nothing changed |
+//! | [`EncodeError`] from `send` | the caller: a key with a space or over 250 bytes, a bad token, too many pending, a poisoned or closing codec, a pending `watch` or dump | nothing written, nothing changed |
 //! | [`CommandError::Server`] in a completion | memcached refused one command (`ERROR`, `CLIENT_ERROR`, `SERVER_ERROR`, `MEMLIMIT_*`) | that command completes with it |
 //! | [`CommandError::Connection`] in a completion, [`ConnectionError`] from `decode` | the stream: bytes that break the protocol ([`DecodeError`]), silence past the deadline, end of stream, an I/O failure | poisoned: each pending command completes once with the error, then `decode` returns it forever and `send` refuses |
 //!
-//! Every command sent with a reply expected completes exactly once, in send order,
-//! unless the caller [cancels](Codec::cancel) it.
+//! Every command sent with a reply expected completes exactly once with a final
+//! completion, in send order, unless the caller [cancels](Codec::cancel) it. A
+//! [`Watch`] also completes before that, with its `OK` and each log line
+//! ([`Completion::is_final`]).
 //!
 //! memcached's error lines leave the stream in a known state, except after a command
 //! that carries a data block (RESPONSES.md §2.3):
@@ -196,6 +200,20 @@
 //! | `quit`, `shutdown` | [`Quit`], [`Shutdown`] | [`Closed`](Response::Closed) at end of stream |
 //! | `mg`, `ms`, `md`, `ma` | [`MetaGet`], [`MetaSet`], [`MetaDelete`], [`MetaArithmetic`] | [`Meta`](Response::Meta) |
 //! | `mn`, `me` | [`MetaNoop`], [`MetaDebugCommand`] | [`Noop`](Response::Noop), [`MetaDebug`](Response::MetaDebug) |
+//! | `stats <word>...` | [`Stats::args`] | by the words, as above |
+//! | `bget` | [`Bget`] | [`Values`](Response::Values) |
+//! | `lru_crawler crawl`, `enable`, `disable`, `sleep`, `tocrawl` | [`LruCrawler`] | [`Ok`](Response::Ok), [`Admin`](Response::Admin) |
+//! | `lru_crawler metadump`, `mgdump` | [`LruCrawler::metadump`], [`LruCrawler::mgdump`] | [`MetaDump`](Response::MetaDump), [`MgDump`](Response::MgDump), [`Admin`](Response::Admin) |
+//! | `slabs automove`, `slabs reassign` | [`Slabs`] | [`Ok`](Response::Ok), [`Admin`](Response::Admin) |
+//! | `lru tune`, `mode`, `temp_ttl` | [`Lru`] | [`Ok`](Response::Ok) |
+//! | `config get cluster` | [`ConfigGetCluster`] | [`ClusterConfig`](Response::ClusterConfig) |
+//! | `refresh_certs` | [`RefreshCerts`] | [`Ok`](Response::Ok) |
+//! | `watch` | [`Watch`] | [`Watching`](Response::Watching), then [`Log`](Response::Log) per line (not final), then the connection's end |
+//! | anything else | [`Raw`] (the last resort) | [`Raw`](Response::Raw) |
+//!
+//! A dump or a `watch` must be the newest command: [`Codec::send`] refuses anything
+//! behind them ([`EncodeError::DumpPending`], [`EncodeError::Watching`]), since
+//! memcached answers it out of order or not at all.
 //!
 //! Keys are checked before anything is written: 1 to 250 bytes, no byte `<= 0x20`,
 //! no `0x7f`; so is every other token (stats arguments, opaques). Numbers are typed
@@ -295,9 +313,11 @@ pub struct ReadmeDoctests;
 
 pub use codec::{Codec, Completions, QuietBatch};
 pub use command::{
-    ArithMode, Auth, CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr,
-    MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,
-    NoreplyCommand, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
+    ArithMode, Auth, Automove, Bget, CacheMemlimit, Command, ConfigGetCluster, CrawlTarget, Decr,
+    Delete, Exptime, FlushAll, Get, GetMulti, Incr, Lru, LruCrawler, LruMode, MetaArithmetic,
+    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, NoreplyCommand, Quit,
+    Raw, RawShape, RefreshCerts, Shutdown, Slabs, Stats, Store, Touch, Verbosity, Version, Watch,
+    WatchKind,
 };
 pub use completion::{Completion, Token};
 pub use error::{
@@ -308,6 +328,7 @@ pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
 pub use profile::{Probe, ProfileError, ServerProfile, ServerVersion};
 pub use response::{
-    CacheDumpItem, Item, ItemRef, MetaDebug, MetaResponse, MetaStatus, PrefixStats, Response, Stat,
-    StatLines, StatRef, Ttl, Value, Values, ValuesIter,
+    AdminStatus, CacheDumpItem, ClusterConfig, ClusterNode, DumpEntry, Item, ItemRef, LogLine,
+    MetaDebug, MetaResponse, MetaStatus, PrefixStats, RawReply, Response, Stat, StatLines, StatRef,
+    Ttl, Value, Values, ValuesIter,
 };

@@ -28,8 +28,11 @@ pub struct Limits {
     /// Most `VALUE` items in one multi-key reply (and so most keys in one multi-key
     /// retrieval, which is checked when encoding). Default 16384.
     pub max_values_per_reply: usize,
-    /// Most `STAT`/`ITEM`/`PREFIX` lines in one stats reply. Default 100000
-    /// (`stats cachedump <class> 0` lists a whole slab class).
+    /// Most `STAT`/`ITEM`/`PREFIX` lines in one stats reply, and most lines in any
+    /// other reply held until its end: an `lru_crawler` dump (one line per item) and
+    /// a raw command's lines. Default 100000 (`stats cachedump <class> 0` lists a
+    /// whole slab class); raise it for a dump of a larger cache, or dump it class by
+    /// class.
     pub max_stat_lines: usize,
     /// Most commands waiting for a reply. Default 65536.
     pub max_pending: usize,

@@ -461,6 +461,24 @@ impl Pending {
         Some((token, cancelled))
     }
 
+    /// The head entry's token and whether it was cancelled, leaving it in the deque
+    /// (a `watch` completes more than once).
+    pub(crate) fn head_token(&self) -> Option<(Token, bool)> {
+        self.entries
+            .front()
+            .map(|entry| (Token(self.front), entry.is_cancelled()))
+    }
+
+    /// The head entry now expects `facts.expect` (a `watch` that got its `OK` reads
+    /// log lines from then on).
+    pub(crate) fn set_head_expect(&mut self, facts: Facts) {
+        if let Some(entry) = self.entries.get_mut(0) {
+            entry.expect = facts.expect;
+            entry.family = facts.family;
+            entry.fixed = facts.fixed;
+        }
+    }
+
     /// Marks the entry with this token cancelled; false if it is not pending.
     pub(crate) fn cancel(&mut self, token: Token) -> bool {
         let Some(i) = token.0.checked_sub(self.front) else {
@@ -501,6 +519,12 @@ impl Draft<'_> {
     #[inline]
     pub(crate) fn token(&self) -> u64 {
         self.pending.next_token()
+    }
+
+    /// Whether quiet meta commands sent since the last command that always gets a
+    /// reply are still pending: their silence is only settled by a later reply.
+    pub(crate) fn after_quiet(&self) -> bool {
+        !self.pending.run.tags.is_empty()
     }
 
     /// Records the key of a single-key command.

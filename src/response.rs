@@ -7,6 +7,10 @@
 
 use bytes::Bytes;
 
+mod admin;
+
+pub use admin::{AdminStatus, ClusterConfig, ClusterNode, DumpEntry, LogLine, RawReply};
+
 /// One stored item, as a single-key retrieval returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Value {
@@ -398,9 +402,34 @@ pub enum Response {
     Meta(MetaResponse),
     /// `me`: the item's metadata.
     MetaDebug(MetaDebug),
+    /// `slabs reassign`, `lru_crawler crawl`, `lru_crawler metadump|mgdump`: a status
+    /// word with a message instead of `OK` (or the dump).
+    Admin(AdminStatus),
+    /// `lru_crawler metadump`: every item line, in the order the crawler found them.
+    MetaDump(Vec<DumpEntry>),
+    /// `lru_crawler mgdump` (memcached 1.6.19 and later): every key, decoded (`mg
+    /// <base64> b` lines give the binary key).
+    MgDump(Vec<Bytes>),
+    /// `config get cluster` on an ElastiCache configuration endpoint.
+    ClusterConfig(ClusterConfig),
+    /// `watch`: the server answered `OK`; the connection is now a log stream. *Not
+    /// final*: the same token completes again with every [`Log`](Self::Log) line, and
+    /// last with the connection's end (see [`Watch`](crate::Watch)).
+    Watching,
+    /// A log line of a `watch` connection. *Not final* (see [`Watching`](Self::Watching)).
+    Log(LogLine),
+    /// A raw command's reply, in the shape its caller declared.
+    Raw(RawReply),
 }
 
 impl Response {
+    /// False for the completions after which the same command completes again
+    /// ([`Watching`](Self::Watching) and [`Log`](Self::Log) of a `watch`), true for
+    /// every other.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::Watching | Self::Log(_))
+    }
+
     /// The item of a single-key retrieval hit.
     pub fn into_value(self) -> Option<Value> {
         match self {

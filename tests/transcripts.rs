@@ -7,10 +7,11 @@
 //! identical, and equal to the expectation written here. Volatile fields (cas
 //! uniques, stats values, `me` counters) are compared by shape.
 //!
-//! Exchanges whose send is deliberately malformed are either refused by the codec at
-//! run time (checked: the error, and nothing written) or cannot be expressed with the
-//! typed commands at all (listed with the reason). A last test checks that every
-//! exchange of the file is covered by exactly one of the three.
+//! Exchanges whose send is deliberately malformed are sent with the raw command
+//! ([`Raw`], the escape hatch for lines no typed command writes), refused by the codec
+//! at run time (checked: the error, and nothing written), or cannot be expressed at
+//! all (listed with the reason). A last test checks that every exchange of the file is
+//! covered by exactly one of replayed, refused and unexpressible.
 //!
 //! The recorded sends are also cut into requests and mapped back to the shared owned
 //! commands (`memcache_testkit::command::Cmd`, used by the property tests and the
@@ -24,7 +25,7 @@ use common::{codec_with, decode_every_way, exchange, transcripts};
 use memcache_codec::{
     ArithMode, CacheMemlimit, Codec, Command, Config, Decr, Delete, EncodeError, Exptime, FlushAll,
     Get, GetMulti, Incr, KeyError, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop,
-    MetaSet, MetaSetMode, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
+    MetaSet, MetaSetMode, Quit, Raw, RawShape, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
 use memcache_testkit::command::{Cmd, Sendable};
 use memcache_testkit::{ParseResult, parse_request};
@@ -126,60 +127,20 @@ fn refused(name: &str, attempts: &[(&dyn Command, EncodeError)]) {
     }
 }
 
-/// Exchanges whose send no typed command can produce, and why.
+/// Exchanges whose send no command can produce, and why.
 const UNEXPRESSIBLE: &[(&str, &str)] = &[
-    ("cas_bad_unique", "a cas unique is a u64, never text"),
-    (
-        "incr_bad_delta",
-        "an incr delta is a u64: `abc`, `-1` and 2^64 cannot be built",
-    ),
-    (
-        "delete_legacy_time_arg",
-        "Delete has no legacy time argument",
-    ),
-    ("touch_bad_exptime", "an exptime is a typed i32, never text"),
-    ("gat_bad_exptime", "an exptime is a typed i32, never text"),
-    ("negative_length", "<bytes> is always the value's length"),
-    (
-        "bad_data_chunk_too_long",
-        "<bytes> is always the value's length",
-    ),
-    (
-        "bad_data_chunk_too_short",
-        "<bytes> is always the value's length",
-    ),
-    ("unknown_command", "there is no command type for `foobar`"),
-    ("empty_line", "no command writes an empty line"),
-    (
-        "uppercase_command",
-        "command names are written by the codec, in lower case",
-    ),
-    (
-        "wrong_arity_storage",
-        "storage commands always write every field",
-    ),
     (
         "noreply_error_still_returned",
-        "wrong token count and a wrong <bytes> cannot be built",
-    ),
-    ("flush_all_bad_arg", "the flush_all delay is a u32"),
-    ("verbosity_no_arg", "Verbosity always has a level"),
-    ("verbosity_bad_arg", "the verbosity level is a u32"),
-    ("cache_memlimit_bad_arg", "the memory limit is a u32"),
-    ("meta_unknown_command", "there is no command type for `mx`"),
-    (
-        "ms_bad_data_chunk",
-        "<datalen> is always the value's length",
-    ),
-    (
-        "ms_old_S_syntax",
-        "ms always writes <datalen> as its second token",
+        "Raw refuses noreply (no reply would pair), and the typed commands write every field",
     ),
     (
         "line_too_long_no_newline",
-        "keys are at most 250 bytes and no line is left open",
+        "every command ends its line, within 2048 bytes",
     ),
-    ("http_request_closes", "no command writes `GET / HTTP/1.1`"),
+    (
+        "http_request_closes",
+        "no command writes an empty line (the request's last)",
+    ),
 ];
 
 /// Exchanges replayed or refused by the tests below (kept in sync by `coverage`).
@@ -265,6 +226,27 @@ const TESTED: &[&str] = &[
     "pipelined_get_then_quit",
     "too_many_connections",
     "shutdown_enabled",
+    // Sent raw:
+    "cas_bad_unique",
+    "incr_bad_delta",
+    "delete_legacy_time_arg",
+    "touch_bad_exptime",
+    "gat_bad_exptime",
+    "negative_length",
+    "unknown_command",
+    "uppercase_command",
+    "wrong_arity_storage",
+    "flush_all_bad_arg",
+    "verbosity_no_arg",
+    "verbosity_bad_arg",
+    "cache_memlimit_bad_arg",
+    "meta_unknown_command",
+    // Refused raw:
+    "bad_data_chunk_too_long",
+    "bad_data_chunk_too_short",
+    "empty_line",
+    "ms_bad_data_chunk",
+    "ms_old_S_syntax",
 ];
 
 #[test]
@@ -991,4 +973,118 @@ fn meta_set_delete_arithmetic_debug() {
     // Not in the recordings, but the mode must encode as memcached reads it.
     let (_, out) = codec_with(&[&MetaArithmetic::new("n").mode(ArithMode::Decr)]);
     assert_eq!(&out[..], b"ma n MD\r\n");
+}
+
+/// The malformed requests of the recording, written with the raw command: byte for
+/// byte as recorded, each reply a server error (or, for one with a data block, the
+/// error and then the poison memcached's handling of the block calls for).
+#[test]
+fn malformed_requests_sent_raw() {
+    let line = |text| Raw::new(text, RawShape::Line);
+    let error = "Err(ERROR)";
+    replay(
+        "cas_bad_unique",
+        &[&line("cas s_casb 0 0 1 abc").data("x")],
+        &[
+            "Err(CLIENT_ERROR bad command line format)",
+            "Poisoned(decode: memcached rejected a command before reading its data block \
+             (CLIENT_ERROR bad command line format); stream state unknown)",
+        ],
+    );
+    let bad_delta = "Err(CLIENT_ERROR invalid numeric delta argument)";
+    replay(
+        "incr_bad_delta",
+        &[
+            &Store::set("s_bd", "1"),
+            &line("incr s_bd abc"),
+            &line("incr s_bd -1"),
+            &line("incr s_bd 18446744073709551616"),
+        ],
+        &["Stored", bad_delta, bad_delta, bad_delta],
+    );
+    replay(
+        "delete_legacy_time_arg",
+        &[
+            &Store::set("s_del0", "x"),
+            &line("delete s_del0 0"),
+            &line("delete s_del0 5"),
+        ],
+        &[
+            "Stored",
+            "Raw[DELETED]",
+            "Err(CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply])",
+        ],
+    );
+    let bad_exptime = "Err(CLIENT_ERROR invalid exptime argument)";
+    replay(
+        "touch_bad_exptime",
+        &[&line("touch s_t abc")],
+        &[bad_exptime],
+    );
+    replay("gat_bad_exptime", &[&line("gat abc s_gat")], &[bad_exptime]);
+    replay(
+        "flush_all_bad_arg",
+        &[&line("flush_all abc")],
+        &[bad_exptime],
+    );
+    let bad_format = "Err(CLIENT_ERROR bad command line format)";
+    replay(
+        "negative_length",
+        &[&line("set s_neg 0 0 -1")],
+        &[bad_format],
+    );
+    replay(
+        "verbosity_bad_arg",
+        &[&line("verbosity abc")],
+        &[bad_format],
+    );
+    for (name, text) in [
+        ("unknown_command", "foobar"),
+        ("uppercase_command", "GET s_get"),
+        ("wrong_arity_storage", "set s_x 0 0"),
+        ("verbosity_no_arg", "verbosity"),
+        ("cache_memlimit_bad_arg", "cache_memlimit abc"),
+        ("meta_unknown_command", "mx s_mg"),
+    ] {
+        replay(name, &[&line(text)], &[error]);
+    }
+}
+
+/// The requests the raw command refuses: a data block its line does not announce, an
+/// empty line, a quiet meta command.
+#[test]
+fn malformed_requests_refused_raw() {
+    let line = |text| Raw::new(text, RawShape::Line);
+    let length = EncodeError::RawRefused("the line does not state the data block's length");
+    refused(
+        "bad_data_chunk_too_long",
+        &[(&line("set s_bad 0 0 3").data("abcde"), length.clone())],
+    );
+    refused(
+        "bad_data_chunk_too_short",
+        &[(&line("set s_bad2 0 0 5").data("ab"), length.clone())],
+    );
+    refused(
+        "ms_old_S_syntax",
+        &[(&line("ms s_mss S5").data("hello"), length)],
+    );
+    refused(
+        "empty_line",
+        &[(
+            &line(""),
+            EncodeError::InvalidToken {
+                what: "raw command token",
+                reason: KeyError::Empty,
+            },
+        )],
+    );
+    refused(
+        "ms_bad_data_chunk",
+        &[(
+            &line("ms s_msb 2 q").data("abcd"),
+            EncodeError::RawRefused(
+                "a quiet meta command may get no reply: use the typed meta commands",
+            ),
+        )],
+    );
 }

@@ -1,8 +1,10 @@
 //! [`Tracker`]: a codec wrapped with everything the fuzz targets assert about it.
 //!
 //! Invariants checked on every call:
-//! * every token `send` returns completes at most once while the codec lives, and
-//!   completions come in strictly increasing token order;
+//! * every token `send` returns completes at most once with a final completion while
+//!   the codec lives, and completions come in increasing token order; the one
+//!   exception is a `watch`, whose `OK` (`Watching`, first) and log lines (`Log`) are
+//!   non-final completions of its token before its final one;
 //! * a token whose `cancel` returned true never completes;
 //! * once `decode` returns `Err(e)`, every sent and not cancelled token has completed,
 //!   `decode` returns the same `Err(e)` again, `codec.error()` is `e`, and `send`
@@ -11,8 +13,8 @@
 //!   exactly once;
 //! * a refused `send` wrote nothing and changed nothing; an accepted one is valid by
 //!   the crate's documented rules ([`Cmd::validate`]), and a refused one is invalid or
-//!   refused for a documented state (poisoned, closing, too many pending, ambiguous
-//!   quiet run);
+//!   refused for a documented state (poisoned, closing, a watch or a dump pending, too
+//!   many pending, ambiguous quiet run, a watch or dump right after quiet commands);
 //! * every completion is typed by its command (a `Get` gets `Hit`/`Miss`, ...) and
 //!   respects the [`Limits`] the codec was built with;
 //! * values, keys and stats are zero-copy: their bytes lie in the input buffer as it
@@ -26,7 +28,8 @@
 //!   `min_buffer_len()` stays within the caps;
 //! * `poll_timeout()` is exactly the documented inactivity deadline: 60 s after the
 //!   last send that found nothing pending or the last `decode` that found new bytes,
-//!   while commands are pending and the codec is not poisoned;
+//!   while commands are pending, the codec is not poisoned and not watching (a watch
+//!   seen `Watching` and not done means `is_watching()`);
 //! * after `ERROR`/`CLIENT_ERROR` for a data command the codec is poisoned with
 //!   `UnreadDataBlock`, except for the `ms` errors memcached sends after reading the
 //!   length ([`MS_BLOCK_SWALLOWED`]), which must not poison.
@@ -42,7 +45,10 @@ use memcache_codec::{
     MetaStatus, Response, ServerErrorKind, Token,
 };
 
-use memcache_testkit::command::{Key, MgFlag, Opaque, StatsArgs, base64_decode, meta_get};
+use memcache_codec::{AdminStatus, RawShape};
+use memcache_testkit::command::{
+    CrawlerCmd, Key, MgFlag, Opaque, SlabsCmd, StatsArgs, Word, base64_decode, meta_get,
+};
 
 use crate::Cmd;
 
@@ -95,6 +101,9 @@ pub fn epoch() -> Instant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Outstanding,
+    /// A watch that completed with `Watching`: log lines may follow, then its final
+    /// completion.
+    Streaming,
     Cancelled,
     Done,
 }
@@ -314,18 +323,36 @@ impl Tracker {
         self.record_sent(cmd, token);
     }
 
-    /// Whether the codec must refuse sends as closing: the newest command is a
-    /// `quit`/`shutdown` still in the deque. `None` when unknown (it was cancelled,
-    /// and may or may not have been read past).
-    fn closing(&self) -> Option<bool> {
-        match self.sent.last() {
-            Some(last) if last.cmd.closes() => match last.state {
-                State::Outstanding => Some(true),
-                State::Done => Some(false),
-                State::Cancelled => None,
-            },
-            _ => Some(false),
+    /// The refusal the codec must give every send because of the newest command:
+    /// `Closing` after a pending `quit`/`shutdown`, `Watching` after a pending watch,
+    /// `DumpPending` after a pending dump. `Some(None)`: none; `None`: unknown (the
+    /// newest was cancelled, and may or may not have been read past).
+    fn exclusive(&self) -> Option<Option<EncodeError>> {
+        let Some(last) = self.sent.last() else {
+            return Some(None);
+        };
+        let error = if last.cmd.closes() {
+            EncodeError::Closing
+        } else if last.cmd.is_watch() {
+            EncodeError::Watching
+        } else if last.cmd.is_dump() {
+            EncodeError::DumpPending
+        } else {
+            return Some(None);
+        };
+        match last.state {
+            State::Outstanding | State::Streaming => Some(Some(error)),
+            State::Done => Some(None),
+            State::Cancelled => None,
         }
+    }
+
+    /// Whether quiet meta commands sent since the last command that always gets a
+    /// reply may still be pending.
+    fn quiet_run_open(&self) -> bool {
+        self.sent
+            .iter()
+            .any(|s| s.token.get() >= self.quiet_run_start && s.state != State::Done)
     }
 
     fn record_sent(&mut self, cmd: Cmd, token: Token) {
@@ -349,14 +376,22 @@ impl Tracker {
             self.error.is_none(),
             "decode returned an error, codec is not poisoned"
         );
-        match (self.closing(), e) {
-            (Some(true) | None, EncodeError::Closing) => return true,
-            (Some(true), _) => panic!("refused a send after quit with {e:?}, not Closing"),
+        match (self.exclusive(), e) {
+            (Some(Some(want)), e) => {
+                assert_eq!(*e, want, "refused a send behind quit, a watch or a dump");
+                return true;
+            }
+            (None, EncodeError::Closing | EncodeError::Watching | EncodeError::DumpPending) => {
+                return true;
+            }
             _ => {}
         }
         assert!(!matches!(
             e,
-            EncodeError::Poisoned(_) | EncodeError::Closing
+            EncodeError::Poisoned(_)
+                | EncodeError::Closing
+                | EncodeError::Watching
+                | EncodeError::DumpPending
         ));
         if pending + commands > self.limits.max_pending {
             assert_eq!(
@@ -379,11 +414,19 @@ impl Tracker {
         if matches!(e, EncodeError::AmbiguousQuiet) {
             assert!(cmd.is_tagged_meta(), "AmbiguousQuiet for {cmd:?}");
             assert!(cmd.validate(&self.limits).is_ok());
-            let run = self
-                .sent
-                .iter()
-                .any(|s| s.token.get() >= self.quiet_run_start && s.state != State::Done);
-            assert!(run, "AmbiguousQuiet with no quiet command pending: {cmd:?}");
+            assert!(
+                self.quiet_run_open(),
+                "AmbiguousQuiet with no quiet command pending: {cmd:?}"
+            );
+            return;
+        }
+        if matches!(e, EncodeError::NeedsFence) {
+            assert!(cmd.is_watch() || cmd.is_dump(), "NeedsFence for {cmd:?}");
+            assert!(cmd.validate(&self.limits).is_ok());
+            assert!(
+                self.quiet_run_open(),
+                "NeedsFence with no quiet command pending: {cmd:?}"
+            );
             return;
         }
         assert!(
@@ -397,11 +440,19 @@ impl Tracker {
             self.codec.error().is_none(),
             "a poisoned codec accepted {cmd:?}"
         );
-        assert_ne!(
-            self.closing(),
-            Some(true),
-            "a closing codec accepted {cmd:?}"
+        assert!(
+            matches!(self.exclusive(), Some(None) | None),
+            "a codec behind quit, a watch or a dump accepted {cmd:?}"
         );
+        if cmd.is_watch() || cmd.is_dump() {
+            // Accepted, so no quiet command could be waiting (else NeedsFence).
+            let quiet = self.sent.iter().any(|s| {
+                s.token.get() >= self.quiet_run_start
+                    && s.state == State::Outstanding
+                    && s.cmd.is_quiet()
+            });
+            assert!(!quiet, "{cmd:?} accepted right after quiet commands");
+        }
         if !cmd.is_noreply() {
             assert!(pending < self.limits.max_pending, "max_pending exceeded");
         }
@@ -416,9 +467,8 @@ impl Tracker {
         let cancelled = self.codec.cancel(token);
         let entry = &mut self.sent[i];
         if cancelled {
-            assert_eq!(
-                entry.state,
-                State::Outstanding,
+            assert!(
+                matches!(entry.state, State::Outstanding | State::Streaming),
                 "cancel returned true for a token that is not outstanding"
             );
             entry.state = State::Cancelled;
@@ -553,9 +603,8 @@ impl Tracker {
 
     fn check_all_done(&self) {
         for s in &self.sent {
-            assert_ne!(
-                s.state,
-                State::Outstanding,
+            assert!(
+                !matches!(s.state, State::Outstanding | State::Streaming),
                 "token {} never completed: {:?}",
                 s.token.get(),
                 s.cmd
@@ -591,19 +640,36 @@ impl Tracker {
             i < self.sent.len(),
             "completion for a token never sent: {t}"
         );
+        let streaming = self.sent[i].state == State::Streaming;
         if let Some(last) = self.last_done {
             assert!(
-                t > last,
+                t > last || (t == last && streaming),
                 "completion {t} after {last}: out of order or twice"
             );
         }
         self.last_done = Some(t);
         match self.sent[i].state {
-            State::Outstanding => {}
+            State::Outstanding | State::Streaming => {}
             State::Cancelled => panic!("cancelled token {t} completed"),
             State::Done => panic!("token {t} completed twice"),
         }
-        self.sent[i].state = State::Done;
+        // A watch's OK comes first, once; its log lines after it; anything else is
+        // final.
+        self.sent[i].state = match &done.result {
+            Ok(Response::Watching) => {
+                assert!(
+                    self.sent[i].cmd.is_watch() && !streaming,
+                    "Watching for {t}"
+                );
+                State::Streaming
+            }
+            Ok(Response::Log(_)) => {
+                assert!(streaming, "a log line before Watching, for {t}");
+                State::Streaming
+            }
+            _ => State::Done,
+        };
+        assert_eq!(done.is_final(), self.sent[i].state == State::Done);
         let cmd = &self.sent[i].cmd;
         if trace() {
             eprintln!(
@@ -630,7 +696,7 @@ impl Tracker {
                 let unread = match se.kind {
                     ServerErrorKind::Error => cmd.carries_data(),
                     ServerErrorKind::ClientError => match cmd {
-                        Cmd::Store { .. } => true,
+                        Cmd::Store { .. } | Cmd::Raw { data: Some(_), .. } => true,
                         Cmd::MetaSet { .. } => !MS_BLOCK_SWALLOWED.contains(&&se.message[..]),
                         _ => false,
                     },
@@ -734,6 +800,7 @@ impl Tracker {
                     "too many stat lines"
                 );
                 match (args, r) {
+                    (StatsArgs::Words(words), r) => stats_words_fit(words, r),
                     (StatsArgs::Word(w), Response::Reset) => w.0 == b"reset",
                     (StatsArgs::Word(w), Response::Stats(_)) => w.0 != b"reset",
                     (StatsArgs::None, Response::Stats(_)) => true,
@@ -761,6 +828,76 @@ impl Tracker {
                 true
             }
             (Cmd::MetaDebug { .. }, Response::Miss) => true,
+            (Cmd::Bget { keys }, Response::Values(items)) => {
+                assert!(items.len() <= l.max_values_per_reply, "too many values");
+                let mut rest = keys.iter();
+                for item in items.iter() {
+                    line(item.key);
+                    value(item.data);
+                    assert!(item.cas.is_none());
+                    assert!(
+                        rest.any(|k| k.0 == item.key),
+                        "VALUE key not requested, or out of order"
+                    );
+                }
+                true
+            }
+            (Cmd::LruCrawler(c), r) => match (c, r) {
+                (CrawlerCmd::Metadump(_), Response::MetaDump(entries)) => {
+                    assert!(entries.len() <= l.max_stat_lines, "too many dump lines");
+                    for e in entries {
+                        line(&e.line);
+                        assert!(e.key.len() <= l.max_line_len);
+                    }
+                    true
+                }
+                (CrawlerCmd::Mgdump(_), Response::MgDump(keys)) => {
+                    assert!(keys.len() <= l.max_stat_lines, "too many dump lines");
+                    keys.iter().all(|k| k.len() <= l.max_line_len)
+                }
+                (
+                    CrawlerCmd::Crawl(_) | CrawlerCmd::Metadump(_) | CrawlerCmd::Mgdump(_),
+                    Response::Admin(s),
+                ) => {
+                    line(s.message());
+                    matches!(
+                        s,
+                        AdminStatus::Busy(_)
+                            | AdminStatus::BadClass(_)
+                            | AdminStatus::NotStarted(_)
+                    )
+                }
+                (CrawlerCmd::Metadump(_) | CrawlerCmd::Mgdump(_), _) => false,
+                (_, r) => *r == Response::Ok,
+            },
+            (Cmd::Slabs(SlabsCmd::Reassign { .. }), Response::Admin(s)) => {
+                line(s.message());
+                !matches!(s, AdminStatus::NotStarted(_))
+            }
+            (Cmd::Slabs(_) | Cmd::Lru(_) | Cmd::RefreshCerts, r) => *r == Response::Ok,
+            (Cmd::ConfigGetCluster, Response::ClusterConfig(c)) => {
+                c.nodes.iter().for_each(|n| line(&n.host));
+                true
+            }
+            (Cmd::Watch { .. }, Response::Watching) => true,
+            (Cmd::Watch { .. }, Response::Log(log)) => {
+                line(log.as_bytes());
+                true
+            }
+            (Cmd::Raw { shape, .. }, Response::Raw(reply)) => {
+                reply.lines().for_each(line);
+                if let Some(data) = reply.data() {
+                    value(data);
+                }
+                match shape {
+                    RawShape::Line => reply.len() == 1 && reply.data().is_none(),
+                    RawShape::Lines => reply.len() <= l.max_stat_lines && reply.data().is_none(),
+                    RawShape::Block { end, .. } => match reply.data() {
+                        Some(_) => reply.len() == 1,
+                        None => reply.len() == usize::from(!*end),
+                    },
+                }
+            }
             (_, Response::Meta(m)) => {
                 use MetaStatus::*;
                 line(m.raw_flags());
@@ -815,7 +952,18 @@ impl Tracker {
         if open(|c| matches!(c, Cmd::GetMulti { .. })) {
             held = l.max_values_per_reply * (l.max_line_len + 2 + l.max_value_len + 2);
         }
-        if open(|c| matches!(c, Cmd::Stats(args) if !matches!(args, StatsArgs::Detail(_)))) {
+        if open(|c| matches!(c, Cmd::Stats(args) if !matches!(args, StatsArgs::Detail(_))))
+            || open(|c| {
+                c.is_dump()
+                    || matches!(
+                        c,
+                        Cmd::Raw {
+                            shape: RawShape::Lines,
+                            ..
+                        }
+                    )
+            })
+        {
             held = held.max(l.max_stat_lines * (l.max_line_len + 2));
         }
         let held = held.min(l.max_reply_len);
@@ -840,7 +988,7 @@ impl Tracker {
         let outstanding = self
             .sent
             .iter()
-            .filter(|s| s.state == State::Outstanding)
+            .filter(|s| matches!(s.state, State::Outstanding | State::Streaming))
             .count();
         assert!(
             self.codec.pending() >= outstanding,
@@ -858,6 +1006,25 @@ impl Tracker {
     }
 
     fn check_timer(&self) {
+        let streaming = self.sent.iter().any(|s| s.state == State::Streaming);
+        if streaming && self.codec.error().is_none() {
+            assert!(
+                self.codec.is_watching(),
+                "a watch streams, yet not watching"
+            );
+        }
+        if self.codec.is_watching() {
+            // Its OK was read: the watch is outstanding (streaming) or cancelled.
+            assert!(
+                self.sent
+                    .iter()
+                    .any(|s| s.cmd.is_watch()
+                        && matches!(s.state, State::Streaming | State::Cancelled)),
+                "watching without a watch"
+            );
+            assert_eq!(self.codec.poll_timeout(), None, "a deadline while watching");
+            return;
+        }
         let expected = if self.codec.pending() > 0 && self.codec.error().is_none() {
             Some(self.last_activity.expect("activity before pending") + TIMEOUT)
         } else {
@@ -869,5 +1036,19 @@ impl Tracker {
     /// Total bytes fed (garbage included).
     pub fn fed(&self) -> u64 {
         self.fed
+    }
+}
+
+/// Whether `response` is the shape memcached's `process_stat()` gives `stats <words>`
+/// (restated here: `reset`, `detail on|off`, `detail dump`, `cachedump`, anything
+/// else `STAT` lines).
+fn stats_words_fit(words: &[Word], response: &Response) -> bool {
+    let w: Vec<&[u8]> = words.iter().map(|w| &w.0[..]).collect();
+    match (&w[..], response) {
+        ([b"reset", ..], r) => *r == Response::Reset,
+        ([b"detail", b"on" | b"off", ..], r) => *r == Response::Ok,
+        ([b"detail", b"dump", ..], r) => matches!(r, Response::DetailDump(_)),
+        ([b"cachedump", ..], r) => matches!(r, Response::CacheDump(_)),
+        (_, r) => matches!(r, Response::Stats(_)),
     }
 }

@@ -548,6 +548,19 @@ enum StatsArgs<'a> {
     Detail(bool),
     DetailDump,
     CacheDump { class: u32, limit: u32 },
+    Words(&'a [&'a str]),
+}
+
+/// The reply shape of `stats <words>`, as memcached's `process_stat()` picks it from
+/// the first word (and the second of `detail`); it ignores words after those.
+fn words_shape(words: &[&str]) -> StatsShape {
+    match words {
+        ["reset", ..] => StatsShape::Reset,
+        ["detail", "on" | "off", ..] => StatsShape::Ok,
+        ["detail", "dump", ..] => StatsShape::Prefix,
+        ["cachedump", ..] => StatsShape::Item,
+        _ => StatsShape::Stat,
+    }
 }
 
 /// `stats`, with or without a subcommand. Each subcommand's reply shape is known:
@@ -560,6 +573,7 @@ enum StatsArgs<'a> {
 /// | [`Stats::detail`] | `stats detail on\|off` | [`Response::Ok`](crate::Response::Ok) |
 /// | [`Stats::detail_dump`] | `stats detail dump` | [`Response::DetailDump`](crate::Response::DetailDump) |
 /// | [`Stats::cachedump`] | `stats cachedump <class> <limit>` | [`Response::CacheDump`](crate::Response::CacheDump) |
+/// | [`Stats::args`]`(&["slabs", "extra"])` | `stats slabs extra` | by the first words, as above |
 ///
 /// An unknown subcommand gets `ERROR`.
 #[derive(Debug, Clone, Copy)]
@@ -620,6 +634,31 @@ impl<'a> Stats<'a> {
     }
 }
 
+impl<'a> Stats<'a> {
+    /// `stats <word> <word>...`: any number of words, each checked like a key, the
+    /// line at most 2048 bytes. The reply's shape follows the words as memcached
+    /// reads them: `reset` gives [`Reset`](crate::Response::Reset), `detail on|off`
+    /// [`Ok`](crate::Response::Ok), `detail dump`
+    /// [`DetailDump`](crate::Response::DetailDump), `cachedump ...`
+    /// [`CacheDump`](crate::Response::CacheDump), anything else `STAT` lines (memcached
+    /// ignores words after the ones it reads). No words is `stats`.
+    ///
+    /// ```
+    /// # use memcache_codec::{Codec, Stats};
+    /// # use bytes::BytesMut;
+    /// # let mut codec = Codec::new(); let mut out = BytesMut::new(); let now = std::time::Instant::now();
+    /// codec.send(&Stats::args(&["detail", "dump"]), &mut out, now)?;
+    /// assert_eq!(&out[..], b"stats detail dump\r\n");
+    /// # Ok::<(), memcache_codec::EncodeError>(())
+    /// ```
+    #[inline]
+    pub fn args(words: &'a [&'a str]) -> Self {
+        Self {
+            args: StatsArgs::Words(words),
+        }
+    }
+}
+
 impl Default for Stats<'_> {
     fn default() -> Self {
         Self::new()
@@ -651,6 +690,11 @@ impl Encode for Stats<'_> {
                 16 + digits(class.into()) + 1 + digits(limit.into()),
                 StatsShape::Item,
             ),
+            StatsArgs::Words(words) => {
+                let len = 5 + words.iter().map(|w| 1 + w.len()).sum::<usize>();
+                super::admin::check_line_len(len + 2)?;
+                (len, words_shape(words))
+            }
         };
         let mut line = w.line(len + 2, 0);
         line.put(b"stats");
@@ -671,6 +715,17 @@ impl Encode for Stats<'_> {
                 line.number(class.into());
                 line.byte(b' ');
                 line.number(limit.into());
+            }
+            StatsArgs::Words(words) => {
+                for word in words {
+                    line.byte(b' ');
+                    line.token(word.as_bytes(), MAX_KEY_LEN).map_err(|reason| {
+                        EncodeError::InvalidToken {
+                            what: "stats argument",
+                            reason,
+                        }
+                    })?;
+                }
             }
         }
         line.put(b"\r\n");

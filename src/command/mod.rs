@@ -12,10 +12,16 @@
 //! output buffer truncated back and the draft dropped: nothing written, nothing
 //! changed.
 
+mod admin;
 mod auth;
 mod classic;
 mod meta;
+mod raw;
 
+pub use admin::{
+    Automove, Bget, ConfigGetCluster, CrawlTarget, Lru, LruCrawler, LruMode, RefreshCerts, Slabs,
+    Watch, WatchKind,
+};
 pub use auth::Auth;
 pub use classic::{
     CacheMemlimit, Decr, Delete, FlushAll, Get, GetMulti, Incr, Quit, Shutdown, Stats, Store,
@@ -25,6 +31,7 @@ pub use meta::{
     ArithMode, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet,
     MetaSetMode,
 };
+pub use raw::{Raw, RawShape};
 
 use std::ops::Range;
 

@@ -65,6 +65,48 @@ impl Framing {
         Ok(Some(newline - 1))
     }
 
+    /// Like [`find_line`](Self::find_line), for the replies whose lines may end in a
+    /// bare `\n` (metadump item lines, `watch` log lines): the line's length without
+    /// its end, and the end's length (1 for `\n`, 2 for `\r\n`). Each byte is
+    /// searched once and counted once, as there.
+    #[cold]
+    pub(super) fn find_lf_line(
+        &mut self,
+        rest: &[u8],
+        scanned: &mut usize,
+    ) -> Result<Option<(usize, usize)>, DecodeError> {
+        let from = (*scanned).min(rest.len());
+        let cap = self.limits.max_line_len.saturating_add(2);
+        let window = rest.len().min(cap);
+        let found = rest
+            .get(from..window)
+            .and_then(|unsearched| memchr::memchr(b'\n', unsearched));
+        let Some(i) = found else {
+            self.examined += window.saturating_sub(from) as u64;
+            if window >= cap {
+                return Err(DecodeError::LineTooLong {
+                    limit: self.limits.max_line_len,
+                });
+            }
+            *scanned = window.max(from);
+            return Ok(None);
+        };
+        self.examined += i as u64 + 1;
+        *scanned = 0;
+        let newline = from + i;
+        let (len, end) = if newline > 0 && rest[newline - 1] == b'\r' {
+            (newline - 1, 2)
+        } else {
+            (newline, 1)
+        };
+        if len > self.limits.max_line_len {
+            return Err(DecodeError::LineTooLong {
+                limit: self.limits.max_line_len,
+            });
+        }
+        Ok(Some((len, end)))
+    }
+
     /// Whether a parser may take a line of `len` bytes (without its `\r\n`) straight
     /// from the unread bytes: a longer one is the search's to refuse.
     #[inline]
@@ -201,6 +243,36 @@ mod tests {
             Err(DecodeError::BareNewline)
         );
         assert!(f.line_fits(8) && !f.line_fits(9));
+    }
+
+    #[test]
+    fn lf_lines_end_at_either_line_end_and_count_once() {
+        let mut f = framing();
+        let mut scanned = 0;
+        assert_eq!(f.find_lf_line(b"key=a", &mut scanned), Ok(None));
+        assert_eq!((scanned, f.examined()), (5, 5));
+        assert_eq!(
+            f.find_lf_line(b"key=a \nEND", &mut scanned),
+            Ok(Some((6, 1)))
+        );
+        assert_eq!((scanned, f.examined()), (0, 7));
+        assert_eq!(f.find_lf_line(b"END\r\n", &mut scanned), Ok(Some((3, 2))));
+        assert_eq!(f.find_lf_line(b"\n", &mut scanned), Ok(Some((0, 1))));
+        assert_eq!(f.examined(), 13);
+        // The cap: 8 bytes, whichever the line end.
+        assert_eq!(
+            f.find_lf_line(b"12345678\n", &mut scanned),
+            Ok(Some((8, 1)))
+        );
+        assert_eq!(
+            f.find_lf_line(b"123456789\n", &mut scanned),
+            Err(DecodeError::LineTooLong { limit: 8 })
+        );
+        let mut scanned = 0;
+        assert_eq!(
+            f.find_lf_line(b"1234567890", &mut scanned),
+            Err(DecodeError::LineTooLong { limit: 8 })
+        );
     }
 
     #[test]

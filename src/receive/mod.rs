@@ -39,6 +39,7 @@
 //! | retrieval | `retrieval.rs` | `VALUE` items (one key, or many held as one frame) and `END` |
 //! | stats | `stats.rs` | `STAT`/`ITEM`/`PREFIX` lines held as one frame, and `END` |
 //! | meta | `meta.rs` | `VA`/`HD`/`EN`/`NF`/`NS`/`EX`/`MN`/`ME`, the opaque and key echoes, quiet commands' silences |
+//! | admin | `admin.rs` | admin status words, `lru_crawler` dumps, `CONFIG` blocks, `watch` and its log lines, raw commands |
 //!
 //! A reader first sees the unread bytes with the line's end unknown ([`At::Start`]).
 //! Its parser runs on them and takes a clean common line in one step (`STORED`
@@ -52,9 +53,17 @@
 //! are recognised by every reader on a found line and completed here
 //! ([`Reader::server_error`]).
 //!
+//! The admin family takes nothing from the unread bytes: its replies are rare, so it
+//! always has the line found first. Two of its shapes have lines that may end in a
+//! bare `\n` (metadump items, `watch` log lines), which the search above refuses;
+//! for those the reader searches itself (`Framing::find_lf_line`, resumable the
+//! same way, its `scanned` kept in the reply in progress) and answers
+//! [`Next::Stop`] while the line is incomplete.
+//!
 //! A reader completes its command itself ([`Reader::complete`]): the completion is
 //! built once, where it is handed to the caller's closure (or queued behind
-//! completions already decided). A data block to wait for goes through
+//! completions already decided). A `watch` also completes without leaving the deque
+//! ([`Reader::stream`]): its `OK` and each log line. A data block to wait for goes through
 //! [`Reader::wait_block`]. One [`Reader`] serves a whole call, so the state, the
 //! deque, the reply in progress and the framing rules are reached through it
 //! without being gathered again for every line.
@@ -85,6 +94,7 @@
 //!   the first and last eight bytes seen are remembered ([`Guard`]) and checked on
 //!   the next call; a buffer that lost or changed them poisons the codec.
 
+mod admin;
 mod input;
 mod line;
 mod meta;
@@ -140,6 +150,8 @@ enum BlockKind {
     },
     /// A meta `VA`: where its return flags lie in the header line.
     Meta { flags: (usize, usize) },
+    /// A `CONFIG` block, or a raw command's block: the admin family reads it.
+    Admin,
 }
 
 /// The part of a multi-line reply received so far. Always the head's.
@@ -157,6 +169,8 @@ enum Reply {
     },
     /// A stats reply's lines so far, held.
     Stats(StatsLines),
+    /// An admin family reply in progress (boxed: rare, and larger than the others).
+    Admin(Box<admin::AdminReply>),
 }
 
 /// The held lines of a stats reply, by shape.
@@ -187,7 +201,8 @@ enum Next {
     /// Take the next step: the reply went on (the line was consumed or held, or a data
     /// block is awaited), or the command completed (through [`Reader::complete`]).
     Go,
-    /// The command completed and the caller's `emit` asked to stop.
+    /// The command completed and the caller's `emit` asked to stop; or (a reader that
+    /// searches for bare-`\n` lines itself) more bytes are needed.
     Stop,
     /// The pending commands before this index (quiet) stayed silent if the line
     /// belongs to this later one: read it for that one.
@@ -321,6 +336,29 @@ impl<E: Emit> Reader<'_, '_, E> {
         let next = self.complete(Err(result));
         poison(self, ConnectionError::Unauthenticated { error });
         next
+    }
+
+    /// A completion of the head that leaves it in the deque (a `watch`'s `OK` and log
+    /// lines): handed to `emit` like [`complete`](Self::complete)'s (nothing if the
+    /// caller cancelled it).
+    #[cold]
+    fn stream(&mut self, result: Result<Response, CommandError>) -> Next {
+        self.settle();
+        let Some((token, cancelled)) = self.pending.head_token() else {
+            unreachable!("a watch is pending");
+        };
+        if cancelled {
+            return Next::Go;
+        }
+        let done = Completion { token, result };
+        if self.ready.is_empty() {
+            if (self.emit)(done).is_break() {
+                return Next::Stop;
+            }
+        } else {
+            self.ready.push_back(done);
+        }
+        Next::Go
     }
 
     /// Completes the command the line was read for with `result`: handed to `emit`
@@ -642,6 +680,7 @@ fn block<E: Emit>(r: &mut Reader<'_, '_, E>) -> Result<Flow, DecodeError> {
             retrieval::block_read(r, block.header_len, block.data_len, key, flags, cas)
         }
         BlockKind::Meta { flags } => meta::block_read(r, flags, block.header_len, block.data_len),
+        BlockKind::Admin => admin::block_read(r, block.header_len, block.data_len),
     }
     .map_err(|e| *e)?;
     Ok(match next {
@@ -665,6 +704,7 @@ fn on_line<E: Emit>(r: &mut Reader<'_, '_, E>, mut at: At) -> Result<Flow, Decod
             Family::Retrieval => retrieval::read(r, expect, at),
             Family::Meta => meta::read(r, expect, at),
             Family::Stats => stats::read(r, expect, at),
+            Family::Admin => admin::read(r, expect, at),
         }
         .map_err(|e| *e)?;
         match next {

@@ -663,6 +663,229 @@ pub(super) fn meta_debug_line(line: &[u8]) -> Result<(Range<usize>, Range<usize>
     }
 }
 
+/// An `lru_crawler metadump` item line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DumpLine {
+    /// The key as sent (URL-encoded), and whether it holds a `%` escape.
+    pub(super) key: Range<usize>,
+    pub(super) escaped: bool,
+    pub(super) exp: i64,
+    pub(super) last_access: u64,
+    pub(super) cas: u64,
+    pub(super) fetched: bool,
+    pub(super) class: Option<u32>,
+    pub(super) size: Option<u64>,
+    pub(super) flags: Option<u64>,
+    /// The line's length without trailing spaces.
+    pub(super) len: usize,
+}
+
+/// Whether `value` is memcached's URI encoding: every `%` followed by two hex digits.
+fn uri_encoded(value: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'%', &value[i..]) {
+        let at = i + p;
+        match value.get(at + 1..at + 3) {
+            Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => i = at + 3,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// An `lru_crawler metadump` item line.
+///
+/// ```text
+/// item = "key=" <url-encoded key> SP "exp=" ("-1" / <unix>) SP "la=" <unix>
+///        SP "cas=" <u64> SP "fetch=" ("yes" / "no") SP "cls=" <u32> SP "size=" <u64>
+///        [SP "flags=" <u64>] *(SP <name> "=" <value>) *SP
+/// ```
+/// (RESPONSES.md §5.9; `flags=` from 1.6.24, trailing space from 1.6.39.) The fields
+/// protocol.txt promises (`key`, `exp`, `la`, `cas`, `fetch`) are required; a known
+/// field twice, an empty token, a token without `=`, a bad number or a bad `%`
+/// escape is malformed. Other fields are kept in the line.
+pub(super) fn dump_line(line: &[u8]) -> Result<DumpLine, Refusal> {
+    let bad = Refusal::Malformed("metadump");
+    if !line.starts_with(b"key=") {
+        return Err(Refusal::NotThis);
+    }
+    let len = line.len() - line.iter().rev().take_while(|&&b| b == b' ').count();
+    let body = &line[..len];
+    let mut key = None;
+    let (mut exp, mut la, mut cas, mut fetched) = (None, None, None, None);
+    let (mut class, mut size, mut flags) = (None, None, None);
+    let mut pos = 0;
+    for token in body.split(|&b| b == b' ') {
+        let start = pos;
+        pos += token.len() + 1;
+        let eq = memchr::memchr(b'=', token).ok_or(bad)?;
+        let (name, value) = (&token[..eq], &token[eq + 1..]);
+        fn set<T>(
+            slot: &mut Option<T>,
+            value: Option<T>,
+            field: &'static str,
+        ) -> Result<(), Refusal> {
+            if slot.is_some() {
+                return Err(Refusal::Malformed("metadump"));
+            }
+            *slot = Some(value.ok_or(Refusal::BadNumber(field))?);
+            Ok(())
+        }
+        match name {
+            b"key" => {
+                if value.is_empty() || !uri_encoded(value) {
+                    return Err(bad);
+                }
+                set(
+                    &mut key,
+                    Some(start + 4..start + token.len()),
+                    "metadump key",
+                )?;
+            }
+            b"exp" => {
+                let n = match value {
+                    b"-1" => Some(-1),
+                    _ => parse_u64(value).and_then(|n| i64::try_from(n).ok()),
+                };
+                set(&mut exp, n, "metadump exp")?;
+            }
+            b"la" => set(&mut la, parse_u64(value), "metadump la")?,
+            b"cas" => set(&mut cas, parse_u64(value), "metadump cas")?,
+            b"fetch" => {
+                let f = match value {
+                    b"yes" => Some(true),
+                    b"no" => Some(false),
+                    _ => None,
+                };
+                set(&mut fetched, f, "metadump fetch")?;
+            }
+            b"cls" => set(
+                &mut class,
+                parse_u64(value).and_then(|n| u32::try_from(n).ok()),
+                "metadump cls",
+            )?,
+            b"size" => set(&mut size, parse_u64(value), "metadump size")?,
+            b"flags" => set(&mut flags, parse_u64(value), "metadump flags")?,
+            b"" => return Err(bad),
+            _ => {}
+        }
+    }
+    let (Some(key), Some(exp), Some(last_access), Some(cas), Some(fetched)) =
+        (key, exp, la, cas, fetched)
+    else {
+        return Err(bad);
+    };
+    let escaped = line[key.clone()].contains(&b'%');
+    Ok(DumpLine {
+        key,
+        escaped,
+        exp,
+        last_access,
+        cas,
+        fetched,
+        class,
+        size,
+        flags,
+        len,
+    })
+}
+
+/// An `lru_crawler mgdump` line: `mg <key>`, or `mg <base64 key> b` for a binary key
+/// (memcached 1.6.19 and later). The key's range, and whether it is base64.
+pub(super) fn mgdump_line(line: &[u8]) -> Result<(Range<usize>, bool), Refusal> {
+    let Some(rest) = line.strip_prefix(b"mg ") else {
+        return Err(Refusal::NotThis);
+    };
+    let bad = Refusal::Malformed("mgdump");
+    let (key_len, base64) = match memchr::memchr(b' ', rest) {
+        None => (rest.len(), false),
+        Some(n) if &rest[n..] == b" b" => (n, true),
+        Some(_) => return Err(bad),
+    };
+    if key_len == 0 {
+        return Err(bad);
+    }
+    Ok((3..3 + key_len, base64))
+}
+
+/// The header of an ElastiCache `config get` reply: `CONFIG <key> <flags> <bytes>`;
+/// the block's length.
+pub(super) fn config_header(line: &[u8]) -> Result<u64, Refusal> {
+    if !line.starts_with(b"CONFIG ") {
+        return Err(Refusal::NotThis);
+    }
+    let bad = Refusal::Malformed("CONFIG");
+    let mut tokens = Tokens::new(line, 7);
+    tokens.next_token().filter(|k| !k.is_empty()).ok_or(bad)?;
+    tokens
+        .next_token()
+        .and_then(parse_u64)
+        .ok_or(Refusal::BadNumber("CONFIG flags"))?;
+    let bytes = tokens
+        .next_token()
+        .and_then(parse_u64)
+        .ok_or(Refusal::BadNumber("CONFIG bytes"))?;
+    if tokens.next_range().is_some() {
+        return Err(bad);
+    }
+    Ok(bytes)
+}
+
+/// The body of `config get cluster`: `<version>\n<host>|<ip>|<port> ...\n` (a `\r`
+/// before a `\n` is tolerated, and so is a missing last `\n`). The version, and each
+/// node's host, IP and port ranges within `block`.
+#[allow(clippy::type_complexity)]
+pub(super) fn cluster_config(
+    block: &[u8],
+) -> Option<(u64, Vec<(Range<usize>, Range<usize>, u16)>)> {
+    let mut lines = Vec::new();
+    let mut pos = 0;
+    while pos < block.len() {
+        let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
+        let mut line = pos..end;
+        if block[line.clone()].last() == Some(&b'\r') {
+            line.end -= 1;
+        }
+        lines.push(line);
+        pos = end + 1;
+    }
+    let mut lines = lines.into_iter();
+    let version = parse_u64(&block[lines.next()?])?;
+    let mut nodes = Vec::new();
+    if let Some(list) = lines.next() {
+        let mut at = list.start;
+        for token in block[list.clone()].split(|&b| b == b' ') {
+            let start = at;
+            at += token.len() + 1;
+            if token.is_empty() {
+                continue;
+            }
+            let mut parts = token.splitn(3, |&b| b == b'|');
+            let host = parts.next()?;
+            let ip = parts.next()?;
+            let port = parts.next()?;
+            if host.is_empty() {
+                return None;
+            }
+            let port = u16::try_from(parse_u64(port)?).ok()?;
+            let host_range = start..start + host.len();
+            let ip_start = host_range.end + 1;
+            nodes.push((host_range, ip_start..ip_start + ip.len(), port));
+        }
+    }
+    // Anything after the node list must be empty lines.
+    if lines.any(|l| !l.is_empty()) {
+        return None;
+    }
+    Some((version, nodes))
+}
+
+/// Token `index` of `line` (split on spaces) as a decimal length, if it is one: the
+/// data block a raw command's header announces.
+pub(super) fn length_token(line: &[u8], index: usize) -> Option<u64> {
+    line.split(|&b| b == b' ').nth(index).and_then(parse_u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -929,5 +1152,145 @@ mod tests {
         }
         assert!(is_meta_line(b"MN") && is_meta_line(b"HD c1") && !is_meta_line(b"HDX"));
         assert!(!is_meta_line(b"ME k"));
+    }
+
+    #[test]
+    fn metadump_lines() {
+        // 1.6.18, 1.6.27 (flags=), 1.6.45 (flags= and a trailing space).
+        let line = b"key=md%3A2 exp=1796544256 la=1796544156 cas=2 fetch=no cls=7 size=367";
+        let d = dump_line(line).unwrap();
+        assert_eq!(&line[d.key.clone()], b"md%3A2");
+        assert!(d.escaped);
+        assert_eq!(
+            (
+                d.exp,
+                d.last_access,
+                d.cas,
+                d.fetched,
+                d.class,
+                d.size,
+                d.flags,
+                d.len
+            ),
+            (
+                1796544256,
+                1796544156,
+                2,
+                false,
+                Some(7),
+                Some(367),
+                None,
+                line.len()
+            )
+        );
+        let d = dump_line(b"key=g2 exp=-1 la=1 cas=5 fetch=yes cls=1 size=63 flags=0").unwrap();
+        assert_eq!(
+            (d.exp, d.fetched, d.flags, d.escaped),
+            (-1, true, Some(0), false)
+        );
+        let line = b"key=l2 exp=-1 la=1 cas=3 fetch=yes cls=1 size=70 flags=18446744073709551615 ";
+        let d = dump_line(line).unwrap();
+        assert_eq!((d.flags, d.len), (Some(u64::MAX), line.len() - 1));
+        // The promised fields only; unknown ones are kept, in any order.
+        let d = dump_line(b"key=k fetch=no cas=1 future=x la=2 exp=3").unwrap();
+        assert_eq!((d.exp, d.class, d.size), (3, None, None));
+        for bad in [
+            &b"key=k exp=-1 la=2 cas=1"[..],
+            b"key=k exp=-1 la=2 cas=1 fetch=no fetch=no",
+            b"key=k key=j exp=-1 la=2 cas=1 fetch=no",
+            b"key=k%4 exp=-1 la=2 cas=1 fetch=no",
+            b"key=k%%41 exp=-1 la=2 cas=1 fetch=no",
+            b"key= exp=-1 la=2 cas=1 fetch=no",
+            b"key=k  exp=-1 la=2 cas=1 fetch=no",
+            b"key=k exp=-1 la=2 cas=1 fetch=no x",
+            b"key=k exp=-1 la=2 cas=1 fetch=no =x",
+            b"key=k exp=-3 la=2 cas=1 fetch=no",
+            b"key=k exp=-1 la=2 cas=1 fetch=YES",
+            b"key=k exp=-1 la=2 cas=1 fetch=no cls=-1",
+            b"key=k exp=-1 la=2 cas=1 fetch=no size=1x",
+        ] {
+            assert!(
+                matches!(
+                    dump_line(bad),
+                    Err(Refusal::Malformed(_) | Refusal::BadNumber(_))
+                ),
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
+        }
+        assert_eq!(dump_line(b"END"), Err(Refusal::NotThis));
+        assert_eq!(dump_line(b"OK"), Err(Refusal::NotThis));
+    }
+
+    #[test]
+    fn mgdump_config_and_raw_lines() {
+        assert_eq!(mgdump_line(b"mg d1"), Ok((3..5, false)));
+        assert_eq!(mgdump_line(b"mg YjEx b"), Ok((3..7, true)));
+        for bad in [&b"mg "[..], b"mg  a", b"mg a c", b"mg a b b", b"mg a b "] {
+            assert_eq!(
+                mgdump_line(bad),
+                Err(Refusal::Malformed("mgdump")),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(mgdump_line(b"EN"), Err(Refusal::NotThis));
+
+        assert_eq!(config_header(b"CONFIG cluster 0 147"), Ok(147));
+        assert_eq!(config_header(b"CONFIGX"), Err(Refusal::NotThis));
+        assert_eq!(
+            config_header(b"CONFIG cluster 0"),
+            Err(Refusal::BadNumber("CONFIG bytes"))
+        );
+        assert_eq!(
+            config_header(b"CONFIG  0 1"),
+            Err(Refusal::Malformed("CONFIG"))
+        );
+        assert_eq!(
+            config_header(b"CONFIG c 0 1 x"),
+            Err(Refusal::Malformed("CONFIG"))
+        );
+
+        let block = b"12\nhost.a|10.0.0.1|11211 host.b||11212\n";
+        let (version, nodes) = cluster_config(block).unwrap();
+        assert_eq!(version, 12);
+        let nodes: Vec<_> = nodes
+            .into_iter()
+            .map(|(h, i, p)| (&block[h], &block[i], p))
+            .collect();
+        assert_eq!(
+            nodes,
+            [
+                (&b"host.a"[..], &b"10.0.0.1"[..], 11211),
+                (&b"host.b"[..], &b""[..], 11212)
+            ]
+        );
+        assert_eq!(
+            cluster_config(b"3\r\nh|i|1\r\n").map(|(v, n)| (v, n.len())),
+            Some((3, 1))
+        );
+        assert_eq!(
+            cluster_config(b"3").map(|(v, n)| (v, n.len())),
+            Some((3, 0))
+        );
+        for bad in [
+            &b""[..],
+            b"x\n",
+            b"1\nh|i\n",
+            b"1\n|i|1\n",
+            b"1\nh|i|65536\n",
+            b"1\nh|i|1\nmore\n",
+        ] {
+            assert_eq!(
+                cluster_config(bad),
+                None,
+                "{:?}",
+                bad.escape_ascii().to_string()
+            );
+        }
+
+        assert_eq!(length_token(b"VALUE k 0 5", 3), Some(5));
+        assert_eq!(length_token(b"VA 2 t-1", 1), Some(2));
+        assert_eq!(length_token(b"EN", 1), None);
+        assert_eq!(length_token(b"VA x", 1), None);
     }
 }

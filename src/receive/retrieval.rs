@@ -165,7 +165,7 @@ fn quick_item<E: Emit>(r: &mut Reader<'_, '_, E>, cas: bool) -> Option<Item> {
     let items = match &*r.reply {
         Reply::Multi { items, .. } => items.len(),
         Reply::None => 0,
-        Reply::Single(_) | Reply::Stats(_) => return None,
+        Reply::Single(_) | Reply::Stats(_) | Reply::Admin(_) => return None,
     };
     r.framing.one_more_value(items).ok()?;
     let pending: &Pending = r.pending;
@@ -336,7 +336,7 @@ fn end<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Next {
             r.input.consume(len + 2);
             Response::Values(Values::new(frame, items))
         }
-        Reply::None | Reply::Stats(_) => {
+        Reply::None | Reply::Stats(_) | Reply::Admin(_) => {
             r.input.consume(len + 2);
             expect.empty_reply()
         }

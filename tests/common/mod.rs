@@ -34,10 +34,15 @@ pub fn transcripts() -> &'static [Exchange] {
 }
 
 fn load() -> Vec<Exchange> {
-    let path = concat!(
+    load_file(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/memcached-1.6.18.jsonl"
-    );
+    ))
+}
+
+/// Every exchange of a recording in the transcripts' format (the shared 1.6.18 file,
+/// or one of the testkit's recordings).
+pub fn load_file(path: &str) -> Vec<Exchange> {
     let text = std::fs::read_to_string(path).expect("transcript file");
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -182,6 +187,53 @@ pub fn response_shape(r: &Response, volatile: bool) -> String {
             format!("DetailDump[{}]", lines.join(", "))
         }
         Response::Meta(m) => format!("Meta({})", meta_shape(m, volatile)),
+        Response::Admin(s) => format!("Admin({} {})", s.word(), text(s.message())),
+        Response::MetaDump(entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|e| {
+                    let mut s = format!(
+                        "{} exp={} la={} cas={} fetch={}",
+                        text(&e.key),
+                        e.exp,
+                        e.last_access,
+                        e.cas,
+                        e.fetched
+                    );
+                    if let Some(c) = e.class {
+                        let _ = write!(s, " cls={c}");
+                    }
+                    if let Some(n) = e.size {
+                        let _ = write!(s, " size={n}");
+                    }
+                    if let Some(f) = e.flags {
+                        let _ = write!(s, " flags={f}");
+                    }
+                    s
+                })
+                .collect();
+            format!("MetaDump[{}]", entries.join(", "))
+        }
+        Response::MgDump(keys) => {
+            let keys: Vec<String> = keys.iter().map(|k| text(k)).collect();
+            format!("MgDump[{}]", keys.join(", "))
+        }
+        Response::ClusterConfig(c) => {
+            let nodes: Vec<String> = c
+                .nodes
+                .iter()
+                .map(|n| format!("{}|{}|{}", text(&n.host), text(&n.ip), n.port))
+                .collect();
+            format!("Cluster({} [{}])", c.version, nodes.join(" "))
+        }
+        Response::Log(l) => format!("Log({})", text(l.as_bytes())),
+        Response::Raw(r) => {
+            let lines: Vec<String> = r.lines().map(text).collect();
+            match r.data() {
+                Some(d) => format!("Raw[{}] \"{}\"", lines.join(" | "), text(d)),
+                None => format!("Raw[{}]", lines.join(" | ")),
+            }
+        }
         Response::MetaDebug(d) => {
             let fields: Vec<String> = d
                 .pairs()

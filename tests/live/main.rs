@@ -14,6 +14,8 @@
 //! * `tokio_adapter`: the tokio adapter, including cancel and faults.
 //! * `servers`: the probe and what it gates, 64-bit flags, ASCII auth (`-Y`), mixed
 //!   quiet pipelines, quiet writes before `quit`.
+//! * `admin`: the dumps, slab moves, LRU tuning, a watcher seeing another connection's
+//!   sets, `config get cluster`/`refresh_certs` on a stock server, raw commands.
 
 #[allow(dead_code)] // each target uses part of the adapter
 #[path = "../../examples/adapters/blocking.rs"]
@@ -27,6 +29,7 @@ mod tokio_client;
 
 mod harness;
 
+mod admin;
 mod classic;
 mod faults;
 mod load;

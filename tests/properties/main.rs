@@ -14,12 +14,16 @@
 //!   to the mutation, then type-correct results or a poison: never a panic, a wrong
 //!   pairing or a value beyond the limits;
 //! * sessions with timeouts, cancels and end of stream interleaved keep every
-//!   command's completion exactly once.
+//!   command's completion exactly once;
+//! * admin and raw commands pipelined with the others, a dump or a watch last
+//!   (`admin.rs`): completed once and in order with typed replies whatever the cuts,
+//!   a watch also with its `OK` and log lines before its final completion.
 //!
 //! `PROPTEST_CASES` sets the number of cases (CI runs thousands, in release mode).
 
 #![allow(unreachable_pub)] // `pub` inside this test crate's own modules
 
+mod admin;
 mod ops;
 mod oracle;
 
@@ -433,6 +437,12 @@ fn fits(cmd: &Cmd, response: &Response) -> bool {
         | Cmd::MetaArithmetic { .. } => matches!(response, R::Meta(_)),
         Cmd::MetaNoop => matches!(response, R::Noop),
         Cmd::MetaDebug { .. } => matches!(response, R::MetaDebug(_) | R::Miss),
+        Cmd::Bget { keys } => match response {
+            R::Values(items) => items
+                .iter()
+                .all(|i| keys.iter().any(|k| k.0 == i.key) && i.cas.is_none()),
+            _ => false,
+        },
         other => unreachable!("sessions do not generate {other:?}"),
     }
 }

@@ -122,7 +122,7 @@ fn cas_choice() -> impl Strategy<Value = CasChoice> {
 /// above, the testkit's values (protocol text, CRLF, empty, numbers for incr, any
 /// bytes), numbers and client flags; uniques and opaques are placeholders, set at send
 /// time ([`Op::resolve`]).
-fn domain() -> Domain {
+pub fn domain() -> Domain {
     let keys: Vec<&[u8]> = KEYS.iter().map(|k| k.as_bytes()).collect();
     Domain {
         key: prop_oneof![

@@ -642,6 +642,18 @@ impl Oracle {
 /// Whether `response` is the shape of reply `stats` with `args` gets.
 pub fn stats_fit(args: &StatsArgs, response: &Response) -> bool {
     match args {
+        // As memcached's `process_stat()` reads them: the first word, and the second
+        // of `detail`.
+        StatsArgs::Words(words) => {
+            let w: Vec<&[u8]> = words.iter().map(|w| &w.0[..]).collect();
+            match &w[..] {
+                [b"reset", ..] => matches!(response, Response::Reset),
+                [b"detail", b"on" | b"off", ..] => matches!(response, Response::Ok),
+                [b"detail", b"dump", ..] => matches!(response, Response::DetailDump(_)),
+                [b"cachedump", ..] => matches!(response, Response::CacheDump(_)),
+                _ => matches!(response, Response::Stats(_)),
+            }
+        }
         StatsArgs::Word(w) if w.0 == b"reset" => matches!(response, Response::Reset),
         StatsArgs::Detail(_) => matches!(response, Response::Ok),
         StatsArgs::DetailDump => matches!(response, Response::DetailDump(_)),

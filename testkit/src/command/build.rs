@@ -5,12 +5,16 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use memcache_codec::{
-    CacheMemlimit, Codec, Command, Decr, Delete, EncodeError, Exptime, FlushAll, Get, GetMulti,
-    Incr, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, NoreplyCommand,
-    Quit, Shutdown, Stats, Store, Token, Touch, Verbosity, Version,
+    Bget, CacheMemlimit, Codec, Command, ConfigGetCluster, CrawlTarget, Decr, Delete, EncodeError,
+    Exptime, FlushAll, Get, GetMulti, Incr, Lru, LruCrawler, MetaArithmetic, MetaDebugCommand,
+    MetaDelete, MetaGet, MetaNoop, MetaSet, NoreplyCommand, Quit, Raw, RefreshCerts, Shutdown,
+    Slabs, Stats, Store, Token, Touch, Verbosity, Version, Watch,
 };
 
-use super::{Cmd, Key, MaFlag, MdFlag, MgFlag, MsFlag, StatsArgs, StoreMode};
+use super::{
+    Cmd, CrawlerCmd, Key, LruCmd, MaFlag, MdFlag, MgFlag, MsFlag, SlabsCmd, StatsArgs, StoreMode,
+    Target,
+};
 
 /// A built command and how it is to be sent.
 #[derive(Clone, Copy)]
@@ -150,13 +154,36 @@ fn get_multi(keys: &[Key], cas: bool, touch: Option<i32>) -> GetMulti<'_, Key> {
     }
 }
 
-fn stats(args: &StatsArgs) -> Stats<'_> {
+/// `stats` in its form; the words of `StatsArgs::Words` as text in `words` (the codec
+/// takes `&str`s: see `StatsArgs::Words`).
+fn stats<'a>(args: &'a StatsArgs, words: &'a [&'a str]) -> Stats<'a> {
     match args {
         StatsArgs::None => Stats::new(),
         StatsArgs::Word(w) => Stats::arg(&w.0[..]),
         StatsArgs::Detail(on) => Stats::detail(*on),
         StatsArgs::DetailDump => Stats::detail_dump(),
         StatsArgs::CacheDump { class, limit } => Stats::cachedump(*class, *limit),
+        StatsArgs::Words(_) => Stats::args(words),
+    }
+}
+
+fn target(target: &Target) -> CrawlTarget<'_> {
+    match target {
+        Target::All => CrawlTarget::All,
+        Target::Hash => CrawlTarget::Hash,
+        Target::Classes(ids) => CrawlTarget::Classes(ids),
+    }
+}
+
+fn crawler(cmd: &CrawlerCmd) -> LruCrawler<'_> {
+    match cmd {
+        CrawlerCmd::Crawl(t) => LruCrawler::crawl(target(t)),
+        CrawlerCmd::Metadump(t) => LruCrawler::metadump(target(t)),
+        CrawlerCmd::Mgdump(t) => LruCrawler::mgdump(target(t)),
+        CrawlerCmd::Enable => LruCrawler::enable(),
+        CrawlerCmd::Disable => LruCrawler::disable(),
+        CrawlerCmd::Sleep(us) => LruCrawler::sleep(*us),
+        CrawlerCmd::Tocrawl(n) => LruCrawler::tocrawl(*n),
     }
 }
 
@@ -214,7 +241,16 @@ impl Cmd {
                 delta,
                 noreply,
             } => either(&Decr::new(&key.0[..], *delta), *noreply, f),
-            Self::Stats(args) => f(Sendable::Reply(&stats(args))),
+            Self::Stats(args) => {
+                let words: Vec<&str> = match args {
+                    StatsArgs::Words(words) => words
+                        .iter()
+                        .map(|w| std::str::from_utf8(&w.0).unwrap_or("\u{fffd}"))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                f(Sendable::Reply(&stats(args, &words)))
+            }
             Self::Version => f(Sendable::Reply(&Version)),
             Self::Verbosity { level, noreply } => either(&Verbosity::new(*level), *noreply, f),
             Self::FlushAll { delay, noreply } => {
@@ -241,6 +277,40 @@ impl Cmd {
             Self::MetaDebug { key, base64 } => {
                 let c = MetaDebugCommand::new(&key.0[..]);
                 f(Sendable::Reply(&if *base64 { c.base64_key() } else { c }))
+            }
+            Self::LruCrawler(cmd) => f(Sendable::Reply(&crawler(cmd))),
+            Self::Slabs(SlabsCmd::Automove(mode)) => f(Sendable::Reply(&Slabs::automove(*mode))),
+            Self::Slabs(SlabsCmd::Reassign { src, dst }) => f(Sendable::Reply(&match src {
+                Some(src) => Slabs::reassign(*src, *dst),
+                None => Slabs::reassign_any(*dst),
+            })),
+            Self::Lru(cmd) => f(Sendable::Reply(&match cmd {
+                LruCmd::Tune {
+                    hot_pct,
+                    warm_pct,
+                    hot_max_factor,
+                    warm_max_factor,
+                } => Lru::tune(
+                    *hot_pct,
+                    *warm_pct,
+                    hot_max_factor.get(),
+                    warm_max_factor.get(),
+                ),
+                LruCmd::Mode(mode) => Lru::mode(*mode),
+                LruCmd::TempTtl(ttl) => Lru::temp_ttl(*ttl),
+            })),
+            Self::ConfigGetCluster => f(Sendable::Reply(&ConfigGetCluster)),
+            Self::RefreshCerts => f(Sendable::Reply(&RefreshCerts)),
+            Self::Watch { kinds } => f(Sendable::Reply(
+                &kinds.iter().fold(Watch::new(), |w, k| w.kind(*k)),
+            )),
+            Self::Bget { keys } => f(Sendable::Reply(&Bget::new(keys))),
+            Self::Raw { line, data, shape } => {
+                let raw = Raw::new(&line[..], *shape);
+                f(Sendable::Reply(&match data {
+                    Some(data) => raw.data(&data.0[..]),
+                    None => raw,
+                }))
             }
         }
     }

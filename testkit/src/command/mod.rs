@@ -67,7 +67,7 @@ mod wire;
 
 use std::fmt;
 
-use memcache_codec::{ArithMode, MetaSetMode};
+use memcache_codec::{ArithMode, Automove, LruMode, MetaSetMode, RawShape, WatchKind};
 
 pub use build::{Sendable, meta_get};
 pub use flags::{Flag, FlagToken, MaFlag, MdFlag, MetaFlags, MgFlag, MsFlag, normalize_flags};
@@ -181,6 +181,12 @@ pub enum StatsArgs {
         /// Most items listed (0: all).
         limit: u32,
     },
+    /// [`Stats::args`](memcache_codec::Stats::args): `stats <word> <word>...`, for the
+    /// forms the other variants do not write. The words must be UTF-8 (the codec takes
+    /// `&str`; [`Cmd::from_request`] maps only such words here). Not drawn by
+    /// `Arbitrary`, which keeps the layout of the variants above.
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Words(Vec<Word>),
 }
 
 /// The `M` mode of `ms`.
@@ -293,6 +299,94 @@ impl From<ArithMode> for MaMode {
             ArithMode::Decr => Self::Decr,
         }
     }
+}
+
+/// Which slab classes an `lru_crawler` command walks
+/// ([`CrawlTarget`](memcache_codec::CrawlTarget)).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Target {
+    /// `all`
+    All,
+    /// `hash`
+    Hash,
+    /// `<id>,<id>...`
+    Classes(Vec<u32>),
+}
+
+/// [`LruCrawler`](memcache_codec::LruCrawler)'s forms.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum CrawlerCmd {
+    /// `lru_crawler crawl <target>`
+    Crawl(Target),
+    /// `lru_crawler metadump <target>`
+    Metadump(Target),
+    /// `lru_crawler mgdump <target>`
+    Mgdump(Target),
+    /// `lru_crawler enable`
+    Enable,
+    /// `lru_crawler disable`
+    Disable,
+    /// `lru_crawler sleep <microseconds>`
+    Sleep(u32),
+    /// `lru_crawler tocrawl <items>`
+    Tocrawl(u32),
+}
+
+/// [`Slabs`](memcache_codec::Slabs)'s forms.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum SlabsCmd {
+    /// `slabs automove <0|1|2>`
+    Automove(Automove),
+    /// `slabs reassign <src|-1> <dst>` (`None`: `-1`, any class).
+    Reassign {
+        /// The source class, or any.
+        src: Option<u32>,
+        /// The destination class.
+        dst: u32,
+    },
+}
+
+/// An `f64` kept by its bits, so commands holding one compare and hash exactly.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Factor(pub u64);
+
+impl Factor {
+    /// The number.
+    pub fn get(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+impl From<f64> for Factor {
+    fn from(f: f64) -> Self {
+        Self(f.to_bits())
+    }
+}
+
+impl fmt::Debug for Factor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+
+/// [`Lru`](memcache_codec::Lru)'s forms.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum LruCmd {
+    /// `lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>`
+    Tune {
+        /// HOT's share, in percent.
+        hot_pct: u32,
+        /// WARM's share, in percent.
+        warm_pct: u32,
+        /// HOT's age factor.
+        hot_max_factor: Factor,
+        /// WARM's age factor.
+        warm_max_factor: Factor,
+    },
+    /// `lru mode <flat|segmented>`
+    Mode(LruMode),
+    /// `lru temp_ttl <ttl>`
+    TempTtl(i32),
 }
 
 /// Every command the codec can send, with owned fields. Numbers are as written on the
@@ -439,6 +533,46 @@ pub enum Cmd {
         /// [`base64_key`](memcache_codec::MetaDebugCommand::base64_key)
         base64: bool,
     },
+    // The admin commands and the raw command. Not drawn by `Arbitrary` (skipped), so
+    // the byte layout of the variants above, which fuzz inputs depend on, is
+    // unchanged; the fuzz targets reach them through client bytes (`from_request`).
+    /// [`LruCrawler`](memcache_codec::LruCrawler)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    LruCrawler(CrawlerCmd),
+    /// [`Slabs`](memcache_codec::Slabs)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Slabs(SlabsCmd),
+    /// [`Lru`](memcache_codec::Lru)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Lru(LruCmd),
+    /// [`ConfigGetCluster`](memcache_codec::ConfigGetCluster)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    ConfigGetCluster,
+    /// [`RefreshCerts`](memcache_codec::RefreshCerts)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    RefreshCerts,
+    /// [`Watch`](memcache_codec::Watch), its kinds in call order.
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Watch {
+        /// [`Watch::kind`](memcache_codec::Watch::kind) calls, in order.
+        kinds: Vec<WatchKind>,
+    },
+    /// [`Bget`](memcache_codec::Bget)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Bget {
+        /// The keys, in order.
+        keys: Vec<Key>,
+    },
+    /// [`Raw`](memcache_codec::Raw)
+    #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
+    Raw {
+        /// The line, without its `\r\n`.
+        line: Vec<u8>,
+        /// [`Raw::data`](memcache_codec::Raw::data)
+        data: Option<Value>,
+        /// The declared reply shape.
+        shape: RawShape,
+    },
 }
 
 impl Cmd {
@@ -479,9 +613,28 @@ impl Cmd {
         )
     }
 
-    /// True for commands followed by a data block (`set` ... `cas`, `ms`).
+    /// True for commands followed by a data block (`set` ... `cas`, `ms`, a raw command
+    /// with one).
     pub fn carries_data(&self) -> bool {
-        matches!(self, Self::Store { .. } | Self::MetaSet { .. })
+        matches!(
+            self,
+            Self::Store { .. } | Self::MetaSet { .. } | Self::Raw { data: Some(_), .. }
+        )
+    }
+
+    /// True for `watch`: nothing can be sent after it while it is pending, and it
+    /// completes with its `OK` and each log line before its final completion.
+    pub fn is_watch(&self) -> bool {
+        matches!(self, Self::Watch { .. })
+    }
+
+    /// True for `lru_crawler metadump|mgdump`: nothing can be sent after them while
+    /// they are pending, and not right after quiet meta commands.
+    pub fn is_dump(&self) -> bool {
+        matches!(
+            self,
+            Self::LruCrawler(CrawlerCmd::Metadump(_) | CrawlerCmd::Mgdump(_))
+        )
     }
 
     /// True for `quit` and `shutdown`: nothing can be sent after them.
@@ -540,7 +693,7 @@ impl Cmd {
     /// of a `GetMulti`, none for the others.
     pub fn keys(&self) -> &[Key] {
         match self {
-            Self::GetMulti { keys, .. } => keys,
+            Self::GetMulti { keys, .. } | Self::Bget { keys } => keys,
             Self::Get { key, .. }
             | Self::Store { key, .. }
             | Self::Delete { key, .. }
@@ -638,6 +791,29 @@ impl Cmd {
                 key: key.clone(),
                 flags: normalize_flags(flags),
             },
+            // Kinds are written each once, in `WatchKind`'s order.
+            Self::Watch { kinds } => {
+                let mut kinds = kinds.clone();
+                kinds.sort_by_key(|k| WatchKind::ALL.iter().position(|a| a == k));
+                kinds.dedup();
+                Self::Watch { kinds }
+            }
+            // `stats` with one word or none, and the forms with a variant of their own,
+            // are written like those.
+            Self::Stats(StatsArgs::Words(words)) => Self::Stats(match &words[..] {
+                [] => StatsArgs::None,
+                [w] => StatsArgs::Word(w.clone()),
+                [d, on] if d.0 == b"detail" && on.0 == b"on" => StatsArgs::Detail(true),
+                [d, off] if d.0 == b"detail" && off.0 == b"off" => StatsArgs::Detail(false),
+                [d, dump] if d.0 == b"detail" && dump.0 == b"dump" => StatsArgs::DetailDump,
+                [c, class, limit] if c.0 == b"cachedump" => {
+                    match (wire::u32_(class), wire::u32_(limit)) {
+                        (Some(class), Some(limit)) => StatsArgs::CacheDump { class, limit },
+                        _ => StatsArgs::Words(words.clone()),
+                    }
+                }
+                _ => StatsArgs::Words(words.clone()),
+            }),
             other => other.clone(),
         }
     }

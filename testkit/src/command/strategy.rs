@@ -15,8 +15,10 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 use proptest::{bool as pbool, collection, option, sample};
 
+use memcache_codec::{Automove, LruMode, RawShape, WatchKind};
+
 use super::{Cmd, Key, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode, Opaque, StatsArgs};
-use super::{StoreMode, Value, Word};
+use super::{CrawlerCmd, Factor, LruCmd, SlabsCmd, StoreMode, Target, Value, Word};
 
 /// Where generated commands take their operands from.
 #[derive(Debug, Clone)]
@@ -391,4 +393,142 @@ pub fn cmd(d: &Domain) -> impl Strategy<Value = Cmd> + use<> {
         2 => Just(Cmd::MetaNoop),
         1 => meta_debug(d),
     ]
+}
+
+/// An `lru_crawler` class list: `all`, or one to three ids (some beyond memcached's
+/// 63 classes); with `hash` for the dumps.
+fn target(hash: bool) -> impl Strategy<Value = Target> {
+    let classes =
+        collection::vec(prop_oneof![3 => 1..8u32, 1 => 60..70u32], 1..4).prop_map(Target::Classes);
+    if hash {
+        prop_oneof![2 => Just(Target::All), 1 => Just(Target::Hash), 2 => classes].boxed()
+    } else {
+        prop_oneof![2 => Just(Target::All), 2 => classes].boxed()
+    }
+}
+
+/// The admin commands memcached answers in order, one reply each, so they pipeline
+/// with anything: `lru_crawler crawl|enable|disable|sleep|tocrawl`, `slabs
+/// automove|reassign`, `lru tune|mode|temp_ttl` (pcts that may sum above 80), `config
+/// get cluster`, `refresh_certs`, `stats` with several words, `bget`, and raw commands
+/// of each shape (`version`, `mn`, `stats slabs`, `get <key>`, `mg <key> v`, `touch
+/// <key> 0`, `set <key> ...` with its block). The dumps and `watch` are
+/// [`dump`] and [`watch`].
+pub fn admin(d: &Domain) -> impl Strategy<Value = Cmd> + use<> {
+    let crawler = prop_oneof![
+        target(false).prop_map(CrawlerCmd::Crawl),
+        Just(CrawlerCmd::Enable),
+        Just(CrawlerCmd::Disable),
+        (0..=1_000_000u32).prop_map(CrawlerCmd::Sleep),
+        (0..1000u32).prop_map(CrawlerCmd::Tocrawl),
+    ]
+    .prop_map(Cmd::LruCrawler);
+    let slabs = prop_oneof![
+        sample::select(vec![
+            Automove::Standby,
+            Automove::Normal,
+            Automove::Aggressive
+        ])
+        .prop_map(SlabsCmd::Automove),
+        (option::of(0..70u32), 0..70u32).prop_map(|(src, dst)| SlabsCmd::Reassign { src, dst }),
+    ]
+    .prop_map(Cmd::Slabs);
+    let factor = || sample::select(vec![0.1, 0.5, 2.0, 1e-3, 12.5]).prop_map(Factor::from);
+    let lru = prop_oneof![
+        (0..60u32, 0..60u32, factor(), factor()).prop_map(|(hot, warm, hf, wf)| LruCmd::Tune {
+            hot_pct: hot,
+            warm_pct: warm,
+            hot_max_factor: hf,
+            warm_max_factor: wf,
+        }),
+        sample::select(vec![LruMode::Flat, LruMode::Segmented]).prop_map(LruCmd::Mode),
+        (-1..100i32).prop_map(LruCmd::TempTtl),
+    ]
+    .prop_map(Cmd::Lru);
+    let words = sample::select(vec![
+        vec!["items", "x"],
+        vec!["detail", "on"],
+        vec!["detail", "off", "x"],
+        vec!["detail", "dump"],
+        vec!["detail", "bogus"],
+        vec!["slabs", "1"],
+        vec!["reset", "now"],
+        vec!["settings"],
+        vec!["cachedump", "1", "0", "x"],
+        vec!["cachedump", "x"],
+    ])
+    .prop_map(|w| Cmd::Stats(StatsArgs::Words(w.into_iter().map(Word::from).collect())));
+    let bget = collection::vec(d.key.clone(), 1..4).prop_map(|keys| Cmd::Bget { keys });
+    let raw = (d.key.clone(), d.value.clone(), 0..7u8).prop_map(|(key, value, which)| {
+        let key = String::from_utf8_lossy(&key).into_owned();
+        let (line, data, shape) = match which {
+            0 => ("version".to_owned(), None, RawShape::Line),
+            1 => ("mn".to_owned(), None, RawShape::Line),
+            2 => ("stats slabs".to_owned(), None, RawShape::Lines),
+            3 => (
+                format!("get {key}"),
+                None,
+                RawShape::Block {
+                    length_token: 3,
+                    end: true,
+                },
+            ),
+            4 => (
+                format!("mg {key} v"),
+                None,
+                RawShape::Block {
+                    length_token: 1,
+                    end: false,
+                },
+            ),
+            5 => (format!("touch {key} 0"), None, RawShape::Line),
+            _ => (
+                format!("set {key} 0 0 {}", value.len()),
+                Some(value),
+                RawShape::Line,
+            ),
+        };
+        Cmd::Raw {
+            line: line.into_bytes(),
+            data,
+            shape,
+        }
+    });
+    prop_oneof![
+        3 => crawler,
+        3 => slabs,
+        3 => lru,
+        1 => Just(Cmd::ConfigGetCluster),
+        1 => Just(Cmd::RefreshCerts),
+        2 => words,
+        2 => bget,
+        4 => raw,
+    ]
+}
+
+/// `lru_crawler metadump|mgdump` over `all`, `hash` or a few classes.
+pub fn dump() -> impl Strategy<Value = Cmd> {
+    (any::<bool>(), target(true)).prop_map(|(meta, t)| {
+        Cmd::LruCrawler(if meta {
+            CrawlerCmd::Metadump(t)
+        } else {
+            CrawlerCmd::Mgdump(t)
+        })
+    })
+}
+
+/// `watch` with up to three kinds, in any call order (`deletions` too, which 1.6.18
+/// answers `ERROR`).
+pub fn watch() -> impl Strategy<Value = Cmd> {
+    collection::vec(
+        sample::select(vec![
+            WatchKind::Fetchers,
+            WatchKind::Mutations,
+            WatchKind::Evictions,
+            WatchKind::Connevents,
+            WatchKind::Deletions,
+        ]),
+        0..4,
+    )
+    .prop_map(|kinds| Cmd::Watch { kinds })
 }

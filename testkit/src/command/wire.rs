@@ -9,9 +9,11 @@
 
 use crate::parse::Request;
 
+use memcache_codec::{Automove, LruMode, WatchKind};
+
 use super::{
-    Cmd, Flag, Key, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode, Opaque, StatsArgs, StoreMode,
-    Value, Word,
+    Cmd, CrawlerCmd, Factor, Flag, Key, LruCmd, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode,
+    Opaque, SlabsCmd, StatsArgs, StoreMode, Target, Value, Word,
 };
 
 /// A decimal number as the codec writes it: digits only, no sign, no leading zero
@@ -30,7 +32,7 @@ fn uint(token: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-fn u32_(token: &[u8]) -> Option<u32> {
+pub(crate) fn u32_(token: &[u8]) -> Option<u32> {
     u32::try_from(uint(token)?).ok()
 }
 
@@ -44,6 +46,33 @@ fn i32_(token: &[u8]) -> Option<i32> {
 
 fn key(token: &[u8]) -> Key {
     Key(token.to_vec())
+}
+
+/// A slab class id as the codec writes it (memcached reads it as an `i32`).
+fn class(token: &[u8]) -> Option<u32> {
+    u32_(token).filter(|&id| id <= i32::MAX as u32)
+}
+
+/// An `lru_crawler` class list: `all`, `hash` (dumps only), or canonical ids joined
+/// by commas.
+fn target(token: &[u8], hash: bool) -> Option<Target> {
+    Some(match token {
+        b"all" => Target::All,
+        b"hash" if hash => Target::Hash,
+        ids => Target::Classes(
+            ids.split(|&b| b == b',')
+                .map(u32_)
+                .collect::<Option<Vec<u32>>>()?,
+        ),
+    })
+}
+
+/// An `lru tune` factor as the codec writes it: Rust's shortest decimal form of a
+/// finite number above 0, at most 32 characters.
+fn factor(token: &[u8]) -> Option<Factor> {
+    let text = std::str::from_utf8(token).ok()?;
+    let f: f64 = text.parse().ok()?;
+    (f.is_finite() && f > 0.0 && text.len() <= 32 && f.to_string() == text).then(|| f.into())
 }
 
 /// Strips a trailing `noreply` when the command has `max` arguments with it.
@@ -317,13 +346,74 @@ impl Cmd {
                 [b"detail", b"on"] => StatsArgs::Detail(true),
                 [b"detail", b"off"] => StatsArgs::Detail(false),
                 [b"detail", b"dump"] => StatsArgs::DetailDump,
-                [b"cachedump", class, limit] => StatsArgs::CacheDump {
-                    class: u32_(class)?,
-                    limit: u32_(limit)?,
-                },
+                [b"cachedump", class, limit] if u32_(class).is_some() && u32_(limit).is_some() => {
+                    StatsArgs::CacheDump {
+                        class: u32_(class)?,
+                        limit: u32_(limit)?,
+                    }
+                }
                 [word] => StatsArgs::Word(Word(word.to_vec())),
+                words if words.iter().all(|w| std::str::from_utf8(w).is_ok()) => {
+                    StatsArgs::Words(words.iter().map(|w| Word(w.to_vec())).collect())
+                }
                 _ => return None,
             }),
+            b"lru_crawler" => Self::LruCrawler(match args {
+                [b"crawl", t] => CrawlerCmd::Crawl(target(t, false)?),
+                [b"metadump", t] => CrawlerCmd::Metadump(target(t, true)?),
+                [b"mgdump", t] => CrawlerCmd::Mgdump(target(t, true)?),
+                [b"enable"] => CrawlerCmd::Enable,
+                [b"disable"] => CrawlerCmd::Disable,
+                [b"sleep", us] => CrawlerCmd::Sleep(u32_(us).filter(|&us| us <= 1_000_000)?),
+                [b"tocrawl", n] => CrawlerCmd::Tocrawl(u32_(n)?),
+                _ => return None,
+            }),
+            b"slabs" => Self::Slabs(match args {
+                [b"automove", b"0"] => SlabsCmd::Automove(Automove::Standby),
+                [b"automove", b"1"] => SlabsCmd::Automove(Automove::Normal),
+                [b"automove", b"2"] => SlabsCmd::Automove(Automove::Aggressive),
+                [b"reassign", src, dst] => SlabsCmd::Reassign {
+                    src: match *src {
+                        b"-1" => None,
+                        id => Some(class(id)?),
+                    },
+                    dst: class(dst)?,
+                },
+                _ => return None,
+            }),
+            b"lru" => Self::Lru(match args {
+                [b"tune", hot, warm, hot_factor, warm_factor] => LruCmd::Tune {
+                    hot_pct: u32_(hot)?,
+                    warm_pct: u32_(warm)?,
+                    hot_max_factor: factor(hot_factor)?,
+                    warm_max_factor: factor(warm_factor)?,
+                },
+                [b"mode", b"flat"] => LruCmd::Mode(LruMode::Flat),
+                [b"mode", b"segmented"] => LruCmd::Mode(LruMode::Segmented),
+                [b"temp_ttl", ttl] => LruCmd::TempTtl(i32_(ttl)?),
+                _ => return None,
+            }),
+            b"config" if args == [&b"get"[..], b"cluster"] => Self::ConfigGetCluster,
+            b"refresh_certs" if args.is_empty() => Self::RefreshCerts,
+            b"watch" => {
+                // Each kind once, in the order the codec writes them.
+                let mut kinds = Vec::with_capacity(args.len());
+                let mut last = None;
+                for word in args {
+                    let at = WatchKind::ALL
+                        .iter()
+                        .position(|k| k.word().as_bytes() == *word)?;
+                    if last.is_some_and(|l| l >= at) {
+                        return None;
+                    }
+                    last = Some(at);
+                    kinds.push(WatchKind::ALL[at]);
+                }
+                Self::Watch { kinds }
+            }
+            b"bget" if !args.is_empty() => Self::Bget {
+                keys: args.iter().map(|k| key(k)).collect(),
+            },
             b"version" if args.is_empty() => Self::Version,
             b"verbosity" => match noreply(args, 2) {
                 ([level], noreply) => Self::Verbosity {
