@@ -23,7 +23,9 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use memcache_codec::{Codec, Delete, Get, GetMulti, Incr, MetaGet, MetaSet, Stats, Store};
+use memcache_codec::Codec;
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Delete, Get, GetMulti, MetaGet, MetaSet, Stats, Store};
 
 struct Counting;
 
@@ -132,7 +134,11 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "incr",
-            send: |c, o, n| c.send(&Incr::new("counter", 1), o, n).map(drop).unwrap(),
+            send: |c, o, n| {
+                c.send(&Arithmetic::incr("counter", 1), o, n)
+                    .map(drop)
+                    .unwrap()
+            },
             reply: b"42\r\n".to_vec(),
         },
         Row {

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use memcache_codec::{Codec, GetMulti, MetaGet, Store};
+use memcache_codec::Codec;
+use memcache_codec::command::{GetMulti, MetaGet, Store};
 use memcache_proto::Request;
 
 /// Commands written per timed iteration.

@@ -15,7 +15,9 @@ mod memcached;
 use std::time::Duration;
 
 use blocking::BlockingClient;
-use memcache_codec::{Config, Get, GetMulti, Incr, MetaGet, Response, Store};
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Get, GetMulti, MetaGet, Store};
+use memcache_codec::{Config, Response};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(server) = memcached::Server::from_env()? else {
@@ -25,13 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     println!("{}", server.describe());
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(5)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(5)));
     let mut client = BlockingClient::connect(server.addr(), config)?;
 
     // Sending only encodes: these five commands leave in one write, at the first recv.
-    client.send(&Store::set("example:greeting", "hello").flags(7))?;
+    client.send(&Store::set("example:greeting", "hello").client_flags(7))?;
     client.send(&Store::set("example:visits", "41"))?;
-    client.send(&Incr::new("example:visits", 1))?;
+    client.send(&Arithmetic::incr("example:visits", 1))?;
     client.send(&GetMulti::new(&[
         "example:greeting",
         "example:visits",
@@ -39,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ]))?;
     client.send(&MetaGet::new("example:greeting").return_value().return_cas())?;
     while let Some(done) = client.recv() {
-        println!("#{} {:?}", done.token.get(), done.result?);
+        println!("#{} {:?}", done.token.index(), done.result?);
     }
 
     // One command, one result: `call` is send + wait.

@@ -26,13 +26,16 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use blocking::{BlockingClient, Transport};
-use memcache_codec::{
-    Command, CommandError, Config, Exptime, Get, GetMulti, Incr, MetaArithmetic, MetaDelete,
-    MetaGet, MetaResponse, MetaSet, Quit, Response, Stats, Store, Ttl,
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    Command, Exptime, Get, GetMulti, MetaArithmetic, MetaDelete, MetaGet, MetaSet, Quit, Stats,
+    Store,
 };
+use memcache_codec::response::{MetaResponse, Ttl};
+use memcache_codec::{CommandError, Config, Response};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(5)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(5)));
     let found = memcached::Server::from_env();
     match &found {
         Ok(Some(server)) => {
@@ -69,7 +72,7 @@ fn tour<S: Transport>(client: &mut BlockingClient<Traced<S>>) -> Result<(), Box<
     step(
         client,
         "store a value with client flags",
-        &Store::set("demo:greeting", "hello").flags(7),
+        &Store::set("demo:greeting", "hello").client_flags(7),
     )?;
     step(client, "read it back", &Get::new("demo:greeting"))?;
     let Ok(Response::Hit(value)) = ask(
@@ -92,7 +95,7 @@ fn tour<S: Transport>(client: &mut BlockingClient<Traced<S>>) -> Result<(), Box<
         &Store::cas("demo:greeting", "too late", unique),
     )?;
     step(client, "a counter", &Store::set("demo:visits", "41"))?;
-    step(client, "incr", &Incr::new("demo:visits", 1))?;
+    step(client, "incr", &Arithmetic::incr("demo:visits", 1))?;
     let keys = ["demo:greeting", "demo:nobody", "demo:visits"];
     step(
         client,
@@ -100,7 +103,7 @@ fn tour<S: Transport>(client: &mut BlockingClient<Traced<S>>) -> Result<(), Box<
         &GetMulti::new(&keys),
     )?;
     step(client, "server statistics", &Stats::new())?;
-    let minute = Exptime::relative(60)?;
+    let minute = Exptime::in_seconds(60)?;
     let set = MetaSet::new("demo:meta", "via meta")
         .client_flags(3)
         .ttl(minute)
@@ -161,7 +164,7 @@ fn show(result: &Result<Response, CommandError>) -> String {
             Some(cas) => format!("hit: {} (flags {}, cas {cas})", text(&v.data), v.flags),
             None => format!("hit: {} (flags {})", text(&v.data), v.flags),
         },
-        Ok(Response::Values(items)) => {
+        Ok(Response::Items(items)) => {
             let items: Vec<String> = items
                 .iter()
                 .map(|i| format!("{} = {}", i.key.escape_ascii(), text(i.data)))

@@ -27,13 +27,14 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use blocking::{BlockingClient, Transport};
+use memcache_codec::command::{GetMulti, MetaGet, Store};
 use memcache_codec::distribution::{
     Distribution, HealthConfig, Mode, Outcome, Policy, Server, parse_servers,
 };
-use memcache_codec::{Config, GetMulti, MetaGet, Response, Store};
+use memcache_codec::{Config, Response};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(5)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(5)));
     if let Ok(addrs) = std::env::var("MEMCACHED_ADDRS") {
         println!("fleet: the servers of MEMCACHED_ADDRS={addrs}");
         let servers = parse_servers(&addrs)?;
@@ -171,7 +172,7 @@ fn tour<S: Transport>(
     // Leave the servers as found.
     for key in &keys {
         let server = ring.server_for(key.as_bytes());
-        let deleted = clients[server].call(&memcache_codec::Delete::new(key))??;
+        let deleted = clients[server].call(&memcache_codec::command::Delete::new(key))??;
         debug_assert!(matches!(deleted, Response::Deleted));
     }
     Ok(())

@@ -14,7 +14,9 @@ mod tokio_client;
 
 use std::time::Duration;
 
-use memcache_codec::{Config, Get, Incr, MetaGet, Store};
+use memcache_codec::Config;
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Get, MetaGet, Store};
 use tokio_client::Client;
 
 #[tokio::main(flavor = "current_thread")]
@@ -26,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     println!("{}", server.describe());
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(5)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(5)));
     let client = Client::connect(server.addr(), config).await?;
 
     // One command at a time.
@@ -38,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Many at once: every send is pipelined on the one connection; await in any order.
     let counter = client.call(&Store::set("example:visits", "41")).await?;
     println!("set: {counter:?}");
-    let incr = client.send(&Incr::new("example:visits", 1))?;
+    let incr = client.send(&Arithmetic::incr("example:visits", 1))?;
     let get = client.send(&Get::new("example:greeting"))?;
     let meta = client.send(&MetaGet::new("example:visits").return_value().return_ttl())?;
     let (meta, get, incr) = tokio::join!(meta, get, incr);
@@ -54,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tasks: Vec<_> = (0..4)
         .map(|i| {
             let client = client.clone();
-            tokio::spawn(async move { client.call(&Incr::new("example:visits", i)).await })
+            tokio::spawn(async move { client.call(&Arithmetic::incr("example:visits", i)).await })
         })
         .collect();
     for task in tasks {

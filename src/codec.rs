@@ -27,7 +27,7 @@ use crate::receive::{Input, Receiver};
 /// * time and the connection: [`poll_timeout`](Self::poll_timeout),
 ///   [`handle_timeout`](Self::handle_timeout), [`handle_eof`](Self::handle_eof),
 ///   [`handle_io_error`](Self::handle_io_error);
-/// * getters: [`pending`](Self::pending), [`error`](Self::error),
+/// * getters: [`pending`](Self::pending), [`poisoned`](Self::poisoned),
 ///   [`min_buffer_len`](Self::min_buffer_len), [`bytes_examined`](Self::bytes_examined).
 #[derive(Debug)]
 pub struct Codec {
@@ -106,7 +106,8 @@ impl Codec {
     /// `now` starts the inactivity timer if nothing was pending.
     ///
     /// ```
-    /// use memcache_codec::{Codec, Get};
+    /// use memcache_codec::Codec;
+    /// use memcache_codec::command::Get;
     /// use bytes::BytesMut;
     ///
     /// let mut codec = Codec::new();
@@ -173,7 +174,7 @@ impl Codec {
 
     /// Sends every `mg` of `gets` in quiet mode, then an `mn` fence, as one batch:
     /// hits come back as they are found, misses stay silent and complete as
-    /// [inferred](crate::MetaResponse#structfield.inferred) misses when a later reply (at the
+    /// [inferred](crate::response::MetaResponse#structfield.inferred) misses when a later reply (at the
     /// latest the fence's `MN`) arrives.
     ///
     /// Each `mg` is sent with `q`; one without an opaque gets an automatic one
@@ -183,7 +184,8 @@ impl Codec {
     /// written and the deque is unchanged.
     ///
     /// ```
-    /// use memcache_codec::{Codec, MetaGet};
+    /// use memcache_codec::Codec;
+    /// use memcache_codec::command::MetaGet;
     /// use bytes::BytesMut;
     ///
     /// let mut codec = Codec::new();
@@ -269,7 +271,9 @@ impl Codec {
     /// ```
     /// use std::time::Instant;
     /// use bytes::BytesMut;
-    /// use memcache_codec::{Codec, ServerProfile, ServerVersion, MetaGet, EncodeError};
+    /// use memcache_codec::{Codec, EncodeError};
+    /// use memcache_codec::command::MetaGet;
+    /// use memcache_codec::profile::{ServerProfile, ServerVersion};
     ///
     /// let mut codec = Codec::new();
     /// let mut out = BytesMut::new();
@@ -325,7 +329,8 @@ impl Codec {
     /// itself.
     ///
     /// ```
-    /// use memcache_codec::{Codec, MetaGet, MetaNoop};
+    /// use memcache_codec::Codec;
+    /// use memcache_codec::command::{MetaGet, MetaNoop};
     /// use bytes::BytesMut;
     /// use std::time::Instant;
     ///
@@ -383,7 +388,8 @@ impl Codec {
     /// poisoned it yields every pending command's failure, then the error once.
     ///
     /// ```
-    /// use memcache_codec::{Codec, Store};
+    /// use memcache_codec::Codec;
+    /// use memcache_codec::command::Store;
     /// use bytes::BytesMut;
     /// # use std::time::Instant;
     ///
@@ -496,11 +502,13 @@ impl Codec {
     /// completes with [`Response::Closed`](crate::Response::Closed), and quiet
     /// commands sent just before it: the server answered everything before the
     /// `quit`, so their silence completes them with their
-    /// [inferred](crate::MetaResponse#structfield.inferred) outcome. Decode what was
+    /// [inferred](crate::response::MetaResponse#structfield.inferred) outcome. Decode what was
     /// read before calling this.
     ///
     /// ```
-    /// use memcache_codec::{Codec, MetaSet, MetaStatus, Quit, Response};
+    /// use memcache_codec::{Codec, Response};
+    /// use memcache_codec::command::{MetaSet, Quit};
+    /// use memcache_codec::response::MetaStatus;
     /// use bytes::BytesMut;
     /// use std::time::Instant;
     ///
@@ -555,13 +563,13 @@ impl Codec {
         self.pending.cancel(token)
     }
 
-    /// Commands waiting for a reply, cancelled ones included. A [`Watch`](crate::Watch)
+    /// Commands waiting for a reply, cancelled ones included. A [`Watch`](crate::command::Watch)
     /// counts until its final completion.
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
 
-    /// Whether a [`Watch`](crate::Watch) got its `OK`: the connection is a log stream,
+    /// Whether a [`Watch`](crate::command::Watch) got its `OK`: the connection is a log stream,
     /// every further completion is a log line of the watch (until the connection
     /// ends), `send` refuses, and there is no inactivity deadline.
     pub fn is_watching(&self) -> bool {
@@ -572,8 +580,9 @@ impl Codec {
                 .is_some_and(|e| e.expect() == Expect::Log)
     }
 
-    /// The error the codec is poisoned with, if it is.
-    pub fn error(&self) -> Option<&ConnectionError> {
+    /// The error the codec is poisoned with, if it is: from then on every pending
+    /// command fails with it once and every call returns it.
+    pub fn poisoned(&self) -> Option<&ConnectionError> {
         self.receiver.poisoned()
     }
 
@@ -586,6 +595,9 @@ impl Codec {
 
     /// Bytes searched for line ends, plus data-block terminators checked, since the
     /// codec was made. Data blocks are never searched, and no byte is searched twice.
+    /// A test hook (the tests and fuzzers check that claim with it), not part of the
+    /// supported API.
+    #[doc(hidden)]
     pub fn bytes_examined(&self) -> u64 {
         self.receiver.examined()
     }
@@ -606,7 +618,7 @@ impl QuietBatch {
     }
 
     /// The token of the batch's `i`th `mg`.
-    pub fn get(&self, i: usize) -> Option<Token> {
+    pub fn token(&self, i: usize) -> Option<Token> {
         (i < self.len).then(|| Token(self.first + i as u64))
     }
 

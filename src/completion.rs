@@ -11,8 +11,9 @@ use crate::response::Response;
 pub struct Token(pub(crate) u64);
 
 impl Token {
-    /// The token's number (the count of commands sent before it).
-    pub fn get(self) -> u64 {
+    /// The token's index: how many commands were sent before it (with a reply
+    /// expected) on this codec.
+    pub fn index(self) -> u64 {
         self.0
     }
 }
@@ -22,7 +23,7 @@ impl Token {
 /// Every command sent with [`Codec::send`](crate::Codec::send) completes exactly once
 /// with a *final* completion (unless [cancelled](crate::Codec::cancel)), in send
 /// order. The one command that also completes before that is a
-/// [`Watch`](crate::Watch): its `OK` ([`Response::Watching`]) and each log line
+/// [`Watch`](crate::command::Watch): its `OK` ([`Response::Watching`]) and each log line
 /// ([`Response::Log`]) are non-final completions with its token, and the final one
 /// comes when the connection ends ([`is_final`](Self::is_final)).
 #[must_use = "a completion carries a command's result"]

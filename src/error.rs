@@ -34,6 +34,42 @@ pub enum KeyError {
     },
 }
 
+/// Why an argument token other than a key (an opaque, a stats argument, a raw
+/// command's token) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// A token must have at least one byte.
+    #[error("token is empty")]
+    Empty,
+    /// Longer than this argument allows.
+    #[error("token is {len} bytes, the limit is {limit}")]
+    TooLong {
+        /// Length of the token.
+        len: usize,
+        /// The longest this argument may be.
+        limit: usize,
+    },
+    /// Space, control bytes (0x00..=0x20) and DEL (0x7f) would split or end the command line.
+    #[error("token has the forbidden byte {byte:#04x} at offset {offset}")]
+    ForbiddenByte {
+        /// The offending byte.
+        byte: u8,
+        /// Its position in the token.
+        offset: usize,
+    },
+}
+
+impl From<TokenError> for KeyError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Empty => Self::Empty,
+            TokenError::TooLong { len, .. } => Self::TooLong { len },
+            TokenError::ForbiddenByte { byte, offset } => Self::ForbiddenByte { byte, offset },
+        }
+    }
+}
+
 /// A command the caller asked for was refused before a single byte was written.
 ///
 /// After an `EncodeError` the output buffer and the pending deque are exactly as
@@ -59,7 +95,7 @@ pub enum EncodeError {
     },
     /// Client flags above `u32::MAX` for a server not known to store 8-byte flags: a
     /// 1.6.18 server silently keeps the low 32 bits, corrupting them. Allowed with a
-    /// [`ServerProfile`](crate::ServerProfile) saying `client_flags_size 8`, or with
+    /// [`ServerProfile`](crate::profile::ServerProfile) saying `client_flags_size 8`, or with
     /// [`Config::large_client_flags`](crate::Config::large_client_flags).
     #[error(
         "client flags {flags} do not fit 32 bits, and the server is not known to store 8-byte flags"
@@ -68,16 +104,16 @@ pub enum EncodeError {
         /// The flags.
         flags: u64,
     },
-    /// A command or flag the server (its [`ServerProfile`](crate::ServerProfile)) is
+    /// A command or flag the server (its [`ServerProfile`](crate::profile::ServerProfile)) is
     /// too old for.
     #[error("{what} needs memcached {since}, the server is {server}")]
     Unsupported {
         /// What was asked for.
         what: &'static str,
         /// The first version that has it.
-        since: crate::ServerVersion,
+        since: crate::profile::ServerVersion,
         /// The server's version.
-        server: crate::ServerVersion,
+        server: crate::profile::ServerVersion,
     },
     /// A multi-key retrieval needs at least one key (`get` with none is a server `ERROR`).
     #[error("a multi-key retrieval needs at least one key")]
@@ -104,7 +140,7 @@ pub enum EncodeError {
         /// Which argument.
         what: &'static str,
         /// What is wrong with it.
-        reason: KeyError,
+        reason: TokenError,
     },
     /// A meta opaque (`O` flag) is at most 31 bytes after the `O` (32 with it).
     #[error("opaque is {len} bytes, the limit is 31")]
@@ -130,13 +166,13 @@ pub enum EncodeError {
         "reply could not be told apart from an earlier quiet meta command's; use distinct opaques"
     )]
     AmbiguousQuiet,
-    /// [`Auth`](crate::Auth) credentials memcached cannot take.
+    /// [`Auth`](crate::command::Auth) credentials memcached cannot take.
     #[error("invalid credentials: {reason}")]
     InvalidCredentials {
         /// What is wrong with them.
         reason: &'static str,
     },
-    /// [`Auth`](crate::Auth) must be the only command pending: before authentication
+    /// [`Auth`](crate::command::Auth) must be the only command pending: before authentication
     /// memcached answers only the last command of a read.
     #[error("authentication must be sent with nothing else pending")]
     AuthenticationNotAlone,
@@ -144,7 +180,7 @@ pub enum EncodeError {
     /// credentials as an item named `auth`.
     #[error("the server does not use ASCII authentication")]
     AuthenticationDisabled,
-    /// An [`Auth`](crate::Auth) is pending: nothing may be pipelined behind it (a
+    /// An [`Auth`](crate::command::Auth) is pending: nothing may be pipelined behind it (a
     /// `set` behind a failed attempt would be read as credentials).
     #[error("an authentication is pending: wait for its reply")]
     AuthenticationPending,
@@ -157,7 +193,7 @@ pub enum EncodeError {
     /// A `quit` or `shutdown` was sent: memcached ignores anything after it.
     #[error("the connection is closing: quit or shutdown was sent")]
     Closing,
-    /// A [`Watch`](crate::Watch) is pending (waiting for its `OK`, or streaming log
+    /// A [`Watch`](crate::command::Watch) is pending (waiting for its `OK`, or streaming log
     /// lines): memcached answers nothing sent after it on this connection.
     #[error("a watch is pending: the connection is a log stream (or about to become one)")]
     Watching,
@@ -187,7 +223,7 @@ pub enum EncodeError {
         /// The limit.
         limit: usize,
     },
-    /// A [`Raw`](crate::Raw) command the codec cannot pair replies for (`quit`,
+    /// A [`Raw`](crate::command::Raw) command the codec cannot pair replies for (`quit`,
     /// `watch`, a dump, `noreply`, a quiet meta command), or whose line does not state
     /// its data block's length. The reason says which.
     #[error("raw command refused: {0}")]
@@ -323,7 +359,7 @@ pub enum ConnectionError {
     #[error("connection failed: {0}")]
     Io(std::io::ErrorKind),
     /// The server requires ASCII authentication (`-Y`) and this connection is not
-    /// authenticated: an [`Auth`](crate::Auth) failed, or a command got
+    /// authenticated: an [`Auth`](crate::command::Auth) failed, or a command got
     /// `CLIENT_ERROR unauthenticated`. Until authenticated memcached sends one reply
     /// per read whatever was pipelined, so replies can no longer be paired with
     /// commands.
@@ -352,7 +388,7 @@ pub enum CommandError {
     /// The connection failed before this command's reply arrived.
     #[error(transparent)]
     Connection(#[from] ConnectionError),
-    /// [`Auth`](crate::Auth) was refused: wrong credentials (`CLIENT_ERROR
+    /// [`Auth`](crate::command::Auth) was refused: wrong credentials (`CLIENT_ERROR
     /// authentication failure`) or a block the server could not read as credentials.
     /// The codec is poisoned with [`ConnectionError::Unauthenticated`] after it.
     #[error("authentication failed: {0}")]

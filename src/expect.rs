@@ -15,7 +15,7 @@
 
 use crate::command::RawShape;
 use crate::error::{ServerError, ServerErrorKind};
-use crate::response::{MetaResponse, MetaStatus, Response, StatLines, Values};
+use crate::response::{Items, MetaResponse, MetaStatus, Response, StatLines};
 
 /// Reply codes of the meta protocol, as bits, so a command's possible codes are a mask.
 pub(crate) mod code {
@@ -56,7 +56,7 @@ pub(crate) enum StatsShape {
 }
 
 /// Which status words (besides `OK`) an admin command can answer with, as typed
-/// outcomes ([`AdminStatus`](crate::AdminStatus)).
+/// outcomes ([`AdminStatus`](crate::response::AdminStatus)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AdminWords {
     /// `slabs reassign`: `BUSY`, `BADCLASS`, `NOSPARE`, `NOTFULL`, `UNSAFE`, `SAME`.
@@ -367,7 +367,7 @@ impl Expect {
     /// What `END` with nothing before it means.
     pub(crate) fn empty_reply(self) -> Response {
         match self {
-            Self::Multi { .. } => Response::Values(Values::default()),
+            Self::Multi { .. } => Response::Items(Items::default()),
             Self::Stats(StatsShape::Item) => Response::CacheDump(Vec::new()),
             Self::Stats(StatsShape::Prefix) => Response::DetailDump(Vec::new()),
             Self::Stats(_) => Response::Stats(StatLines::default()),

@@ -25,7 +25,8 @@
 //! use std::time::Instant;
 //! use futures_util::{SinkExt, StreamExt};
 //! use memcache_codec::framed::FramedCodec;
-//! use memcache_codec::{Codec, Get, Response, Store};
+//! use memcache_codec::{Codec, Response};
+//! use memcache_codec::command::{Get, Store};
 //! use tokio_util::codec::Framed;
 //! # use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
@@ -52,7 +53,7 @@
 //! assert_eq!(stored.result, Ok(Response::Stored));
 //! let hit = framed.next().await.unwrap()?;
 //! assert_eq!(hit.token, get);
-//! assert_eq!(&hit.result?.into_value().unwrap().data[..], b"hello");
+//! assert_eq!(&hit.result?.into_hit().unwrap().data[..], b"hello");
 //! # Ok(())
 //! # }
 //! ```
@@ -63,7 +64,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::{Codec, Command, Completion, ConnectionError, EncodeError, Token};
+use crate::command::Command;
+use crate::{Codec, Completion, ConnectionError, EncodeError, Token};
 
 /// A [`Codec`] and a clock: the `tokio_util` [`Decoder`] of [`Completion`]s and
 /// [`Encoder`] of commands. See the [module documentation](self).
@@ -109,7 +111,7 @@ impl<C: FnMut() -> Instant> FramedCodec<C> {
     /// [`Codec::handle_io_error`] or [`Codec::handle_eof`], without reading: `None`
     /// once every one has come out (or while the codec is not poisoned).
     pub fn drain_failed(&mut self) -> Option<Completion> {
-        self.codec.error()?;
+        self.codec.poisoned()?;
         // A poisoned codec reads nothing: every pending command fails in order.
         self.codec
             .decode(&mut BytesMut::new(), (self.clock)())
@@ -163,7 +165,7 @@ impl<C: FnMut() -> Instant> Decoder for FramedCodec<C> {
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Completion>, FramedError> {
-        if self.codec.error().is_none() {
+        if self.codec.poisoned().is_none() {
             if let Some(done) = self.decode(src)? {
                 return Ok(Some(done));
             }
@@ -191,7 +193,8 @@ impl<C: FnMut() -> Instant, K: Command + ?Sized> Encoder<&K> for FramedCodec<C> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CommandError, Get, Quit, Response, Store};
+    use crate::command::{Get, Quit, Store};
+    use crate::{CommandError, Response};
 
     fn framed() -> FramedCodec<fn() -> Instant> {
         FramedCodec::new(Codec::new(), Instant::now)

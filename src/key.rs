@@ -6,7 +6,7 @@
 //! proxies and other servers may not, so the client rule is stricter: no byte
 //! `<= 0x20` and no `0x7f`.
 
-use crate::error::KeyError;
+use crate::error::{KeyError, TokenError};
 
 /// The longest key memcached accepts.
 pub const MAX_KEY_LEN: usize = 250;
@@ -57,12 +57,15 @@ fn has_forbidden(token: &[u8]) -> bool {
 /// Checks a byte string against the token rule: not empty, at most `max` bytes, no
 /// byte `<= 0x20`, no `0x7f`.
 #[inline]
-pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), KeyError> {
+pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), TokenError> {
     if token.is_empty() {
-        return Err(KeyError::Empty);
+        return Err(TokenError::Empty);
     }
     if token.len() > max {
-        return Err(KeyError::TooLong { len: token.len() });
+        return Err(TokenError::TooLong {
+            len: token.len(),
+            limit: max,
+        });
     }
     if has_forbidden(token) {
         return Err(forbidden_at(token));
@@ -72,9 +75,9 @@ pub(crate) fn check_token(token: &[u8], max: usize) -> Result<(), KeyError> {
 
 /// The first forbidden byte of a token that has one.
 #[cold]
-fn forbidden_at(token: &[u8]) -> KeyError {
+fn forbidden_at(token: &[u8]) -> TokenError {
     let offset = token.iter().position(|&b| forbidden(b)).unwrap_or(0);
-    KeyError::ForbiddenByte {
+    TokenError::ForbiddenByte {
         byte: token[offset],
         offset,
     }
@@ -83,13 +86,14 @@ fn forbidden_at(token: &[u8]) -> KeyError {
 /// Checks a memcached key: 1 to 250 bytes, no byte `<= 0x20`, no `0x7f`.
 ///
 /// ```
-/// use memcache_codec::{check_key, KeyError};
+/// use memcache_codec::KeyError;
+/// use memcache_codec::command::check_key;
 /// assert!(check_key(b"user:42").is_ok());
 /// assert_eq!(check_key(b"a b"), Err(KeyError::ForbiddenByte { byte: b' ', offset: 1 }));
 /// assert_eq!(check_key(&[b'k'; 251]), Err(KeyError::TooLong { len: 251 }));
 /// ```
 pub fn check_key(key: &[u8]) -> Result<(), KeyError> {
-    check_token(key, MAX_KEY_LEN)
+    check_token(key, MAX_KEY_LEN).map_err(KeyError::from)
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

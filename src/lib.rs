@@ -26,12 +26,13 @@
 //! ```
 //! use std::time::Instant;
 //! use bytes::BytesMut;
-//! use memcache_codec::{Codec, Get, Response, Store};
+//! use memcache_codec::{Codec, Response};
+//! use memcache_codec::command::{Get, Store};
 //!
 //! let mut codec = Codec::new();
 //! let mut out = BytesMut::new();
 //! let now = Instant::now();
-//! let set = codec.send(&Store::set("greeting", "hello").flags(7), &mut out, now)?;
+//! let set = codec.send(&Store::set("greeting", "hello").client_flags(7), &mut out, now)?;
 //! let get = codec.send(&Get::new("greeting"), &mut out, now)?;
 //! assert_eq!(&out[..], &b"set greeting 7 0 5\r\nhello\r\nget greeting\r\n"[..]);
 //!
@@ -43,7 +44,7 @@
 //! input.extend_from_slice(b"lo\r\nEND\r\n");
 //! let hit = codec.decode(&mut input, now)?.expect("a whole reply");
 //! assert_eq!(hit.token, get);
-//! let value = hit.result?.into_value().expect("a hit");
+//! let value = hit.result?.into_hit().expect("a hit");
 //! assert_eq!((value.flags, &value.data[..]), (7, &b"hello"[..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -51,61 +52,66 @@
 //! # The drive loop
 //!
 //! A complete client over a blocking [`TcpStream`](std::net::TcpStream): write what
-//! `send` produced, read until every command has completed, honour the deadline.
-//! `examples/blocking.rs` runs this against a real server.
+//! `send` produced, then read and drain until every command has completed, honouring
+//! the deadline. Drain *before* looking at [`Codec::pending`]: a reply can complete
+//! several commands at once (quiet commands before it), and `pending()` counts only
+//! those still waiting for bytes. `examples/blocking.rs` runs this against a real
+//! server; here it runs against the reference model behind a loopback listener.
 //!
-//! ```no_run
+//! ```
 //! use std::io::{Read, Write};
 //! use std::net::TcpStream;
-//! use std::time::Instant;
+//! use std::time::{Duration, Instant};
 //! use bytes::BytesMut;
-//! use memcache_codec::{Codec, Completion, Get, Store};
+//! use memcache_codec::{Codec, Completion};
+//! use memcache_codec::command::{Get, MetaGet, MetaNoop, Store};
 //!
 //! fn main() -> std::io::Result<()> {
-//!     let mut stream = TcpStream::connect("127.0.0.1:11211")?;
+//! #   let server = memcache_testkit::Loopback::start()?;
+//! #   let addr = server.addr();
+//!     let mut stream = TcpStream::connect(addr)?; // your memcached, e.g. "127.0.0.1:11211"
 //!     let mut codec = Codec::new();
 //!     let (mut out, mut input) = (BytesMut::new(), BytesMut::with_capacity(16 * 1024));
 //!
 //!     codec.send(&Store::set("k", "v"), &mut out, Instant::now())?;
 //!     codec.send(&Get::new("k"), &mut out, Instant::now())?;
+//!     codec.send(&MetaGet::new("a").return_value().quiet(), &mut out, Instant::now())?;
+//!     codec.send(&MetaGet::new("b").return_value().quiet(), &mut out, Instant::now())?;
+//!     codec.send(&MetaNoop, &mut out, Instant::now())?; // answers for the quiet ones
 //!     stream.write_all(&out)?;
 //!     out.clear();
 //!
 //!     let mut done: Vec<Completion> = Vec::new();
-//!     while codec.pending() > 0 {
-//!         // Drain every completion the buffered bytes hold.
-//!         while let Some(completion) = codec.decode(&mut input, Instant::now())? {
-//!             done.push(completion);
+//!     loop {
+//!         // Every completion the buffered bytes hold, then: anything left to wait for?
+//!         for completion in codec.completions(&mut input, Instant::now()) {
+//!             match completion {
+//!                 Ok(completion) => done.push(completion),
+//!                 Err(e) => return Err(e.into()), // poisoned: every command has completed
+//!             }
 //!         }
 //!         if codec.pending() == 0 {
 //!             break;
 //!         }
 //!         // Wait for more bytes, but not past the codec's deadline.
-//!         if let Some(deadline) = codec.poll_timeout() {
-//!             let left = deadline.saturating_duration_since(Instant::now());
-//!             stream.set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))?;
-//!         }
+//!         let left = codec.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+//!         stream.set_read_timeout(left.map(|d| d.max(Duration::from_millis(1))))?;
 //!         // A large value announces its size: reserve it once instead of read by read.
 //!         let want = codec.min_buffer_len().unwrap_or(0).max(input.len() + 4096);
 //!         input.reserve(want - input.len());
 //!         let start = input.len();
 //!         input.resize(input.capacity(), 0);
-//!         match stream.read(&mut input[start..]) {
-//!             Ok(0) => {
-//!                 input.truncate(start);
-//!                 codec.handle_eof(); // every pending command now fails once
-//!             }
-//!             Ok(n) => input.truncate(start + n),
-//!             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-//!                 input.truncate(start);
-//!                 codec.handle_timeout(Instant::now());
-//!             }
-//!             Err(e) => return Err(e),
+//!         let read = stream.read(&mut input[start..]);
+//!         input.truncate(start + *read.as_ref().unwrap_or(&0));
+//!         match read {
+//!             Ok(0) => codec.handle_eof(), // every pending command now fails, once
+//!             Ok(_) => {}
+//!             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock
+//!                 | std::io::ErrorKind::TimedOut) => codec.handle_timeout(Instant::now()),
+//!             Err(e) => codec.handle_io_error(e.kind()), // the connection is over
 //!         }
 //!     }
-//!     for completion in done {
-//!         println!("{:?}: {:?}", completion.token, completion.result);
-//!     }
+//!     assert_eq!(done.len(), 5); // stored, the hit, two inferred misses, MN
 //!     Ok(())
 //! }
 //! ```
@@ -118,7 +124,7 @@
 //! * **Input**: the caller appends what it read to one `BytesMut` and passes the same
 //!   buffer to every [`Codec::decode`] (or [`Codec::completions`]). The codec removes
 //!   finished replies from the front and hands out values as [`Bytes`](bytes::Bytes)
-//!   split off that buffer: no copy. A multi-key reply comes out as one [`Values`]
+//!   split off that buffer: no copy. A multi-key reply comes out as one [`Items`]
 //!   view, one `Bytes` for the whole reply; so do a stats reply ([`StatLines`]) and a
 //!   meta reply (its flags and value, [`MetaResponse`]). A partial reply stays in the buffer; the
 //!   codec remembers how far it has searched, so a value arriving one byte at a time
@@ -189,19 +195,19 @@
 //! | memcached | Type | Completes with ([`Response`]) |
 //! |---|---|---|
 //! | `get`, `gets`, `gat`, `gats` (one key) | [`Get`] | [`Hit`](Response::Hit), [`Miss`](Response::Miss) |
-//! | the same with several keys | [`GetMulti`] | [`Values`](Response::Values) |
+//! | the same with several keys | [`GetMulti`] | [`Items`](Response::Items) |
 //! | `set`, `add`, `replace`, `append`, `prepend`, `cas` | [`Store`] | [`Stored`](Response::Stored), [`NotStored`](Response::NotStored), [`Exists`](Response::Exists), [`NotFound`](Response::NotFound) |
 //! | `delete` | [`Delete`] | [`Deleted`](Response::Deleted), [`NotFound`](Response::NotFound) |
-//! | `incr`, `decr` | [`Incr`], [`Decr`] | [`Counter`](Response::Counter), [`NotFound`](Response::NotFound) |
+//! | `incr`, `decr` | [`Arithmetic`] | [`Counter`](Response::Counter), [`NotFound`](Response::NotFound) |
 //! | `touch` | [`Touch`] | [`Touched`](Response::Touched), [`NotFound`](Response::NotFound) |
 //! | `stats [...]` | [`Stats`] | [`Stats`](Response::Stats), [`CacheDump`](Response::CacheDump), [`DetailDump`](Response::DetailDump), [`Reset`](Response::Reset), [`Ok`](Response::Ok) |
 //! | `version` | [`Version`] | [`Version`](Response::Version) |
 //! | `verbosity`, `flush_all [delay]`, `cache_memlimit` | [`Verbosity`], [`FlushAll`], [`CacheMemlimit`] | [`Ok`](Response::Ok) |
 //! | `quit`, `shutdown` | [`Quit`], [`Shutdown`] | [`Closed`](Response::Closed) at end of stream |
 //! | `mg`, `ms`, `md`, `ma` | [`MetaGet`], [`MetaSet`], [`MetaDelete`], [`MetaArithmetic`] | [`Meta`](Response::Meta) |
-//! | `mn`, `me` | [`MetaNoop`], [`MetaDebugCommand`] | [`Noop`](Response::Noop), [`MetaDebug`](Response::MetaDebug) |
+//! | `mn`, `me` | [`MetaNoop`], [`command::MetaDebug`] | [`Noop`](Response::Noop), [`MetaDebug`](Response::MetaDebug) |
 //! | `stats <word>...` | [`Stats::args`] | by the words, as above |
-//! | `bget` | [`Bget`] | [`Values`](Response::Values) |
+//! | `bget` | [`Bget`] | [`Items`](Response::Items) |
 //! | `lru_crawler crawl`, `enable`, `disable`, `sleep`, `tocrawl` | [`LruCrawler`] | [`Ok`](Response::Ok), [`Admin`](Response::Admin) |
 //! | `lru_crawler metadump`, `mgdump` | [`LruCrawler::metadump`], [`LruCrawler::mgdump`] | [`MetaDump`](Response::MetaDump), [`MgDump`](Response::MgDump), [`Admin`](Response::Admin) |
 //! | `slabs automove`, `slabs reassign` | [`Slabs`] | [`Ok`](Response::Ok), [`Admin`](Response::Admin) |
@@ -209,7 +215,14 @@
 //! | `config get cluster` | [`ConfigGetCluster`] | [`ClusterConfig`](Response::ClusterConfig) |
 //! | `refresh_certs` | [`RefreshCerts`] | [`Ok`](Response::Ok) |
 //! | `watch` | [`Watch`] | [`Watching`](Response::Watching), then [`Log`](Response::Log) per line (not final), then the connection's end |
+//! | `set auth 0 0 <n>` with `<user> <password>` (ASCII auth, `-Y`) | [`Auth`] | [`Authenticated`](Response::Authenticated) |
 //! | anything else | [`Raw`] (the last resort) | [`Raw`](Response::Raw) |
+//!
+//! Commands live in [`command`], replies in [`response`] (with [`Response`] at the
+//! root), and what the codec may know of the server in [`profile`]. Every reply
+//! carrying data has a typed accessor on [`Response`] (`as_hit`, `as_items`,
+//! `as_counter`, `as_version`, `as_stats`, `as_meta`, ..., and `into_*` for owned
+//! values), so a caller that knows what its command gets need not `match`.
 //!
 //! A dump or a `watch` must be the newest command: [`Codec::send`] refuses anything
 //! behind them ([`EncodeError::DumpPending`], [`EncodeError::Watching`]), since
@@ -217,7 +230,7 @@
 //!
 //! Keys are checked before anything is written: 1 to 250 bytes, no byte `<= 0x20`,
 //! no `0x7f`; so is every other token (stats arguments, opaques). Numbers are typed
-//! (`u32` flags, `u64` cas and deltas, [`Exptime`]), so no caller input can inject a
+//! (`u64` client flags, `u64` cas and deltas, [`Exptime`]), so no caller input can inject a
 //! second command. The reply is checked against the command: a `VALUE` must carry a
 //! key that was asked for, in request order; a meta reply must echo the opaque and
 //! key its command sent.
@@ -239,16 +252,27 @@
 //! memcached leaves out a command's common outcome (a `mg` miss, a `ms`/`md`/`ma`
 //! success). The codec still completes every quiet command in order: when a later
 //! command's reply arrives, the silent ones before it complete with their
-//! [inferred](MetaResponse#structfield.inferred) outcome. Replies are told apart by the opaque
-//! (`O`) and key (`k`) they echo; a command that could not be told apart from an
-//! earlier quiet one is refused with [`EncodeError::AmbiguousQuiet`].
-//! [`Codec::send_quiet_batch`] sends many quiet `mg`s and an `mn` fence at once,
-//! assigning opaques as needed.
+//! [inferred](response::MetaResponse#structfield.inferred) outcome. Replies are told apart by the opaque
+//! (`O`) and key (`k`) they echo: every quiet command sent without an opaque gets one
+//! of its own, `O~<token>` ([`Config::auto_opaque`], on by default), so quiet
+//! commands of every kind pipeline freely. (With that off, a command that could not
+//! be told apart from an earlier quiet one is refused with
+//! [`EncodeError::AmbiguousQuiet`].)
+//!
+//! A quiet command completes only when a later reply arrives: after a run of quiet
+//! commands, send a command that always answers ([`MetaNoop`] is the cheapest) before
+//! waiting, or the silence of a miss cannot end and the inactivity timeout will.
+//! [`Codec::needs_fence`] says when the newest pending command is quiet;
+//! [`Codec::send_quiet_batch`] sends many quiet `mg`s and their `mn` fence at once.
+//! Quiet commands sent just before `quit` complete with their inferred outcome at end
+//! of stream: memcached answered everything before the `quit`.
 //!
 //! ```
 //! use std::time::Instant;
 //! use bytes::BytesMut;
-//! use memcache_codec::{Codec, MetaGet, MetaStatus, Response};
+//! use memcache_codec::{Codec, Response};
+//! use memcache_codec::command::MetaGet;
+//! use memcache_codec::response::MetaStatus;
 //!
 //! let mut codec = Codec::new();
 //! let mut out = BytesMut::new();
@@ -264,11 +288,29 @@
 //!         statuses.push((done.token, reply.status, reply.inferred));
 //!     }
 //! }
-//! let a = batch.get(0).unwrap();
-//! let b = batch.get(1).unwrap();
+//! let a = batch.token(0).unwrap();
+//! let b = batch.token(1).unwrap();
 //! assert_eq!(statuses, [(a, MetaStatus::Miss, true), (b, MetaStatus::Value, false)]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Servers as they are
+//!
+//! The codec speaks memcached 1.6.9 to 1.6.4x. What changed between them is gated by
+//! a [`ServerProfile`](profile::ServerProfile): give one ([`Codec::set_profile`]) or
+//! learn it ([`Codec::send_probe`] sends `version` and `stats settings`,
+//! [`ServerProfile::from_replies`](profile::ServerProfile::from_replies) reads them),
+//! and a command the server cannot take (`E` and `md x` before 1.6.27, `mg C`
+//! before 1.6.40, a bare `mg` before 1.6.18, `ms s`/`N` before 1.6.20) is refused at
+//! `send` with [`EncodeError::Unsupported`], nothing written, instead of failing or
+//! being silently ignored by the server. The profile also caps values at the server's
+//! `item_size_max`, and says whether client flags above `u32::MAX` are stored: they
+//! are refused otherwise ([`EncodeError::FlagsTooLarge`]; memcached 1.6.18 keeps
+//! the low 32 bits). Flags read back are always `u64`. Without a profile, nothing is
+//! gated but the flags.
+//!
+//! A server started with `-Y` (ASCII authentication) takes [`Auth`] first, alone;
+//! after a failure the codec is poisoned with [`ConnectionError::Unauthenticated`].
 //!
 //! # Many servers
 //!
@@ -282,6 +324,41 @@
 //! [`Codec::cancel`] gives up on one pending command: it will not complete, and its
 //! reply, which still arrives in order, is read and dropped. It is never delivered to
 //! another command.
+//!
+//! [`Get`]: command::Get
+//! [`GetMulti`]: command::GetMulti
+//! [`Store`]: command::Store
+//! [`Delete`]: command::Delete
+//! [`Arithmetic`]: command::Arithmetic
+//! [`Touch`]: command::Touch
+//! [`Stats`]: command::Stats
+//! [`Stats::args`]: command::Stats::args
+//! [`Version`]: command::Version
+//! [`Verbosity`]: command::Verbosity
+//! [`FlushAll`]: command::FlushAll
+//! [`CacheMemlimit`]: command::CacheMemlimit
+//! [`Quit`]: command::Quit
+//! [`Shutdown`]: command::Shutdown
+//! [`MetaGet`]: command::MetaGet
+//! [`MetaSet`]: command::MetaSet
+//! [`MetaDelete`]: command::MetaDelete
+//! [`MetaArithmetic`]: command::MetaArithmetic
+//! [`MetaNoop`]: command::MetaNoop
+//! [`Bget`]: command::Bget
+//! [`LruCrawler`]: command::LruCrawler
+//! [`LruCrawler::metadump`]: command::LruCrawler::metadump
+//! [`LruCrawler::mgdump`]: command::LruCrawler::mgdump
+//! [`Slabs`]: command::Slabs
+//! [`Lru`]: command::Lru
+//! [`ConfigGetCluster`]: command::ConfigGetCluster
+//! [`RefreshCerts`]: command::RefreshCerts
+//! [`Watch`]: command::Watch
+//! [`Raw`]: command::Raw
+//! [`Auth`]: command::Auth
+//! [`Exptime`]: command::Exptime
+//! [`Items`]: response::Items
+//! [`StatLines`]: response::StatLines
+//! [`MetaResponse`]: response::MetaResponse
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -289,7 +366,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
-mod command;
+pub mod command;
 mod completion;
 #[cfg(feature = "distribution")]
 #[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
@@ -302,33 +379,20 @@ pub mod framed;
 mod key;
 mod limits;
 mod pending;
-mod profile;
+pub mod profile;
 mod receive;
-mod response;
+pub mod response;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-pub use codec::{Codec, Completions, QuietBatch};
-pub use command::{
-    ArithMode, Auth, Automove, Bget, CacheMemlimit, Command, ConfigGetCluster, CrawlTarget, Decr,
-    Delete, Exptime, FlushAll, Get, GetMulti, Incr, Lru, LruCrawler, LruMode, MetaArithmetic,
-    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, NoreplyCommand, Quit,
-    Raw, RawShape, RefreshCerts, Shutdown, Slabs, Stats, Store, Touch, Verbosity, Version, Watch,
-    WatchKind,
-};
+pub use codec::{Codec, Completions};
 pub use completion::{Completion, Token};
 pub use error::{
     CommandError, ConnectionError, DecodeError, EncodeError, KeyError, ServerError,
-    ServerErrorKind, Snippet,
+    ServerErrorKind, Snippet, TokenError,
 };
-pub use key::{MAX_KEY_LEN, check_key};
 pub use limits::{Config, Limits};
-pub use profile::{Probe, ProfileError, ServerProfile, ServerVersion};
-pub use response::{
-    AdminStatus, CacheDumpItem, ClusterConfig, ClusterNode, DumpEntry, Item, ItemRef, LogLine,
-    MetaDebug, MetaResponse, MetaStatus, PrefixStats, RawReply, Response, Stat, StatLines, StatRef,
-    Ttl, Value, Values, ValuesIter,
-};
+pub use response::Response;

@@ -56,37 +56,37 @@ impl Limits {
     };
 
     /// Sets [`max_line_len`](Self::max_line_len).
-    pub const fn max_line_len(mut self, n: usize) -> Self {
+    pub const fn with_max_line_len(mut self, n: usize) -> Self {
         self.max_line_len = n;
         self
     }
 
     /// Sets [`max_value_len`](Self::max_value_len).
-    pub const fn max_value_len(mut self, n: usize) -> Self {
+    pub const fn with_max_value_len(mut self, n: usize) -> Self {
         self.max_value_len = n;
         self
     }
 
     /// Sets [`max_values_per_reply`](Self::max_values_per_reply).
-    pub const fn max_values_per_reply(mut self, n: usize) -> Self {
+    pub const fn with_max_values_per_reply(mut self, n: usize) -> Self {
         self.max_values_per_reply = n;
         self
     }
 
     /// Sets [`max_stat_lines`](Self::max_stat_lines).
-    pub const fn max_stat_lines(mut self, n: usize) -> Self {
+    pub const fn with_max_stat_lines(mut self, n: usize) -> Self {
         self.max_stat_lines = n;
         self
     }
 
     /// Sets [`max_pending`](Self::max_pending).
-    pub const fn max_pending(mut self, n: usize) -> Self {
+    pub const fn with_max_pending(mut self, n: usize) -> Self {
         self.max_pending = n;
         self
     }
 
     /// Sets [`max_reply_len`](Self::max_reply_len).
-    pub const fn max_reply_len(mut self, n: usize) -> Self {
+    pub const fn with_max_reply_len(mut self, n: usize) -> Self {
         self.max_reply_len = n;
         self
     }
@@ -110,7 +110,7 @@ pub struct Config {
     pub inactivity_timeout: Option<Duration>,
     /// The server stores 8-byte client flags (1.6.22+ built with
     /// `--enable-large-client-flags`), so flags above `u32::MAX` may be sent. Default
-    /// off; a [`ServerProfile`](crate::ServerProfile) with `client_flags_size 8` turns
+    /// off; a [`ServerProfile`](crate::profile::ServerProfile) with `client_flags_size 8` turns
     /// it on too.
     pub large_client_flags: bool,
     /// Every quiet meta command sent without an opaque gets one, `~` and its token
@@ -134,25 +134,25 @@ impl Config {
     };
 
     /// Sets [`limits`](Self::limits).
-    pub const fn limits(mut self, limits: Limits) -> Self {
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
     /// Sets [`inactivity_timeout`](Self::inactivity_timeout).
-    pub const fn inactivity_timeout(mut self, timeout: Option<Duration>) -> Self {
+    pub const fn with_inactivity_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.inactivity_timeout = timeout;
         self
     }
 
     /// Sets [`large_client_flags`](Self::large_client_flags).
-    pub const fn large_client_flags(mut self, on: bool) -> Self {
+    pub const fn with_large_client_flags(mut self, on: bool) -> Self {
         self.large_client_flags = on;
         self
     }
 
     /// Sets [`auto_opaque`](Self::auto_opaque).
-    pub const fn auto_opaque(mut self, on: bool) -> Self {
+    pub const fn with_auto_opaque(mut self, on: bool) -> Self {
         self.auto_opaque = on;
         self
     }

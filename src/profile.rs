@@ -10,7 +10,7 @@
 //!
 //! | With a profile of version | refused at `send` |
 //! |---|---|
-//! | before 1.6.18 | `mg <key>` with no flag (older servers answer `CLIENT_ERROR`; add any flag, e.g. [`MetaGet::return_key`](crate::MetaGet::return_key)) |
+//! | before 1.6.18 | `mg <key>` with no flag (older servers answer `CLIENT_ERROR`; add any flag, e.g. [`MetaGet::return_key`](crate::command::MetaGet::return_key)) |
 //! | before 1.6.20 | `ms` `s` (return size) and `ms` `N` (autovivify on append/prepend): 1.6.18 accepts and ignores them |
 //! | before 1.6.27 | the `E` flag on any meta command, `md` `x` |
 //! | before 1.6.40 | `mg` `C` (compare cas): 1.6.18 ignores it and sends the value anyway |
@@ -51,7 +51,7 @@ impl ServerVersion {
     /// `digits.digits[.digits]`, anything after ignored.
     ///
     /// ```
-    /// use memcache_codec::ServerVersion;
+    /// use memcache_codec::profile::ServerVersion;
     /// assert_eq!(ServerVersion::parse(b"1.6.18"), Some(ServerVersion::new(1, 6, 18)));
     /// assert_eq!(ServerVersion::parse(b"1.6.45-rc2"), Some(ServerVersion::new(1, 6, 45)));
     /// assert_eq!(ServerVersion::parse(b"unknown"), None);
@@ -113,7 +113,7 @@ pub struct ServerProfile {
     /// `client_flags_size`: 4, or 8 on a server built with large client flags.
     pub client_flags_size: Option<u8>,
     /// ASCII authentication (`-Y`) is on: commands other than the auth `set` fail
-    /// with `CLIENT_ERROR unauthenticated` until [`Auth`](crate::Auth) succeeds.
+    /// with `CLIENT_ERROR unauthenticated` until [`Auth`](crate::command::Auth) succeeds.
     pub auth_enabled_ascii: Option<bool>,
 }
 
@@ -124,25 +124,25 @@ impl ServerProfile {
     }
 
     /// With this version.
-    pub fn version(mut self, version: ServerVersion) -> Self {
+    pub fn with_version(mut self, version: ServerVersion) -> Self {
         self.version = Some(version);
         self
     }
 
     /// With this `item_size_max`.
-    pub fn item_size_max(mut self, bytes: u64) -> Self {
+    pub fn with_item_size_max(mut self, bytes: u64) -> Self {
         self.item_size_max = Some(bytes);
         self
     }
 
     /// With this `client_flags_size` (4 or 8).
-    pub fn client_flags_size(mut self, bytes: u8) -> Self {
+    pub fn with_client_flags_size(mut self, bytes: u8) -> Self {
         self.client_flags_size = Some(bytes);
         self
     }
 
     /// With ASCII authentication on or off.
-    pub fn auth_enabled_ascii(mut self, on: bool) -> Self {
+    pub fn with_auth_enabled_ascii(mut self, on: bool) -> Self {
         self.auth_enabled_ascii = Some(on);
         self
     }
@@ -157,8 +157,10 @@ impl ServerProfile {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use memcache_codec::{Response, ServerProfile, ServerVersion};
-    /// # use memcache_codec::{Codec, Stats};
+    /// use memcache_codec::Response;
+    /// use memcache_codec::profile::{ServerProfile, ServerVersion};
+    /// # use memcache_codec::Codec;
+    /// # use memcache_codec::command::Stats;
     /// # let mut codec = Codec::new();
     /// # let mut out = bytes::BytesMut::new();
     /// # let now = std::time::Instant::now();

@@ -24,7 +24,7 @@ pub struct Value {
 }
 
 /// One item of a multi-key retrieval, owned: the key it was sent under, and the item
-/// (see [`Values::into_items`]).
+/// (see [`Items::into_vec`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Item {
     /// The key, as the server sent it.
@@ -49,17 +49,17 @@ pub(crate) struct ItemSpan {
 ///
 /// One zero-copy view of the reply: its bytes are one [`Bytes`] split off the read
 /// buffer, and each item is a pair of ranges into it. Reading items borrows
-/// ([`Values::iter`], [`Values::get`]); [`ItemRef::data_bytes`] or
-/// [`Values::into_items`] make owned zero-copy handles when they are wanted (each
+/// ([`Items::iter`], [`Items::get`]); [`ItemRef::data_bytes`] or
+/// [`Items::into_vec`] make owned zero-copy handles when they are wanted (each
 /// handle costs an atomic reference count update, which is why the view does not
 /// make them up front).
 #[derive(Clone, Default)]
-pub struct Values {
+pub struct Items {
     frame: Bytes,
     items: Vec<ItemSpan>,
 }
 
-impl Values {
+impl Items {
     pub(crate) fn new(frame: Bytes, items: Vec<ItemSpan>) -> Self {
         Self { frame, items }
     }
@@ -82,36 +82,36 @@ impl Values {
     }
 
     /// Every item, in wire order.
-    pub fn iter(&self) -> ValuesIter<'_> {
-        ValuesIter {
+    pub fn iter(&self) -> ItemsIter<'_> {
+        ItemsIter {
             frame: &self.frame,
             spans: self.items.iter(),
         }
     }
 
     /// Owned items, each with zero-copy `Bytes` for its key and value.
-    pub fn into_items(self) -> Vec<Item> {
+    pub fn into_vec(self) -> Vec<Item> {
         self.iter().map(|item| item.to_item()).collect()
     }
 }
 
-impl<'a> IntoIterator for &'a Values {
+impl<'a> IntoIterator for &'a Items {
     type Item = ItemRef<'a>;
-    type IntoIter = ValuesIter<'a>;
+    type IntoIter = ItemsIter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-/// The items of a [`Values`], in wire order.
+/// The items of a [`Items`], in wire order.
 #[derive(Debug, Clone)]
-pub struct ValuesIter<'a> {
+pub struct ItemsIter<'a> {
     frame: &'a Bytes,
     spans: std::slice::Iter<'a, ItemSpan>,
 }
 
-impl<'a> Iterator for ValuesIter<'a> {
+impl<'a> Iterator for ItemsIter<'a> {
     type Item = ItemRef<'a>;
 
     fn next(&mut self) -> Option<ItemRef<'a>> {
@@ -123,7 +123,7 @@ impl<'a> Iterator for ValuesIter<'a> {
     }
 }
 
-impl DoubleEndedIterator for ValuesIter<'_> {
+impl DoubleEndedIterator for ItemsIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.spans
             .next_back()
@@ -131,23 +131,23 @@ impl DoubleEndedIterator for ValuesIter<'_> {
     }
 }
 
-impl ExactSizeIterator for ValuesIter<'_> {}
+impl ExactSizeIterator for ItemsIter<'_> {}
 
-impl PartialEq for Values {
+impl PartialEq for Items {
     fn eq(&self, other: &Self) -> bool {
         self.iter().eq(other.iter())
     }
 }
 
-impl Eq for Values {}
+impl Eq for Items {}
 
-impl std::fmt::Debug for Values {
+impl std::fmt::Debug for Items {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
-/// One item of a [`Values`] reply, borrowed from it.
+/// One item of a [`Items`] reply, borrowed from it.
 #[derive(Clone, Copy)]
 pub struct ItemRef<'a> {
     /// The key, as the server sent it.
@@ -233,7 +233,7 @@ pub(crate) struct StatSpan {
 
 /// The `STAT` lines of a stats reply, in wire order.
 ///
-/// Like [`Values`], one zero-copy view of the reply: its bytes are one [`Bytes`] split
+/// Like [`Items`], one zero-copy view of the reply: its bytes are one [`Bytes`] split
 /// off the read buffer, and each line is a pair of ranges into it.
 #[derive(Clone, Default)]
 pub struct StatLines {
@@ -329,7 +329,7 @@ impl std::fmt::Debug for StatRef<'_> {
 
 /// One `ITEM <key> [<bytes> b; <expiry> s]` line of `stats cachedump`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CacheDumpItem {
+pub struct CacheDumpEntry {
     /// The item's key.
     pub key: Bytes,
     /// The value's size in bytes.
@@ -375,7 +375,7 @@ pub enum Response {
     Ok,
     /// `stats reset`: `RESET`.
     Reset,
-    /// [`Auth`](crate::Auth): `STORED`, the connection is authenticated.
+    /// [`Auth`](crate::command::Auth): `STORED`, the connection is authenticated.
     Authenticated,
     /// Single-key retrieval or `me`: no such item. (Not a failure: a miss is a result.)
     Miss,
@@ -387,7 +387,7 @@ pub enum Response {
     Hit(Value),
     /// Multi-key retrieval: the hits in the order the server sent them, which is
     /// request order, with misses left out and a key asked for twice returned twice.
-    Values(Values),
+    Items(Items),
     /// `incr`/`decr`: the new value.
     Counter(u64),
     /// `version`: the version string (`1.6.18`).
@@ -395,7 +395,7 @@ pub enum Response {
     /// `stats` and its `STAT`-line subcommands, in wire order.
     Stats(StatLines),
     /// `stats cachedump`.
-    CacheDump(Vec<CacheDumpItem>),
+    CacheDump(Vec<CacheDumpEntry>),
     /// `stats detail dump`.
     DetailDump(Vec<PrefixStats>),
     /// A meta command's reply (`mg`, `ms`, `md`, `ma`).
@@ -414,7 +414,7 @@ pub enum Response {
     ClusterConfig(ClusterConfig),
     /// `watch`: the server answered `OK`; the connection is now a log stream. *Not
     /// final*: the same token completes again with every [`Log`](Self::Log) line, and
-    /// last with the connection's end (see [`Watch`](crate::Watch)).
+    /// last with the connection's end (see [`Watch`](crate::command::Watch)).
     Watching,
     /// A log line of a `watch` connection. *Not final* (see [`Watching`](Self::Watching)).
     Log(LogLine),
@@ -430,29 +430,80 @@ impl Response {
         !matches!(self, Self::Watching | Self::Log(_))
     }
 
+    /// Whether the command did what it asked: stored, deleted, touched, counted, hit,
+    /// `OK`, a meta success or value (`HD`/`VA`/`MN`), or any data-carrying reply.
+    /// False for the outcomes that leave things as they were: `NOT_STORED`,
+    /// `EXISTS`, `NOT_FOUND`, a miss, and meta `EN`/`NF`/`NS`/`EX`.
+    pub fn is_success(&self) -> bool {
+        match self {
+            Self::NotStored | Self::Exists | Self::NotFound | Self::Miss => false,
+            Self::Meta(m) => matches!(m.status, MetaStatus::Value | MetaStatus::Success),
+            Self::Admin(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// `as_x(&self) -> Option<&T>` and `into_x(self) -> Option<T>` for each variant that
+/// carries something, so a caller that knows what its command gets writes
+/// `response.as_counter()` rather than a `match`.
+macro_rules! accessors {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty) => $as:ident, $into:ident;)*) => {
+        impl Response {
+            $(
+                $(#[$doc])*
+                #[doc = concat!("\n\n`Some` for [`Response::", stringify!($variant), "`].")]
+                pub fn $as(&self) -> Option<&$ty> {
+                    match self {
+                        Self::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+
+                $(#[$doc])*
+                #[doc = concat!("\n\nOwned; `Some` for [`Response::", stringify!($variant), "`].")]
+                pub fn $into(self) -> Option<$ty> {
+                    match self {
+                        Self::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+accessors! {
     /// The item of a single-key retrieval hit.
-    pub fn into_value(self) -> Option<Value> {
-        match self {
-            Self::Hit(v) => Some(v),
-            _ => None,
-        }
-    }
-
+    Hit(Value) => as_hit, into_hit;
     /// The items of a multi-key retrieval.
-    pub fn into_values(self) -> Option<Values> {
-        match self {
-            Self::Values(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// The meta reply of `mg`/`ms`/`md`/`ma`.
-    pub fn into_meta(self) -> Option<MetaResponse> {
-        match self {
-            Self::Meta(m) => Some(m),
-            _ => None,
-        }
-    }
+    Items(Items) => as_items, into_items;
+    /// The new value of `incr`/`decr`.
+    Counter(u64) => as_counter, into_counter;
+    /// The version string of `version`.
+    Version(Bytes) => as_version, into_version;
+    /// The lines of a `stats` reply.
+    Stats(StatLines) => as_stats, into_stats;
+    /// The entries of `stats cachedump`.
+    CacheDump(Vec<CacheDumpEntry>) => as_cache_dump, into_cache_dump;
+    /// The prefixes of `stats detail dump`.
+    DetailDump(Vec<PrefixStats>) => as_detail_dump, into_detail_dump;
+    /// The reply of `mg`/`ms`/`md`/`ma`.
+    Meta(MetaResponse) => as_meta, into_meta;
+    /// The reply of `me`.
+    MetaDebug(MetaDebug) => as_meta_debug, into_meta_debug;
+    /// A status word of an admin command other than `OK`.
+    Admin(AdminStatus) => as_admin, into_admin;
+    /// The entries of `lru_crawler metadump`.
+    MetaDump(Vec<DumpEntry>) => as_meta_dump, into_meta_dump;
+    /// The keys of `lru_crawler mgdump`.
+    MgDump(Vec<Bytes>) => as_mg_dump, into_mg_dump;
+    /// The reply of `config get cluster`.
+    ClusterConfig(ClusterConfig) => as_cluster_config, into_cluster_config;
+    /// One log line of a `watch`.
+    Log(LogLine) => as_log, into_log;
+    /// The reply of a [`Raw`](crate::command::Raw) command.
+    Raw(RawReply) => as_raw, into_raw;
 }
 
 /// The return code of a meta reply.
@@ -714,13 +765,14 @@ impl MetaDebug {
     ///
     /// ```
     /// # use bytes::Bytes;
-    /// use memcache_codec::{MetaDebug, ServerVersion, Ttl};
+    /// use memcache_codec::response::{MetaDebug, Ttl};
+    /// use memcache_codec::profile::ServerVersion;
     /// let old = MetaDebug { key: Bytes::from_static(b"k"), fields: Bytes::from_static(b"exp=-100 la=3") };
     /// assert_eq!(old.ttl(Some(ServerVersion::new(1, 6, 18))), Some(Ttl::Seconds(100)));
     /// let new = MetaDebug { key: Bytes::from_static(b"k"), fields: Bytes::from_static(b"exp=100 la=3") };
     /// assert_eq!(new.ttl(Some(ServerVersion::new(1, 6, 40))), Some(Ttl::Seconds(100)));
     /// ```
-    pub fn ttl(&self, server: Option<crate::ServerVersion>) -> Option<Ttl> {
+    pub fn ttl(&self, server: Option<crate::profile::ServerVersion>) -> Option<Ttl> {
         let exp = self.exp()?;
         if exp == -1 {
             return Some(Ttl::Never);

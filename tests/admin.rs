@@ -8,15 +8,18 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::{decode_every_way, snippet_of};
+use memcache_codec::command::{
+    Automove, Bget, Command, ConfigGetCluster, CrawlTarget, Lru, LruCrawler, LruMode, MetaGet,
+    MetaNoop, Raw, RawShape, RefreshCerts, Slabs, Stats, Version, Watch, WatchKind,
+};
+use memcache_codec::response::AdminStatus;
 use memcache_codec::{
-    AdminStatus, Automove, Bget, Codec, Command, CommandError, Completion, Config,
-    ConfigGetCluster, ConnectionError, CrawlTarget, DecodeError, EncodeError, KeyError, Limits,
-    Lru, LruCrawler, LruMode, MetaGet, MetaNoop, Raw, RawShape, RefreshCerts, Response,
-    ServerErrorKind, Slabs, Stats, Version, Watch, WatchKind,
+    Codec, CommandError, Completion, Config, ConnectionError, DecodeError, EncodeError, KeyError,
+    Limits, Response, ServerErrorKind, TokenError,
 };
 
 fn codec(limits: Limits, commands: &[&dyn Command]) -> Codec {
-    let mut codec = Codec::with_config(Config::DEFAULT.limits(limits));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_limits(limits));
     let mut out = BytesMut::new();
     for c in commands {
         codec
@@ -185,12 +188,12 @@ fn admin_arguments_memcached_would_misread_are_refused() {
     refused(
         &[],
         &Stats::args(&["detail", "dump\r\nflush_all"]),
-        word(KeyError::ForbiddenByte {
+        word(TokenError::ForbiddenByte {
             byte: b'\r',
             offset: 4,
         }),
     );
-    refused(&[], &Stats::args(&["", "x"]), word(KeyError::Empty));
+    refused(&[], &Stats::args(&["", "x"]), word(TokenError::Empty));
     let long = ["w".repeat(250)];
     let words: Vec<&str> = std::iter::repeat_n(long[0].as_str(), 9).collect();
     refused(
@@ -478,7 +481,7 @@ fn refresh_certs_and_config_get_cluster() {
         );
     }
     // The block's caps are checked before it is buffered.
-    let limits = Limits::DEFAULT.max_value_len(10);
+    let limits = Limits::DEFAULT.with_max_value_len(10);
     let got = shapes(limits, &[&ConfigGetCluster], b"CONFIG cluster 0 11\r\n");
     let error = DecodeError::ValueTooLarge { len: 11, limit: 10 };
     assert_eq!(got, [fail(&error), poison(error)]);
@@ -664,28 +667,28 @@ fn dumps_are_held_within_the_caps() {
     let item = "key=a exp=-1 la=5 cas=7 fetch=yes\n";
     let three = format!("{item}{item}{item}END\r\n");
     let ok = shapes(
-        Limits::DEFAULT.max_stat_lines(3),
+        Limits::DEFAULT.with_max_stat_lines(3),
         &[&dump],
         three.as_bytes(),
     );
     assert_eq!(ok.len(), 2, "{ok:?}");
     let error = DecodeError::TooManyStatLines { limit: 2 };
     let got = shapes(
-        Limits::DEFAULT.max_stat_lines(2),
+        Limits::DEFAULT.with_max_stat_lines(2),
         &[&dump],
         three.as_bytes(),
     );
     assert_eq!(got, [fail(&error), poison(error)]);
     let held = 3 * item.len();
     let ok = shapes(
-        Limits::DEFAULT.max_reply_len(held),
+        Limits::DEFAULT.with_max_reply_len(held),
         &[&dump],
         three.as_bytes(),
     );
     assert_eq!(ok.len(), 2, "{ok:?}");
     let error = DecodeError::ReplyTooLarge { limit: held - 1 };
     let got = shapes(
-        Limits::DEFAULT.max_reply_len(held - 1),
+        Limits::DEFAULT.with_max_reply_len(held - 1),
         &[&dump],
         three.as_bytes(),
     );
@@ -695,13 +698,13 @@ fn dumps_are_held_within_the_caps() {
         limit: item.len() - 2,
     };
     let got = shapes(
-        Limits::DEFAULT.max_line_len(item.len() - 2),
+        Limits::DEFAULT.with_max_line_len(item.len() - 2),
         &[&dump],
         three.as_bytes(),
     );
     assert_eq!(got, [fail(&error), poison(error)]);
     let ok = shapes(
-        Limits::DEFAULT.max_line_len(item.len() - 1),
+        Limits::DEFAULT.with_max_line_len(item.len() - 1),
         &[&dump],
         three.as_bytes(),
     );
@@ -794,7 +797,7 @@ fn a_watch_completes_with_ok_then_each_log_line() {
 
 #[test]
 fn a_watching_codec_has_no_deadline_and_a_waiting_watch_has_one() {
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(5)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(5)));
     let start = Instant::now();
     let mut codec = Codec::with_config(config);
     codec
@@ -808,7 +811,7 @@ fn a_watching_codec_has_no_deadline_and_a_waiting_watch_has_one() {
     assert!(codec.is_watching());
     assert_eq!(codec.poll_timeout(), None);
     codec.handle_timeout(start + Duration::from_secs(3600));
-    assert_eq!(codec.error(), None);
+    assert_eq!(codec.poisoned(), None);
     // An OK that does not come in time: the usual timeout.
     let mut codec = Codec::with_config(config);
     codec
@@ -854,7 +857,7 @@ fn watch_replies_that_poison() {
     let got = shapes(Limits::DEFAULT, &[&watch], b"WATCHER_FAILED\r\n");
     assert_eq!(got, ["Err(WATCHER_FAILED)", "End(pending=0, buffered=0)"]);
     // A log line longer than max_line_len.
-    let limits = Limits::DEFAULT.max_line_len(10);
+    let limits = Limits::DEFAULT.with_max_line_len(10);
     let error = DecodeError::LineTooLong { limit: 10 };
     let got = shapes(limits, &[&watch], b"OK\r\n0123456789A\n");
     assert_eq!(got, ["Watching".into(), fail(&error), poison(error)]);
@@ -873,7 +876,7 @@ fn raw_lines_are_checked_tokens() {
         what: "raw command token",
         reason,
     };
-    let forbidden = |byte, offset| token(KeyError::ForbiddenByte { byte, offset });
+    let forbidden = |byte, offset| token(TokenError::ForbiddenByte { byte, offset });
     let line = |text: &'static str| Raw::new(text, RawShape::Line);
     for (text, error) in [
         ("version\r\nflush_all", forbidden(b'\r', 7)),
@@ -881,10 +884,10 @@ fn raw_lines_are_checked_tokens() {
         ("get a\0b", forbidden(0, 1)),
         ("get a\tb", forbidden(b'\t', 1)),
         ("get a\x7f", forbidden(0x7f, 1)),
-        ("get  a", token(KeyError::Empty)),
-        (" version", token(KeyError::Empty)),
-        ("version ", token(KeyError::Empty)),
-        ("", token(KeyError::Empty)),
+        ("get  a", token(TokenError::Empty)),
+        (" version", token(TokenError::Empty)),
+        ("version ", token(TokenError::Empty)),
+        ("", token(TokenError::Empty)),
     ] {
         refused(&[], &line(text), error);
     }
@@ -892,7 +895,10 @@ fn raw_lines_are_checked_tokens() {
     refused(
         &[],
         &Raw::new(&long, RawShape::Line),
-        token(KeyError::TooLong { len: 251 }),
+        token(TokenError::TooLong {
+            len: 251,
+            limit: 250,
+        }),
     );
     let huge = vec!["k".repeat(200); 11].join(" ");
     refused(
@@ -1026,7 +1032,7 @@ fn raw_replies_in_each_shape() {
     let error = DecodeError::TooManyStatLines { limit: 1 };
     assert_eq!(
         shapes(
-            Limits::DEFAULT.max_stat_lines(1),
+            Limits::DEFAULT.with_max_stat_lines(1),
             &[&lines],
             b"STAT a 1\r\nSTAT b 2\r\nEND\r\n"
         ),
@@ -1034,7 +1040,7 @@ fn raw_replies_in_each_shape() {
     );
     let error = DecodeError::ValueTooLarge { len: 9, limit: 8 };
     assert_eq!(
-        shapes(Limits::DEFAULT.max_value_len(8), &[&va], b"VA 9\r\n"),
+        shapes(Limits::DEFAULT.with_max_value_len(8), &[&va], b"VA 9\r\n"),
         [fail(&error), poison(error)]
     );
     // After a raw data block: ERROR/CLIENT_ERROR leave the stream unknown; a

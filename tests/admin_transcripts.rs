@@ -15,11 +15,12 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use common::{Exchange, decode_every_way, load_file};
-use memcache_codec::{
-    Automove, Bget, Codec, Command, ConfigGetCluster, CrawlTarget, Delete, EncodeError, Exptime,
-    Get, Lru, LruCrawler, LruMode, MetaGet, MetaNoop, MetaSet, Raw, RawShape, RefreshCerts, Slabs,
-    Stats, Store, Verbosity, Watch, WatchKind,
+use memcache_codec::command::{
+    Automove, Bget, Command, ConfigGetCluster, CrawlTarget, Delete, Exptime, Get, Lru, LruCrawler,
+    LruMode, MetaGet, MetaNoop, MetaSet, Raw, RawShape, RefreshCerts, Slabs, Stats, Store,
+    Verbosity, Watch, WatchKind,
 };
+use memcache_codec::{Codec, EncodeError};
 
 /// One recording of the testkit.
 fn recording(file: &str) -> &'static [Exchange] {
@@ -182,8 +183,8 @@ fn metadump_on_1_6_18() {
         &[
             &Store::set("md1", "x"),
             &Store::set("md:2", &yyy)
-                .flags(7)
-                .exptime(Exptime::relative(100).unwrap()),
+                .client_flags(7)
+                .exptime(Exptime::in_seconds(100).unwrap()),
         ],
         &["Stored", "Stored"],
     );
@@ -420,7 +421,7 @@ fn config_certs_bget_stats_on_1_6_18() {
         &["Err(Error TLS not enabled)"],
     );
     let keys = ["md1", "nope", "md:2"];
-    let values = format!("Values[md1 0 \"x\", md:2 7 \"{}\"]", "y".repeat(300));
+    let values = format!("Items[md1 0 \"x\", md:2 7 \"{}\"]", "y".repeat(300));
     replay(ADMIN, "bget", &[&Bget::new(&keys)], &[&values]);
     let usage = "Err(CLIENT_ERROR usage: stats detail on|off|dump)";
     replay(
@@ -488,7 +489,7 @@ fn watch_and_the_rest_on_1_6_18() {
         // memcached ignores what follows a watch: the codec refuses to send it.
         &[(
             b"version\r\n",
-            &memcache_codec::Version,
+            &memcache_codec::command::Version,
             EncodeError::Watching,
         )],
         &["Watching", "End(pending=1, buffered=0)"],
@@ -525,7 +526,7 @@ fn dumps_and_watchers_of_newer_servers() {
     replay(
         "1.6.45",
         "metadump_setup",
-        &[&Store::set("d1", "x").flags(7)],
+        &[&Store::set("d1", "x").client_flags(7)],
         &["Stored"],
     );
     replay(

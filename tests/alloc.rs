@@ -10,7 +10,9 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{Codec, Command, Get, Incr, MetaGet, MetaSet, Store};
+use memcache_codec::Codec;
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Command, Get, MetaGet, MetaSet, Store};
 
 struct Counting;
 
@@ -90,7 +92,7 @@ fn single_key_responses_allocate_nothing_in_steady_state() {
             &Store::set("key:0001", "0123456789abcdef0123456789abcdef"),
             b"STORED\r\n",
         ),
-        ("incr", &Incr::new("counter", 1), b"42\r\n"),
+        ("incr", &Arithmetic::incr("counter", 1), b"42\r\n"),
         (
             "mg hit",
             &MetaGet::new("key:0001").return_value(),
@@ -120,7 +122,11 @@ fn encoding_allocates_only_when_the_buffer_grows() {
             )
             .unwrap();
         codec
-            .send(&memcache_codec::GetMulti::new(&keys), &mut out, now)
+            .send(
+                &memcache_codec::command::GetMulti::new(&keys),
+                &mut out,
+                now,
+            )
             .unwrap();
         codec
             .send(

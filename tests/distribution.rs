@@ -8,11 +8,13 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use memcache_codec::command::{GetMulti, MetaGet};
 use memcache_codec::distribution::{
     Distribution, HealthConfig, LibmemcachedHash, MergeError, Mode, Outcome, Policy, PythonKeys,
     Server, ServerState, Unavailable, parse_servers,
 };
-use memcache_codec::{Codec, Completion, GetMulti, Item, MetaGet, MetaStatus, Response};
+use memcache_codec::response::{Item, MetaStatus};
+use memcache_codec::{Codec, Completion, Response};
 use memcache_testkit::Server as Model;
 use proptest::prelude::*;
 
@@ -262,7 +264,7 @@ proptest! {
         // Classic: the hits of one server's reply, key by key.
         let all: Vec<&String> = keys.iter().collect();
         let want = exchange(&mut single, |c, out| { c.send(&get(&all, with_cas), out, now()).unwrap(); })
-            .pop().unwrap().result.unwrap().into_values().unwrap().into_items();
+            .pop().unwrap().result.unwrap().into_items().unwrap().into_vec();
         let split = d.split(&keys);
         prop_assert!(split.unavailable().is_empty());
         let mut merge = split.merge_values(&keys);
@@ -462,15 +464,15 @@ fn meta_merge_mix_ups_are_errors() {
         })
     );
     let stranger = Completion {
-        token: short.get(0).unwrap(),
+        token: short.token(0).unwrap(),
         result: Ok(Response::Noop),
     };
-    let token = stranger.token.get();
+    let token = stranger.token.index();
     assert_eq!(
         merge.add(group.server(), &batch, stranger),
         Err(MergeError::NotInBatch { token })
     );
-    let first = batch.get(0).unwrap();
+    let first = batch.token(0).unwrap();
     let not_meta = Completion {
         token: first,
         result: Ok(Response::Noop),
@@ -479,7 +481,7 @@ fn meta_merge_mix_ups_are_errors() {
         merge.add(group.server(), &batch, not_meta),
         Err(MergeError::NotMeta)
     );
-    let mut inferred_miss = memcache_codec::MetaResponse::default();
+    let mut inferred_miss = memcache_codec::response::MetaResponse::default();
     inferred_miss.status = MetaStatus::Miss;
     inferred_miss.inferred = true;
     let miss = Completion {

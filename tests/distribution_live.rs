@@ -26,8 +26,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use blocking::BlockingClient;
+use memcache_codec::command::{Get, GetMulti, Store};
 use memcache_codec::distribution::{Distribution, Mode, PythonKeys, Server};
-use memcache_codec::{Config, Get, GetMulti, Response, Store};
+use memcache_codec::{Config, Response};
 use memcached::Memcached;
 
 const KEYS: usize = 10_000;
@@ -104,7 +105,7 @@ fn interop(python: &str, client: &str, action: &str, spec: &str, prefix: &str) {
 }
 
 fn connect(servers: &[Memcached; 3]) -> Vec<BlockingClient> {
-    let config = Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(10)));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(10)));
     servers
         .iter()
         .map(|s| BlockingClient::connect(s.addr(), config).expect("connect"))

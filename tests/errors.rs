@@ -12,16 +12,20 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way, snippet_of};
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    Command, Exptime, Get, GetMulti, MetaGet, MetaNoop, MetaSet, Stats, Store, Version,
+};
 use memcache_codec::{
-    Codec, Command, CommandError, Config, ConnectionError, DecodeError, EncodeError, Exptime, Get,
-    GetMulti, Incr, KeyError, Limits, MetaGet, MetaNoop, MetaSet, Stats, Store, Version,
+    Codec, CommandError, Config, ConnectionError, DecodeError, EncodeError, KeyError, Limits,
+    TokenError,
 };
 
 /// Feeds `recv` to a codec holding `commands` plus two trailing `version`s; every
 /// command must fail with the same decode error, which then repeats.
 fn poisons(limits: Limits, commands: &[&dyn Command], recv: &[u8], error: DecodeError) {
     let make = || {
-        let mut codec = Codec::with_config(Config::DEFAULT.limits(limits));
+        let mut codec = Codec::with_config(Config::DEFAULT.with_limits(limits));
         let mut out = BytesMut::new();
         for c in commands
             .iter()
@@ -47,7 +51,7 @@ fn poisons(limits: Limits, commands: &[&dyn Command], recv: &[u8], error: Decode
     while let Ok(Some(_)) = codec.decode(&mut buf, now) {}
     let sticky = ConnectionError::Decode(error);
     assert_eq!(codec.decode(&mut buf, now), Err(sticky.clone()));
-    assert_eq!(codec.error(), Some(&sticky));
+    assert_eq!(codec.poisoned(), Some(&sticky));
     assert_eq!(codec.pending(), 0);
     let mut out = BytesMut::new();
     assert_eq!(
@@ -82,19 +86,19 @@ fn wrong_reply_for_the_command() {
     );
     poisons(
         d,
-        &[&memcache_codec::Delete::new("k")],
+        &[&memcache_codec::command::Delete::new("k")],
         b"5\r\n",
         unexpected("DELETED or NOT_FOUND", b"5"),
     );
     poisons(
         d,
-        &[&memcache_codec::Delete::new("k")],
+        &[&memcache_codec::command::Delete::new("k")],
         b"VALUE k 0 1\r\nx\r\n",
         unexpected("DELETED or NOT_FOUND", b"VALUE k 0 1"),
     );
     poisons(
         d,
-        &[&Incr::new("k", 1)],
+        &[&Arithmetic::incr("k", 1)],
         b"STORED\r\n",
         unexpected("a number or NOT_FOUND", b"STORED"),
     );
@@ -153,7 +157,7 @@ fn wrong_reply_for_the_command() {
 #[test]
 fn quit_gets_no_reply() {
     let got = decode_every_way(
-        &|| codec_with(&[&memcache_codec::Quit]).0,
+        &|| codec_with(&[&memcache_codec::command::Quit]).0,
         b"OK\r\n",
         false,
         false,
@@ -293,11 +297,11 @@ fn malformed_lines_and_numbers() {
     );
     poisons(
         d,
-        &[&Incr::new("k", 1)],
+        &[&Arithmetic::incr("k", 1)],
         b"18446744073709551616\r\n",
         bad("counter"),
     );
-    poisons(d, &[&Incr::new("k", 1)], b"12a\r\n", bad("counter"));
+    poisons(d, &[&Arithmetic::incr("k", 1)], b"12a\r\n", bad("counter"));
     poisons(
         d,
         &[&MetaGet::new("k").return_client_flags()],
@@ -328,7 +332,7 @@ fn malformed_lines_and_numbers() {
 
 #[test]
 fn every_cap_has_its_own_error() {
-    let line = Limits::DEFAULT.max_line_len(16);
+    let line = Limits::DEFAULT.with_max_line_len(16);
     poisons(
         line,
         &[&Get::new("k")],
@@ -344,7 +348,7 @@ fn every_cap_has_its_own_error() {
     );
     // A line of exactly the cap is fine.
     let (mut codec, _) = (
-        Codec::with_config(Config::DEFAULT.limits(Limits::DEFAULT.max_line_len(6))),
+        Codec::with_config(Config::DEFAULT.with_limits(Limits::DEFAULT.with_max_line_len(6))),
         (),
     );
     codec
@@ -360,7 +364,7 @@ fn every_cap_has_its_own_error() {
             .is_ok()
     );
 
-    let value = Limits::DEFAULT.max_value_len(4);
+    let value = Limits::DEFAULT.with_max_value_len(4);
     poisons(
         value,
         &[&Get::new("k")],
@@ -378,7 +382,7 @@ fn every_cap_has_its_own_error() {
     );
 
     // Even with no cap at all, a length that cannot be buffered is refused, not wrapped.
-    let unlimited = Limits::DEFAULT.max_value_len(usize::MAX);
+    let unlimited = Limits::DEFAULT.with_max_value_len(usize::MAX);
     poisons(
         unlimited,
         &[&Get::new("k")],
@@ -389,7 +393,7 @@ fn every_cap_has_its_own_error() {
         },
     );
 
-    let values = Limits::DEFAULT.max_values_per_reply(2);
+    let values = Limits::DEFAULT.with_max_values_per_reply(2);
     let keys = ["a", "a"];
     poisons(
         values,
@@ -397,7 +401,7 @@ fn every_cap_has_its_own_error() {
         b"VALUE a 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nVALUE a 0 1\r\n",
         DecodeError::TooManyValues { limit: 2 },
     );
-    let stats = Limits::DEFAULT.max_stat_lines(2);
+    let stats = Limits::DEFAULT.with_max_stat_lines(2);
     poisons(
         stats,
         &[&Stats::new()],
@@ -407,7 +411,8 @@ fn every_cap_has_its_own_error() {
     poisons(stats, &[&Stats::detail_dump()], b"PREFIX a get 1 hit 1 set 1 del 1\r\nPREFIX b get 1 hit 1 set 1 del 1\r\nPREFIX c get 1 hit 1 set 1 del 1\r\n", DecodeError::TooManyStatLines { limit: 2 });
 
     // The pending cap refuses to send, without writing.
-    let mut codec = Codec::with_config(Config::DEFAULT.limits(Limits::DEFAULT.max_pending(1)));
+    let mut codec =
+        Codec::with_config(Config::DEFAULT.with_limits(Limits::DEFAULT.with_max_pending(1)));
     let mut out = BytesMut::new();
     codec.send(&Version, &mut out, Instant::now()).unwrap();
     let before = out.clone();
@@ -418,7 +423,7 @@ fn every_cap_has_its_own_error() {
     assert_eq!((out, codec.pending()), (before, 1));
     // So does a multi-get with more keys than a reply may hold.
     let keys = ["a", "b", "c"];
-    let mut codec = Codec::with_config(Config::DEFAULT.limits(values));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_limits(values));
     assert_eq!(
         codec.send(&GetMulti::new(&keys), &mut BytesMut::new(), Instant::now()),
         Err(EncodeError::TooManyKeys { count: 3, limit: 2 })
@@ -565,22 +570,31 @@ fn invalid_keys_leave_buffer_and_deque_untouched() {
             (Box::new(GetMulti::new(&keys)), invalid(1)),
             (Box::new(Store::set(key, "v")), invalid(0)),
             (Box::new(Store::cas(key, "v", 1)), invalid(0)),
-            (Box::new(memcache_codec::Delete::new(key)), invalid(0)),
             (
-                Box::new(memcache_codec::Touch::new(key, Exptime::NEVER)),
+                Box::new(memcache_codec::command::Delete::new(key)),
                 invalid(0),
             ),
-            (Box::new(Incr::new(key, 1)), invalid(0)),
-            (Box::new(memcache_codec::Decr::new(key, 1)), invalid(0)),
+            (
+                Box::new(memcache_codec::command::Touch::new(key, Exptime::never())),
+                invalid(0),
+            ),
+            (Box::new(Arithmetic::incr(key, 1)), invalid(0)),
+            (
+                Box::new(memcache_codec::command::Arithmetic::decr(key, 1)),
+                invalid(0),
+            ),
             (Box::new(MetaGet::new(key).return_value()), invalid(0)),
             (Box::new(MetaSet::new(key, "v")), invalid(0)),
-            (Box::new(memcache_codec::MetaDelete::new(key)), invalid(0)),
             (
-                Box::new(memcache_codec::MetaArithmetic::new(key)),
+                Box::new(memcache_codec::command::MetaDelete::new(key)),
                 invalid(0),
             ),
             (
-                Box::new(memcache_codec::MetaDebugCommand::new(key)),
+                Box::new(memcache_codec::command::MetaArithmetic::new(key)),
+                invalid(0),
+            ),
+            (
+                Box::new(memcache_codec::command::MetaDebug::new(key)),
                 invalid(0),
             ),
         ];
@@ -614,7 +628,7 @@ fn invalid_tokens_are_refused() {
             Box::new(Stats::arg("items\r\nflush_all")),
             EncodeError::InvalidToken {
                 what: "stats argument",
-                reason: KeyError::ForbiddenByte {
+                reason: TokenError::ForbiddenByte {
                     byte: b'\r',
                     offset: 5,
                 },
@@ -624,14 +638,14 @@ fn invalid_tokens_are_refused() {
             Box::new(Stats::arg("")),
             EncodeError::InvalidToken {
                 what: "stats argument",
-                reason: KeyError::Empty,
+                reason: TokenError::Empty,
             },
         ),
         (
             Box::new(MetaGet::new("k").opaque("a b")),
             EncodeError::InvalidToken {
                 what: "opaque",
-                reason: KeyError::ForbiddenByte {
+                reason: TokenError::ForbiddenByte {
                     byte: b' ',
                     offset: 1,
                 },
@@ -641,7 +655,7 @@ fn invalid_tokens_are_refused() {
             Box::new(MetaGet::new("k").opaque("")),
             EncodeError::InvalidToken {
                 what: "opaque",
-                reason: KeyError::Empty,
+                reason: TokenError::Empty,
             },
         ),
         (
@@ -655,9 +669,9 @@ fn invalid_tokens_are_refused() {
             ),
         ),
         (
-            Box::new(memcache_codec::FlushAll::delay(u32::MAX)),
+            Box::new(memcache_codec::command::FlushAll::delay(Exptime::expired())),
             EncodeError::InvalidExptime(
-                "memcached reads the flush_all delay as a 32-bit signed number",
+                "a flush_all delay is a time to come: use FlushAll::new() for now",
             ),
         ),
         (
@@ -707,7 +721,7 @@ fn a_buffer_cut_behind_the_codec_poisons_instead_of_panicking() {
 #[test]
 fn one_cap_bounds_the_bytes_a_whole_reply_holds() {
     // Each value and each line is within its own cap; together they are not.
-    let reply = Limits::DEFAULT.max_reply_len(64);
+    let reply = Limits::DEFAULT.with_max_reply_len(64);
     let keys = ["a", "b", "c"];
     poisons(
         reply,
@@ -736,7 +750,8 @@ fn one_cap_bounds_the_bytes_a_whole_reply_holds() {
         DecodeError::ReplyTooLarge { limit: 64 },
     );
     // Exactly at the cap is fine.
-    let mut codec = Codec::with_config(Config::DEFAULT.limits(Limits::DEFAULT.max_reply_len(16)));
+    let mut codec =
+        Codec::with_config(Config::DEFAULT.with_limits(Limits::DEFAULT.with_max_reply_len(16)));
     codec
         .send(&Get::new("k"), &mut BytesMut::new(), Instant::now())
         .unwrap();
@@ -751,8 +766,8 @@ fn a_block_that_memory_cannot_address_is_refused_not_wrapped() {
     // whose end (held + header + data + 2) overflows: a decode error, and asking how
     // large the buffer must get does not overflow either.
     let unlimited = Limits::DEFAULT
-        .max_value_len(usize::MAX)
-        .max_reply_len(usize::MAX);
+        .with_max_value_len(usize::MAX)
+        .with_max_reply_len(usize::MAX);
     let keys = ["a", "b"];
     let held = b"VALUE a 0 1\r\nx\r\n";
     let len = u64::MAX - 40;
@@ -765,7 +780,7 @@ fn a_block_that_memory_cannot_address_is_refused_not_wrapped() {
             .checked_add(held.len())
             .is_none()
     );
-    let mut codec = Codec::with_config(Config::DEFAULT.limits(unlimited));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_limits(unlimited));
     codec
         .send(&GetMulti::new(&keys), &mut BytesMut::new(), Instant::now())
         .unwrap();
@@ -810,5 +825,5 @@ fn another_buffer_handed_in_mid_reply_poisons() {
     assert_eq!(codec.decode(&mut buf, now), Ok(None));
     buf.extend_from_slice(b"UE b 0 1\r\ny\r\nEND\r\n");
     let done = codec.decode(&mut buf, now).unwrap().unwrap();
-    assert_eq!(done.result.unwrap().into_values().unwrap().len(), 2);
+    assert_eq!(done.result.unwrap().into_items().unwrap().len(), 2);
 }

@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{Codec, Completion, MetaGet, Response};
+use memcache_codec::command::MetaGet;
+use memcache_codec::{Codec, Completion, Response};
 
 /// Decodes until the codec wants more bytes or fails; returns the completions.
 fn drain(codec: &mut Codec, input: &mut BytesMut) -> Vec<Completion> {
@@ -69,7 +70,8 @@ fn meta_reply_with_two_keys() {
 /// exactly once, with the poison, and nothing is paired with the wrong reply.
 #[test]
 fn vivified_binary_key_echoes_raw_bytes() {
-    use memcache_codec::{ConnectionError, MetaNoop};
+    use memcache_codec::ConnectionError;
+    use memcache_codec::command::MetaNoop;
     use memcache_testkit::Server;
 
     let mut server = Server::new();
@@ -82,7 +84,7 @@ fn vivified_binary_key_echoes_raw_bytes() {
             &MetaGet::new(raw_key)
                 .base64_key()
                 .return_key()
-                .vivify(memcache_codec::Exptime::from_raw(30)),
+                .vivify(memcache_codec::command::Exptime::from_raw(30)),
             &mut out,
             now,
         )

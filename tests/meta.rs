@@ -7,16 +7,17 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way};
-use memcache_codec::{
-    ArithMode, Codec, Command, Config, EncodeError, Exptime, KeyError, MetaArithmetic,
-    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaResponse, MetaSet, MetaSetMode,
-    MetaStatus, Response, Ttl,
+use memcache_codec::command::{
+    Command, Exptime, MetaArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet,
+    MetaSetMode,
 };
+use memcache_codec::response::{MetaResponse, MetaStatus, Ttl};
+use memcache_codec::{Codec, Config, EncodeError, KeyError, Response};
 
 /// The bytes exactly as asked for: no automatic opaque on quiet commands.
 fn encoded(command: &dyn Command) -> String {
     let mut out = BytesMut::new();
-    Codec::with_config(Config::DEFAULT.auto_opaque(false))
+    Codec::with_config(Config::DEFAULT.with_auto_opaque(false))
         .send(command, &mut out, Instant::now())
         .expect("valid command");
     common::text(&out)
@@ -39,7 +40,7 @@ fn quiet_commands_get_their_token_as_opaque_unless_they_have_one() {
     assert_eq!(codec.pending(), 6);
     // Off: exactly the bytes asked for.
     let mut out = BytesMut::new();
-    let mut codec = Codec::with_config(Config::DEFAULT.auto_opaque(false));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_auto_opaque(false));
     codec
         .send(&MetaGet::new("a").quiet(), &mut out, Instant::now())
         .unwrap();
@@ -48,7 +49,7 @@ fn quiet_commands_get_their_token_as_opaque_unless_they_have_one() {
 
 #[test]
 fn every_request_flag_encodes() {
-    let t = Exptime::relative(30).unwrap();
+    let t = Exptime::in_seconds(30).unwrap();
     let rows: &[(&dyn Command, &str)] = &[
         // mg: b c f h k l O q s t u v E N R T C, in call order.
         (&MetaGet::new("\x00k").base64_key(), "mg AGs= b\\r\\n"),
@@ -72,14 +73,14 @@ fn every_request_flag_encodes() {
             &MetaGet::new("k").recache(2_147_483_647),
             "mg k R2147483647\\r\\n",
         ),
-        (&MetaGet::new("k").touch(Exptime::EXPIRED), "mg k T-1\\r\\n"),
+        (&MetaGet::new("k").ttl(Exptime::expired()), "mg k T-1\\r\\n"),
         (&MetaGet::new("k").compare_cas(7), "mg k C7\\r\\n"),
         (
             &MetaGet::new("k")
                 .return_value()
-                .touch(t)
+                .ttl(t)
                 .return_value()
-                .touch(Exptime::NEVER)
+                .ttl(Exptime::never())
                 .opaque("a")
                 .opaque("b"),
             "mg k v T0 Ob\\r\\n",
@@ -137,10 +138,7 @@ fn every_request_flag_encodes() {
             &MetaSet::new("k", "v").mode(MetaSetMode::Replace),
             "ms k 1 MR\\r\\nv\\r\\n",
         ),
-        (
-            &MetaSet::new("k", "v").autovivify(t),
-            "ms k 1 N30\\r\\nv\\r\\n",
-        ),
+        (&MetaSet::new("k", "v").vivify(t), "ms k 1 N30\\r\\nv\\r\\n"),
         (&MetaSet::new("k", "a\r\nb"), "ms k 4\\r\\na\\r\\nb\\r\\n"),
         // md: b C E I k O q T x.
         (&MetaDelete::new("\x00k").base64_key(), "md AGs= b\\r\\n"),
@@ -162,13 +160,13 @@ fn every_request_flag_encodes() {
         (&MetaArithmetic::new("k").compare_cas(1), "ma k C1\\r\\n"),
         (&MetaArithmetic::new("k").new_cas(1), "ma k E1\\r\\n"),
         (
-            &MetaArithmetic::new("k").autovivify(t).initial(u64::MAX),
+            &MetaArithmetic::new("k").vivify(t).initial(u64::MAX),
             "ma k N30 J18446744073709551615\\r\\n",
         ),
         (&MetaArithmetic::incr("k", 5), "ma k D5\\r\\n"),
         (&MetaArithmetic::decr("k", 5), "ma k MD D5\\r\\n"),
         (
-            &MetaArithmetic::new("k").mode(ArithMode::Incr),
+            &MetaArithmetic::new("k").mode(MetaArithMode::Incr),
             "ma k MI\\r\\n",
         ),
         (&MetaArithmetic::new("k").ttl(t), "ma k T30\\r\\n"),
@@ -179,9 +177,9 @@ fn every_request_flag_encodes() {
         (&MetaArithmetic::new("k").return_value(), "ma k v\\r\\n"),
         (&MetaArithmetic::new("k").return_key(), "ma k k\\r\\n"),
         // me: key and b.
-        (&MetaDebugCommand::new("k"), "me k\\r\\n"),
+        (&memcache_codec::command::MetaDebug::new("k"), "me k\\r\\n"),
         (
-            &MetaDebugCommand::new("\x00k").base64_key(),
+            &memcache_codec::command::MetaDebug::new("\x00k").base64_key(),
             "me AGs= b\\r\\n",
         ),
     ];
@@ -225,9 +223,9 @@ fn flag_limits_and_binary_keys() {
         .no_bump()
         .return_value()
         .new_cas(1)
-        .vivify(Exptime::NEVER)
+        .vivify(Exptime::never())
         .recache(1)
-        .touch(Exptime::NEVER)
+        .ttl(Exptime::never())
         .compare_cas(1);
     let mut out = BytesMut::new();
     Codec::new().send(&all, &mut out, now).unwrap();
@@ -305,14 +303,14 @@ fn quiet_batch_pairs_hits_and_misses() {
             .send_quiet_batch(&gets, &mut BytesMut::new(), Instant::now())
             .unwrap();
         assert_eq!(
-            batch.tokens().map(|t| t.get()).collect::<Vec<_>>(),
+            batch.tokens().map(|t| t.index()).collect::<Vec<_>>(),
             (0..8).collect::<Vec<_>>()
         );
         assert_eq!(
             (
-                batch.fence().get(),
-                batch.get(7).map(|t| t.get()),
-                batch.get(8)
+                batch.fence().index(),
+                batch.token(7).map(|t| t.index()),
+                batch.token(8)
             ),
             (8, Some(7), None)
         );
@@ -385,7 +383,7 @@ fn quiet_batch_is_all_or_nothing() {
     // The tokens and run state were rolled back: a clean batch works afterwards.
     let ok = [MetaGet::new("a").opaque("a"), MetaGet::new("b").opaque("b")];
     let batch = codec.send_quiet_batch(&ok, &mut out, now).unwrap();
-    assert_eq!(batch.get(0).map(|t| t.get()), Some(1));
+    assert_eq!(batch.token(0).map(|t| t.index()), Some(1));
     let mut buf = BytesMut::from(&b"HD Ob\r\nMN\r\n"[..]);
     let mut statuses = Vec::new();
     while let Some(c) = codec.decode(&mut buf, now).unwrap() {
@@ -404,8 +402,8 @@ fn quiet_batch_is_all_or_nothing() {
 
 #[test]
 fn a_batch_respects_the_pending_cap() {
-    let limits = memcache_codec::Limits::DEFAULT.max_pending(3);
-    let mut codec = Codec::with_config(memcache_codec::Config::DEFAULT.limits(limits));
+    let limits = memcache_codec::Limits::DEFAULT.with_max_pending(3);
+    let mut codec = Codec::with_config(memcache_codec::Config::DEFAULT.with_limits(limits));
     let gets = [MetaGet::new("a"), MetaGet::new("b"), MetaGet::new("c")];
     let mut out = BytesMut::new();
     assert_eq!(

@@ -5,10 +5,10 @@
 mod common;
 
 use common::{codec_with, decode_every_way};
-use memcache_codec::{
-    CacheMemlimit, Command, Decr, Delete, Exptime, FlushAll, Get, GetMulti, Incr, MetaArithmetic,
-    MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet, Quit, Shutdown, Stats, Store, Touch,
-    Verbosity, Version,
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    CacheMemlimit, Command, Delete, Exptime, FlushAll, Get, GetMulti, MetaArithmetic, MetaDelete,
+    MetaGet, MetaNoop, MetaSet, Quit, Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
 
 fn check(commands: &[&dyn Command], recv: &[u8], expected: &[&str]) {
@@ -48,12 +48,12 @@ fn single_key_retrieval() {
             "Hit(2 18446744073709551615 \"x\")",
         ),
         (
-            &Get::new("k").touch(Exptime::NEVER),
+            &Get::new("k").touch(Exptime::never()),
             b"VALUE k 0 1\r\nx\r\nEND\r\n",
             "Hit(0 \"x\")",
         ),
         (
-            &Get::new("k").with_cas().touch(Exptime::EXPIRED),
+            &Get::new("k").with_cas().touch(Exptime::expired()),
             b"VALUE k 0 1 7\r\nx\r\nEND\r\n",
             "Hit(0 7 \"x\")",
         ),
@@ -72,14 +72,14 @@ fn single_key_retrieval() {
 fn multi_key_retrieval() {
     let keys = ["a", "b", "a", "c"];
     let rows: &[(&[u8], &str)] = &[
-        (b"END\r\n", "Values[]"),
+        (b"END\r\n", "Items[]"),
         (
             b"VALUE a 1 1\r\n1\r\nVALUE a 1 1\r\n1\r\nEND\r\n",
-            "Values[a 1 \"1\", a 1 \"1\"]",
+            "Items[a 1 \"1\", a 1 \"1\"]",
         ),
         (
             b"VALUE b 0 2\r\nbb\r\nVALUE c 0 0\r\n\r\nEND\r\n",
-            "Values[b 0 \"bb\", c 0 \"\"]",
+            "Items[b 0 \"bb\", c 0 \"\"]",
         ),
         (
             b"VALUE a 0 1\r\n1\r\nCLIENT_ERROR bad command line format\r\n",
@@ -90,9 +90,9 @@ fn multi_key_retrieval() {
         check(&[&GetMulti::new(&keys)], recv, &[expected]);
     }
     check(
-        &[&GetMulti::new(&keys).with_cas().touch(Exptime::NEVER)],
+        &[&GetMulti::new(&keys).with_cas().touch(Exptime::never())],
         b"VALUE c 9 1 5\r\nz\r\nEND\r\n",
-        &["Values[c 9 5 \"z\"]"],
+        &["Items[c 9 5 \"z\"]"],
     );
 }
 
@@ -113,21 +113,25 @@ fn single_line_replies() {
         ),
         (&Delete::new("k"), b"DELETED\r\n", "Deleted"),
         (&Delete::new("k"), b"NOT_FOUND\r\n", "NotFound"),
-        (&Touch::new("k", Exptime::NEVER), b"TOUCHED\r\n", "Touched"),
         (
-            &Touch::new("k", Exptime::NEVER),
+            &Touch::new("k", Exptime::never()),
+            b"TOUCHED\r\n",
+            "Touched",
+        ),
+        (
+            &Touch::new("k", Exptime::never()),
             b"NOT_FOUND\r\n",
             "NotFound",
         ),
-        (&Incr::new("k", 1), b"0\r\n", "Counter(0)"),
+        (&Arithmetic::incr("k", 1), b"0\r\n", "Counter(0)"),
         (
-            &Incr::new("k", 1),
+            &Arithmetic::incr("k", 1),
             b"18446744073709551615\r\n",
             "Counter(18446744073709551615)",
         ),
-        (&Decr::new("k", 1), b"NOT_FOUND\r\n", "NotFound"),
+        (&Arithmetic::decr("k", 1), b"NOT_FOUND\r\n", "NotFound"),
         (
-            &Decr::new("k", 1),
+            &Arithmetic::decr("k", 1),
             b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
             "Err(CLIENT_ERROR cannot increment or decrement non-numeric value)",
         ),
@@ -138,7 +142,11 @@ fn single_line_replies() {
             "Version(1.6.18 with build info)",
         ),
         (&Verbosity::new(1), b"OK\r\n", "Ok"),
-        (&FlushAll::delay(10), b"OK\r\n", "Ok"),
+        (
+            &FlushAll::delay(Exptime::in_seconds(10).unwrap()),
+            b"OK\r\n",
+            "Ok",
+        ),
         (
             &FlushAll::new(),
             b"CLIENT_ERROR flush_all not allowed\r\n",
@@ -289,11 +297,15 @@ fn meta_replies() {
         (&MetaArithmetic::new("k"), b"NS\r\n", "Meta(NS)"),
         (&MetaNoop, b"MN\r\n", "Noop"),
         (
-            &MetaDebugCommand::new("k"),
+            &memcache_codec::command::MetaDebug::new("k"),
             b"ME k exp=-1 la=3 cas=2 fetch=no cls=1 size=63\r\n",
             "ME(k exp=-1 la=3 cas=2 fetch=no cls=1 size=63)",
         ),
-        (&MetaDebugCommand::new("k"), b"EN\r\n", "Miss"),
+        (
+            &memcache_codec::command::MetaDebug::new("k"),
+            b"EN\r\n",
+            "Miss",
+        ),
         (
             &MetaGet::new("k").return_value(),
             b"SERVER_ERROR out of memory\r\n",
@@ -323,11 +335,11 @@ fn typed_meta_fields() {
         .unwrap()
         .unwrap();
     let meta = done.result.unwrap().into_meta().unwrap();
-    assert_eq!(meta.status, memcache_codec::MetaStatus::Value);
+    assert_eq!(meta.status, memcache_codec::response::MetaStatus::Value);
     assert_eq!(meta.value(), Some(&b"hi"[..]));
     assert_eq!(meta.cas(), Some(9));
     assert_eq!(meta.client_flags(), Some(7));
-    assert_eq!(meta.ttl(), Some(memcache_codec::Ttl::Never));
+    assert_eq!(meta.ttl(), Some(memcache_codec::response::Ttl::Never));
     assert_eq!(meta.size(), Some(2));
     assert_eq!(meta.hit_before(), Some(true));
     assert_eq!(meta.last_access(), Some(5));
@@ -345,14 +357,14 @@ fn pipelined_replies_and_trailing_bytes() {
     let commands: &[&dyn Command] = &[
         &Store::set("a", "1"),
         &GetMulti::new(&keys),
-        &Incr::new("a", 1),
+        &Arithmetic::incr("a", 1),
         &Get::new("a"),
         &MetaNoop,
     ];
     check(
         commands,
         b"STORED\r\nVALUE a 0 1\r\n1\r\nVALUE b 0 1\r\n2\r\nEND\r\n2\r\nVALUE a 0 1\r\n2\r\nEND\r\nMN\r\n",
-        &["Stored", "Values[a 0 \"1\", b 0 \"2\"]", "Counter(2)", "Hit(0 \"2\")", "Noop"],
+        &["Stored", "Items[a 0 \"1\", b 0 \"2\"]", "Counter(2)", "Hit(0 \"2\")", "Noop"],
     );
     // Bytes of a reply to a command not yet sent stay in the buffer, untouched.
     let (mut codec, _) = codec_with(&[&Get::new("a")]);
@@ -384,7 +396,7 @@ fn values_are_zero_copy_slices_of_the_read_buffer() {
         .unwrap()
         .result
         .unwrap()
-        .into_values()
+        .into_items()
         .unwrap();
     let single = codec
         .decode(&mut buf, now)
@@ -392,10 +404,10 @@ fn values_are_zero_copy_slices_of_the_read_buffer() {
         .unwrap()
         .result
         .unwrap()
-        .into_value()
+        .into_hit()
         .unwrap();
     let second = items.get(1).unwrap();
-    let owned = items.clone().into_items();
+    let owned = items.clone().into_vec();
     for bytes in [
         items.get(0).unwrap().key,
         items.get(0).unwrap().data,

@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{Codec, Get, GetMulti, MetaGet, Response, Stats};
+use memcache_codec::command::{Get, GetMulti, MetaGet, Stats};
+use memcache_codec::{Codec, Response};
 
 /// Feeds `reply` one byte at a time; returns the responses and the bytes examined.
 fn trickle(codec: &mut Codec, reply: &[u8]) -> (Vec<Response>, u64) {
@@ -93,7 +94,7 @@ fn long_lines_fed_byte_by_byte_are_searched_once() {
         .send(&GetMulti::new(&keys), &mut BytesMut::new(), Instant::now())
         .unwrap();
     let (responses, examined) = trickle(&mut codec, &reply);
-    assert!(matches!(&responses[..], [Response::Values(items)] if items.len() == 1000));
+    assert!(matches!(&responses[..], [Response::Items(items)] if items.len() == 1000));
     assert!(examined <= 2 * reply.len() as u64);
     // Headers and terminators only: the 100-byte values are never searched.
     assert!(
@@ -137,7 +138,7 @@ fn a_multi_key_reply_cut_anywhere_is_examined_as_if_whole() {
     }
     reply.extend_from_slice(b"END\r\n");
     let (whole, examined) = in_two(&keys, &reply, reply.len());
-    let Response::Values(values) = &whole else {
+    let Response::Items(values) = &whole else {
         panic!("{whole:?}")
     };
     assert_eq!(values.len(), 4);

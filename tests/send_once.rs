@@ -7,7 +7,8 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{Codec, EncodeError, GetMulti, KeyError, Response};
+use memcache_codec::command::GetMulti;
+use memcache_codec::{Codec, EncodeError, KeyError, Response};
 
 /// A key whose `as_ref()` returns its next answer on each call (the last one from
 /// then on).
@@ -111,7 +112,7 @@ fn what_is_written_is_what_the_reply_is_checked_against() {
     let now = Instant::now();
     let mut input = BytesMut::from(&b"VALUE bbbb 0 1\r\nx\r\nEND\r\n"[..]);
     let done = codec.decode(&mut input, now).unwrap().unwrap();
-    let Ok(Response::Values(values)) = done.result else {
+    let Ok(Response::Items(values)) = done.result else {
         panic!("{done:?}")
     };
     assert_eq!(values.get(0).map(|item| item.key), Some(&b"bbbb"[..]));

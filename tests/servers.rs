@@ -8,11 +8,15 @@ mod common;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use memcache_codec::command::{
+    Auth, Command, Get, MetaArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet,
+    MetaSetMode, Quit, Store, Version,
+};
+use memcache_codec::profile::{ServerProfile, ServerVersion};
+use memcache_codec::response::{MetaStatus, Ttl};
 use memcache_codec::{
-    ArithMode, Auth, Codec, Command, CommandError, Completion, Config, ConnectionError,
-    EncodeError, Get, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet,
-    MetaSetMode, MetaStatus, Quit, Response, ServerErrorKind, ServerProfile, ServerVersion, Store,
-    Ttl, Version,
+    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Response,
+    ServerErrorKind,
 };
 use memcache_testkit::{AsciiAuth, Options, Server};
 
@@ -69,7 +73,7 @@ fn response(c: &Result<Completion, EncodeError>) -> &Response {
     }
 }
 
-fn meta(c: &Result<Completion, EncodeError>) -> &memcache_codec::MetaResponse {
+fn meta(c: &Result<Completion, EncodeError>) -> &memcache_codec::response::MetaResponse {
     match response(c) {
         Response::Meta(m) => m,
         other => panic!("expected a meta reply, got {other:?}"),
@@ -117,11 +121,11 @@ fn flags_above_32_bits_round_trip_on_a_server_that_stores_them() {
         &mut codec,
         &mut model,
         &[
-            &Store::set("a", "1").flags(u64::MAX),
+            &Store::set("a", "1").client_flags(u64::MAX),
             &MetaSet::new("b", "2").client_flags(big),
             &Get::new("a"),
             &MetaGet::new("b").return_client_flags().return_value(),
-            &memcache_codec::GetMulti::new(&["a", "b"]),
+            &memcache_codec::command::GetMulti::new(&["a", "b"]),
         ],
     );
     assert_eq!(end, None);
@@ -132,7 +136,7 @@ fn flags_above_32_bits_round_trip_on_a_server_that_stores_them() {
     };
     assert_eq!(v.flags, u64::MAX);
     assert_eq!(meta(&r[3]).client_flags(), Some(big));
-    let Response::Values(values) = response(&r[4]) else {
+    let Response::Items(values) = response(&r[4]) else {
         panic!("{:?}", r[4])
     };
     let flags: Vec<u64> = values.iter().map(|item| item.flags).collect();
@@ -143,7 +147,7 @@ fn flags_above_32_bits_round_trip_on_a_server_that_stores_them() {
 fn flags_above_32_bits_are_refused_unless_the_server_stores_them() {
     let now = Instant::now();
     let too_big: [&dyn Command; 2] = [
-        &Store::set("a", "1").flags(1 << 32),
+        &Store::set("a", "1").client_flags(1 << 32),
         &MetaSet::new("a", "1").client_flags(1 << 32),
     ];
     // Nothing known, or a server known to store 4 bytes (1.6.18 cuts 2^32 to 0).
@@ -160,11 +164,15 @@ fn flags_above_32_bits_are_refused_unless_the_server_stores_them() {
         // u32::MAX is every server's.
         let mut out = BytesMut::new();
         codec
-            .send(&Store::set("a", "1").flags(u32::MAX.into()), &mut out, now)
+            .send(
+                &Store::set("a", "1").client_flags(u32::MAX.into()),
+                &mut out,
+                now,
+            )
             .unwrap();
     }
     // Told by the caller.
-    let mut codec = Codec::with_config(Config::DEFAULT.large_client_flags(true));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_large_client_flags(true));
     for command in too_big {
         codec.send(command, &mut BytesMut::new(), now).unwrap();
     }
@@ -220,7 +228,7 @@ fn gated() -> Vec<Gated> {
             Box::new(
                 MetaSet::new("k", "v")
                     .mode(MetaSetMode::Append)
-                    .autovivify(memcache_codec::Exptime::NEVER),
+                    .vivify(memcache_codec::command::Exptime::never()),
             ),
         ),
     ]
@@ -232,7 +240,7 @@ fn features_a_known_server_lacks_are_refused_at_send() {
     for (what, since, command) in gated() {
         let before = ServerVersion::new(since.0, since.1, since.2 - 1);
         let mut codec = Codec::new();
-        codec.set_profile(ServerProfile::new().version(before));
+        codec.set_profile(ServerProfile::new().with_version(before));
         let mut out = BytesMut::from(&b"x"[..]);
         let refused = codec.send(command.as_ref(), &mut out, now);
         let Err(EncodeError::Unsupported {
@@ -248,7 +256,7 @@ fn features_a_known_server_lacks_are_refused_at_send() {
         assert_eq!((&out[..], codec.pending()), (&b"x"[..], 0), "{what}");
         // From that release on, and with nothing known, it is sent.
         for profile in [
-            Some(ServerProfile::new().version(ServerVersion::new(since.0, since.1, since.2))),
+            Some(ServerProfile::new().with_version(ServerVersion::new(since.0, since.1, since.2))),
             None,
         ] {
             let mut codec = Codec::new();
@@ -280,7 +288,7 @@ fn gated_features_behave_on_the_model_of_the_release_that_has_them() {
             &MetaGet::new("k").return_value().return_cas(),
             &MetaSet::new("n", "x")
                 .mode(MetaSetMode::Append)
-                .autovivify(memcache_codec::Exptime::NEVER),
+                .vivify(memcache_codec::command::Exptime::never()),
             &MetaGet::new("n").return_value(),
             &MetaGet::new("gone"),
         ],
@@ -344,10 +352,11 @@ fn me_exp_is_read_as_each_release_prints_it() {
             &mut codec,
             &mut model,
             &[
-                &Store::set("t", "v").exptime(memcache_codec::Exptime::relative(100).unwrap()),
+                &Store::set("t", "v")
+                    .exptime(memcache_codec::command::Exptime::in_seconds(100).unwrap()),
                 &Store::set("n", "v"),
-                &MetaDebugCommand::new("t"),
-                &MetaDebugCommand::new("n"),
+                &memcache_codec::command::MetaDebug::new("t"),
+                &memcache_codec::command::MetaDebug::new("n"),
             ],
         );
         let Response::MetaDebug(timed) = response(&r[2]) else {
@@ -478,7 +487,7 @@ fn credentials_memcached_cannot_take_are_refused() {
     }
     // A server known to run without -Y would store the credentials as an item.
     let mut codec = Codec::new();
-    codec.set_profile(ServerProfile::new().auth_enabled_ascii(false));
+    codec.set_profile(ServerProfile::new().with_auth_enabled_ascii(false));
     assert_eq!(
         codec.send(
             &Auth::new("alice", "secret"),
@@ -534,7 +543,7 @@ fn quiet_pipelines_that_were_refused_now_pair_exactly() {
         &[
             &MetaSet::new("s", "v").quiet(),
             &MetaArithmetic::new("n")
-                .autovivify(memcache_codec::Exptime::NEVER)
+                .vivify(memcache_codec::command::Exptime::never())
                 .initial(0)
                 .return_value(),
             &MetaNoop,
@@ -552,7 +561,7 @@ fn quiet_pipelines_that_were_refused_now_pair_exactly() {
         &mut model,
         &[
             &MetaArithmetic::new("missing").quiet(),
-            &MetaArithmetic::new("n").mode(ArithMode::Incr).quiet(),
+            &MetaArithmetic::new("n").mode(MetaArithMode::Incr).quiet(),
             &MetaSet::new("s", "w").mode(MetaSetMode::Add).quiet(),
             &MetaGet::new("n").return_value(),
         ],

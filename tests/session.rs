@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way, shape_with, snippet_of};
-use memcache_codec::{
-    Codec, Command, Config, ConnectionError, DecodeError, EncodeError, Get, GetMulti,
-    MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet, Quit, Response, Store, Version,
+use memcache_codec::command::{
+    Command, Get, GetMulti, MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet, Quit, Store,
+    Version,
 };
+use memcache_codec::{Codec, Config, ConnectionError, DecodeError, EncodeError, Response};
 
 fn drain(
     codec: &mut Codec,
@@ -20,7 +21,7 @@ fn drain(
     let mut shapes = Vec::new();
     loop {
         match codec.decode(buf, now) {
-            Ok(Some(c)) => shapes.push(format!("{}:{}", c.token.get(), shape_with(&c, false))),
+            Ok(Some(c)) => shapes.push(format!("{}:{}", c.token.index(), shape_with(&c, false))),
             Ok(None) => return (shapes, None),
             Err(e) => return (shapes, Some(e)),
         }
@@ -45,7 +46,7 @@ fn inactivity_timer_runs_only_while_commands_are_pending() {
     assert_eq!(codec.poll_timeout(), Some(t0 + MINUTE));
     // Early: nothing happens.
     codec.handle_timeout(at(29));
-    assert_eq!(codec.error(), None);
+    assert_eq!(codec.poisoned(), None);
 
     // Bytes arriving restart it, even a partial line.
     buf.extend_from_slice(b"EN");
@@ -69,14 +70,14 @@ fn inactivity_timer_runs_only_while_commands_are_pending() {
     // Nothing pending: no deadline, and a late report changes nothing.
     assert_eq!(codec.poll_timeout(), None);
     codec.handle_timeout(at(150));
-    assert_eq!(codec.error(), None);
+    assert_eq!(codec.poisoned(), None);
 
     // The next send starts it afresh.
     codec.send(&Get::new("c"), &mut out, at(200)).unwrap();
     codec.send(&Get::new("d"), &mut out, at(200)).unwrap();
     assert_eq!(codec.poll_timeout(), Some(at(260)));
     codec.handle_timeout(at(260));
-    assert_eq!(codec.error(), Some(&ConnectionError::Timeout));
+    assert_eq!(codec.poisoned(), Some(&ConnectionError::Timeout));
     assert_eq!(codec.poll_timeout(), None);
     // Reporting twice changes nothing.
     codec.handle_timeout(at(999));
@@ -100,14 +101,15 @@ fn inactivity_timer_runs_only_while_commands_are_pending() {
 fn timeout_can_be_disabled_or_shortened() {
     let t0 = Instant::now();
     let mut out = BytesMut::new();
-    let mut codec = Codec::with_config(Config::DEFAULT.inactivity_timeout(None));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_inactivity_timeout(None));
     codec.send(&Version, &mut out, t0).unwrap();
     assert_eq!(codec.poll_timeout(), None);
     codec.handle_timeout(t0 + Duration::from_secs(1 << 30));
-    assert_eq!(codec.error(), None);
+    assert_eq!(codec.poisoned(), None);
 
-    let mut codec =
-        Codec::with_config(Config::DEFAULT.inactivity_timeout(Some(Duration::from_millis(250))));
+    let mut codec = Codec::with_config(
+        Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_millis(250))),
+    );
     codec.send(&Version, &mut out, t0).unwrap();
     assert_eq!(codec.poll_timeout(), Some(t0 + Duration::from_millis(250)));
 }
@@ -138,7 +140,7 @@ fn end_of_stream_fails_every_pending_command_once() {
     // A second report changes nothing.
     codec.handle_eof();
     codec.handle_timeout(now + Duration::from_secs(3600));
-    assert_eq!(codec.error(), Some(&ConnectionError::Closed));
+    assert_eq!(codec.poisoned(), Some(&ConnectionError::Closed));
 
     // With nothing pending it is just the end: later calls say so.
     let mut idle = Codec::new();
@@ -306,7 +308,7 @@ fn noreply_batch_with_a_fence() {
         let mut codec = Codec::new();
         let mut out = BytesMut::new();
         codec
-            .send_noreply(&memcache_codec::Delete::new("k"), &mut out)
+            .send_noreply(&memcache_codec::command::Delete::new("k"), &mut out)
             .unwrap();
         codec.send(&Version, &mut out, Instant::now()).unwrap();
         codec
@@ -355,7 +357,7 @@ fn quiet_commands_of_every_kind() {
         &MetaArithmetic::new("c").quiet().opaque("a"),
         &MetaArithmetic::new("n")
             .quiet()
-            .autovivify(memcache_codec::Exptime::NEVER)
+            .vivify(memcache_codec::command::Exptime::never())
             .opaque("v"),
         &Get::new("classic"),
         &MetaSet::new("e", "2").quiet().opaque("x"),
@@ -479,7 +481,7 @@ fn replies_must_echo_their_own_opaque_and_key() {
         },
     );
     mismatch(
-        &[&memcache_codec::MetaDebugCommand::new("k")],
+        &[&memcache_codec::command::MetaDebug::new("k")],
         b"ME j exp=1\r\n",
         DecodeError::KeyMismatch,
     );
@@ -569,7 +571,7 @@ fn errors_in_quiet_pipelines() {
 #[test]
 fn ambiguous_quiet_pipelines_are_refused_when_encoding() {
     let now = Instant::now();
-    let mut codec = Codec::with_config(Config::DEFAULT.auto_opaque(false));
+    let mut codec = Codec::with_config(Config::DEFAULT.with_auto_opaque(false));
     let mut out = BytesMut::new();
     codec
         .send(&MetaGet::new("a").return_value().quiet(), &mut out, now)
@@ -670,7 +672,7 @@ fn classic_and_meta_interleave() {
         &MetaGet::new("d").return_value().opaque("d"),
         &GetMulti::new(&keys).with_cas(),
         &MetaSet::new("e", "2").quiet().opaque("e"),
-        &memcache_codec::Incr::new("f", 2),
+        &memcache_codec::command::Arithmetic::incr("f", 2),
         &MetaNoop,
     ];
     let got = decode_every_way(
@@ -686,7 +688,7 @@ fn classic_and_meta_interleave() {
             "Meta(VA \"b\" [Oq])",
             "Stored",
             "Meta(EN [Od])",
-            "Values[y 0 9 \"y\"]",
+            "Items[y 0 9 \"y\"]",
             "Meta(HD (inferred))",
             "NotFound",
             "Noop",
@@ -743,7 +745,7 @@ fn an_earlier_now_never_moves_the_deadline_earlier() {
     assert_eq!(codec.poll_timeout(), Some(at(180)));
     // An early report changes nothing, even one from before the last activity.
     codec.handle_timeout(at(5));
-    assert_eq!(codec.error(), None);
+    assert_eq!(codec.poisoned(), None);
     buf.extend_from_slice(b"\r\n");
     assert_eq!(
         drain(&mut codec, &mut buf, at(121)),

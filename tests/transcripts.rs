@@ -22,11 +22,13 @@ mod common;
 
 use bytes::BytesMut;
 use common::{codec_with, decode_every_way, exchange, transcripts};
-use memcache_codec::{
-    ArithMode, CacheMemlimit, Codec, Command, Config, Decr, Delete, EncodeError, Exptime, FlushAll,
-    Get, GetMulti, Incr, KeyError, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop,
-    MetaSet, MetaSetMode, Quit, Raw, RawShape, Shutdown, Stats, Store, Touch, Verbosity, Version,
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    CacheMemlimit, Command, Delete, Exptime, FlushAll, Get, GetMulti, MetaArithMode,
+    MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode, Quit, Raw, RawShape,
+    Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
+use memcache_codec::{Codec, Config, EncodeError, KeyError, TokenError};
 use memcache_testkit::command::{Cmd, Sendable};
 use memcache_testkit::{ParseResult, parse_request};
 use std::time::Instant;
@@ -47,7 +49,7 @@ type Op<'a> = Sendable<'a>;
 /// A codec that writes exactly the recorded bytes: no automatic opaques on quiet
 /// commands (the recording client sent none).
 fn exact() -> Codec {
-    Codec::with_config(Config::DEFAULT.auto_opaque(false))
+    Codec::with_config(Config::DEFAULT.with_auto_opaque(false))
 }
 
 fn build(ops: &[Op<'_>]) -> (Codec, BytesMut) {
@@ -308,7 +310,7 @@ fn recorded_requests_map_back_exactly() {
 }
 
 fn rel(seconds: u32) -> Exptime {
-    Exptime::relative(seconds).expect("valid relative exptime")
+    Exptime::in_seconds(seconds).expect("valid relative exptime")
 }
 
 #[test]
@@ -326,7 +328,7 @@ fn version() {
 fn storage() {
     replay(
         "set_stored",
-        &[&Store::set("s_set", "hello").flags(5)],
+        &[&Store::set("s_set", "hello").client_flags(5)],
         &["Stored"],
     );
     replay(
@@ -343,7 +345,7 @@ fn storage() {
         &[
             &Store::replace("s_rep", "a"),
             &Store::set("s_rep", "b"),
-            &Store::replace("s_rep", "c").flags(7),
+            &Store::replace("s_rep", "c").client_flags(7),
             &Get::new("s_rep"),
         ],
         &["NotStored", "Stored", "Stored", "Hit(7 \"c\")"],
@@ -353,9 +355,9 @@ fn storage() {
         &[
             &Store::append("s_ap", "x"),
             &Store::prepend("s_ap", "x"),
-            &Store::set("s_ap", "mid").flags(3),
-            &Store::append("s_ap", "_end").flags(9),
-            &Store::prepend("s_ap", "start_").flags(9),
+            &Store::set("s_ap", "mid").client_flags(3),
+            &Store::append("s_ap", "_end").client_flags(9),
+            &Store::prepend("s_ap", "start_").client_flags(9),
             &Get::new("s_ap"),
         ],
         &[
@@ -405,7 +407,10 @@ fn storage() {
 fn retrieval() {
     replay(
         "get_hit",
-        &[&Store::set("s_get", "hello").flags(42), &Get::new("s_get")],
+        &[
+            &Store::set("s_get", "hello").client_flags(42),
+            &Get::new("s_get"),
+        ],
         &["Stored", "Hit(42 \"hello\")"],
     );
     replay("get_miss", &[&Get::new("s_nosuchkey")], &["Miss"]);
@@ -418,14 +423,14 @@ fn retrieval() {
     replay(
         "get_multi_missing_and_duplicate",
         &[
-            &Store::set("s_m1", "v1").flags(1),
-            &Store::set("s_m2", "v2").flags(2),
+            &Store::set("s_m1", "v1").client_flags(1),
+            &Store::set("s_m2", "v2").client_flags(2),
             &GetMulti::new(&keys),
         ],
         &[
             "Stored",
             "Stored",
-            "Values[s_m1 1 \"v1\", s_m2 2 \"v2\", s_m1 1 \"v1\", s_m2 2 \"v2\"]",
+            "Items[s_m1 1 \"v1\", s_m2 2 \"v2\", s_m1 1 \"v1\", s_m2 2 \"v2\"]",
         ],
     );
     let keys = ["s_gm1", "s_gm_missing", "s_gm2"];
@@ -439,27 +444,27 @@ fn retrieval() {
         &[
             "Stored",
             "Stored",
-            "Values[s_gm1 0 # \"a\", s_gm2 0 # \"b\"]",
+            "Items[s_gm1 0 # \"a\", s_gm2 0 # \"b\"]",
         ],
     );
     let keys = ["s_gat", "s_gat_missing"];
     replay(
         "gat_hit_miss",
         &[
-            &Store::set("s_gat", "hi").flags(3),
+            &Store::set("s_gat", "hi").client_flags(3),
             &GetMulti::new(&keys).touch(rel(100)),
         ],
-        &["Stored", "Values[s_gat 3 \"hi\"]"],
+        &["Stored", "Items[s_gat 3 \"hi\"]"],
     );
     let keys = ["s_rel", "s_abs"];
     replay(
         "exptime_30_days_boundary",
         &[
             &Store::set("s_rel", "r").exptime(rel(2_592_000)),
-            &Store::set("s_abs", "a").exptime(Exptime::unix(2_592_001).unwrap()),
+            &Store::set("s_abs", "a").exptime(Exptime::at(2_592_001).unwrap()),
             &GetMulti::new(&keys),
         ],
-        &["Stored", "Stored", "Values[s_rel 0 \"r\"]"],
+        &["Stored", "Stored", "Items[s_rel 0 \"r\"]"],
     );
     replay("get_noreply_is_a_key", &[&Get::new("noreply")], &["Miss"]);
 }
@@ -470,23 +475,23 @@ fn arithmetic_delete_touch() {
         "incr_decr_basic",
         &[
             &Store::set("s_n", "10"),
-            &Incr::new("s_n", 5),
-            &Decr::new("s_n", 3),
+            &Arithmetic::incr("s_n", 5),
+            &Arithmetic::decr("s_n", 3),
             &Get::new("s_n"),
         ],
         &["Stored", "Counter(15)", "Counter(12)", "Hit(0 \"12\")"],
     );
     replay(
         "decr_floor_zero",
-        &[&Store::set("s_d", "5"), &Decr::new("s_d", 100)],
+        &[&Store::set("s_d", "5"), &Arithmetic::decr("s_d", 100)],
         &["Stored", "Counter(0)"],
     );
     replay(
         "incr_overflow_wraps",
         &[
             &Store::set("s_w", "18446744073709551615"),
-            &Incr::new("s_w", 1),
-            &Incr::new("s_w", 3),
+            &Arithmetic::incr("s_w", 1),
+            &Arithmetic::incr("s_w", 3),
         ],
         &["Stored", "Counter(0)", "Counter(3)"],
     );
@@ -494,14 +499,14 @@ fn arithmetic_delete_touch() {
         "decr_shrink_space_padded",
         &[
             &Store::set("s_pad", "100"),
-            &Decr::new("s_pad", 1),
+            &Arithmetic::decr("s_pad", 1),
             &Get::new("s_pad"),
         ],
         &["Stored", "Counter(99)", "Hit(0 \"99 \")"],
     );
     replay(
         "incr_non_numeric",
-        &[&Store::set("s_nn", "abc"), &Incr::new("s_nn", 1)],
+        &[&Store::set("s_nn", "abc"), &Arithmetic::incr("s_nn", 1)],
         &[
             "Stored",
             "Err(CLIENT_ERROR cannot increment or decrement non-numeric value)",
@@ -510,8 +515,8 @@ fn arithmetic_delete_touch() {
     replay(
         "incr_missing",
         &[
-            &Incr::new("s_incr_missing", 1),
-            &Decr::new("s_incr_missing", 1),
+            &Arithmetic::incr("s_incr_missing", 1),
+            &Arithmetic::decr("s_incr_missing", 1),
         ],
         &["NotFound", "NotFound"],
     );
@@ -629,8 +634,8 @@ fn noreply() {
         Sent::Exact,
         &[
             Op::Reply(&Store::set("s_nro", "1")),
-            Op::Noreply(&Incr::new("s_nro", 5)),
-            Op::Noreply(&Decr::new("s_nro", 1)),
+            Op::Noreply(&Arithmetic::incr("s_nro", 5)),
+            Op::Noreply(&Arithmetic::decr("s_nro", 1)),
             Op::Noreply(&Touch::new("s_nro", rel(10))),
             Op::Noreply(&Delete::new("s_nro_missing")),
             Op::Reply(&Get::new("s_nro")),
@@ -645,7 +650,7 @@ fn noreply() {
         Sent::Without(&[b"set s_nre2 0 0 -1 noreply\r\n"]),
         &[
             Op::Reply(&Store::set("s_nre", "abc")),
-            Op::Noreply(&Incr::new("s_nre", 1)),
+            Op::Noreply(&Arithmetic::incr("s_nre", 1)),
             Op::Reply(&Version),
         ],
         &["Stored", "Version(1.6.18)"],
@@ -665,7 +670,7 @@ fn noreply() {
         Sent::Exact,
         &[
             Op::Noreply(&FlushAll::new()),
-            Op::Noreply(&FlushAll::delay(0)),
+            Op::Noreply(&FlushAll::delay(Exptime::never())),
             Op::Reply(&Version),
         ],
         &["Version(1.6.18)"],
@@ -695,10 +700,17 @@ fn admin() {
         ],
         &["Stored", "Ok", "Miss"],
     );
-    replay("flush_all_0", &[&FlushAll::delay(0)], &["Ok"]);
+    replay(
+        "flush_all_0",
+        &[&FlushAll::delay(Exptime::never())],
+        &["Ok"],
+    );
     replay(
         "flush_all_delay_then_cancel",
-        &[&FlushAll::delay(30), &FlushAll::delay(0)],
+        &[
+            &FlushAll::delay(Exptime::in_seconds(30).unwrap()),
+            &FlushAll::delay(Exptime::never()),
+        ],
         &["Ok", "Ok"],
     );
     replay("verbosity_1", &[&Verbosity::new(1)], &["Ok"]);
@@ -775,7 +787,10 @@ fn meta_get() {
     );
     replay(
         "mg_hit_no_flags",
-        &[&Store::set("s_mg", "hello").flags(9), &MetaGet::new("s_mg")],
+        &[
+            &Store::set("s_mg", "hello").client_flags(9),
+            &MetaGet::new("s_mg"),
+        ],
         &["Stored", "Meta(HD)"],
     );
     replay(
@@ -830,7 +845,7 @@ fn meta_get() {
         "mg_ttl_update",
         &[
             &Store::set("s_mgt", "x"),
-            &MetaGet::new("s_mgt").touch(rel(300)).return_ttl(),
+            &MetaGet::new("s_mgt").ttl(rel(300)).return_ttl(),
         ],
         &["Stored", "Meta(HD [t#])"],
     );
@@ -850,7 +865,7 @@ fn meta_set_delete_arithmetic_debug() {
         "ms_many_flags",
         &[
             &MetaSet::new("s_ms2", "abc")
-                .ttl(Exptime::NEVER)
+                .ttl(Exptime::never())
                 .client_flags(123)
                 .return_cas()
                 .return_key()
@@ -961,8 +976,8 @@ fn meta_set_delete_arithmetic_debug() {
         "me_hit_miss",
         &[
             &Store::set("s_me", "x"),
-            &MetaDebugCommand::new("s_me"),
-            &MetaDebugCommand::new("s_me_missing"),
+            &memcache_codec::command::MetaDebug::new("s_me"),
+            &memcache_codec::command::MetaDebug::new("s_me_missing"),
         ],
         &[
             "Stored",
@@ -971,7 +986,7 @@ fn meta_set_delete_arithmetic_debug() {
         ],
     );
     // Not in the recordings, but the mode must encode as memcached reads it.
-    let (_, out) = codec_with(&[&MetaArithmetic::new("n").mode(ArithMode::Decr)]);
+    let (_, out) = codec_with(&[&MetaArithmetic::new("n").mode(MetaArithMode::Decr)]);
     assert_eq!(&out[..], b"ma n MD\r\n");
 }
 
@@ -1074,7 +1089,7 @@ fn malformed_requests_refused_raw() {
             &line(""),
             EncodeError::InvalidToken {
                 what: "raw command token",
-                reason: KeyError::Empty,
+                reason: TokenError::Empty,
             },
         )],
     );

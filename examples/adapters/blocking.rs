@@ -28,10 +28,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use memcache_codec::{
-    Codec, Command, CommandError, Completion, Config, EncodeError, MetaGet, NoreplyCommand,
-    QuietBatch, Response, ServerProfile, Token,
-};
+use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch};
+use memcache_codec::profile::ServerProfile;
+use memcache_codec::{Codec, CommandError, Completion, Config, EncodeError, Response, Token};
 
 /// Room given to one `read` when no data block is being received.
 const READ_CHUNK: usize = 16 * 1024;
@@ -256,7 +255,7 @@ impl<S: Transport> BlockingClient<S> {
             // A write that timed out: the server has not read for the whole timeout.
             self.codec.handle_timeout(Instant::now());
         }
-        if self.codec.error().is_none() {
+        if self.codec.poisoned().is_none() {
             self.codec.handle_io_error(error.kind());
         }
         self.out.clear();

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
+use memcache_codec::command::{Command, MetaGet, NoreplyCommand};
 use memcache_codec::{
-    Codec, Command, CommandError, Completion, Config, ConnectionError, EncodeError, MetaGet,
-    NoreplyCommand, Response, Token,
+    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Response, Token,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, ToSocketAddrs};
@@ -82,7 +82,7 @@ impl Shared {
     /// error if it has one, else `Closed`).
     fn fail_pending(&self) {
         let mut state = self.lock();
-        if state.codec.error().is_none() {
+        if state.codec.poisoned().is_none() {
             state.codec.handle_eof();
         }
         let mut nothing = BytesMut::new();
@@ -285,7 +285,7 @@ async fn run(shared: Arc<Shared>, stream: TcpStream, mut gone: mpsc::Receiver<()
             () = tokio::time::sleep_until(sleep_until.into()), if deadline.is_some() => {
                 let mut state = shared.lock();
                 state.codec.handle_timeout(Instant::now());
-                if state.codec.error().is_some() {
+                if state.codec.poisoned().is_some() {
                     break;
                 }
             }

@@ -179,7 +179,7 @@ impl Session {
         if self.garbage || self.raw_key_echo {
             return;
         }
-        let Some(ConnectionError::Decode(e)) = self.tracker.codec.error() else {
+        let Some(ConnectionError::Decode(e)) = self.tracker.codec.poisoned() else {
             return;
         };
         let documented = match e {
@@ -405,8 +405,8 @@ pub fn encode(data: &[u8]) {
         }
     }
     // No replies are decoded, so pending only grows: a low cap reaches TooManyPending.
-    let limits = crate::tracker::limits().max_pending(16);
-    let mut codec = Codec::with_config(config().limits(limits));
+    let limits = crate::tracker::limits().with_max_pending(16);
+    let mut codec = Codec::with_config(config().with_limits(limits));
     let mut server = Server::with_options(Options {
         shutdown_enabled: true,
         ..Options::default()

@@ -7,7 +7,7 @@
 //!   non-final completions of its token before its final one;
 //! * a token whose `cancel` returned true never completes;
 //! * once `decode` returns `Err(e)`, every sent and not cancelled token has completed,
-//!   `decode` returns the same `Err(e)` again, `codec.error()` is `e`, and `send`
+//!   `decode` returns the same `Err(e)` again, `codec.poisoned()` is `e`, and `send`
 //!   refuses with `EncodeError::Poisoned(e)`;
 //! * after `handle_eof` and draining, every sent and not cancelled token has completed
 //!   exactly once;
@@ -40,14 +40,13 @@
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use memcache_codec::{
-    Codec, CommandError, Completion, Config, ConnectionError, DecodeError, EncodeError, Limits,
-    MetaStatus, Response, ServerErrorKind, Token,
-};
+use memcache_codec::{Codec, CommandError, Completion, Config, ConnectionError, DecodeError, EncodeError, Limits, Response, ServerErrorKind, Token};
+use memcache_codec::response::MetaStatus;
 
-use memcache_codec::{AdminStatus, RawShape};
+use memcache_codec::command::RawShape;
+use memcache_codec::response::AdminStatus;
 use memcache_testkit::command::{
-    CrawlerCmd, Key, MgFlag, Opaque, SlabsCmd, StatsArgs, Word, base64_decode, meta_get,
+    CrawlerCmd, Key, MaFlag, MdFlag, MgFlag, MsFlag, Opaque, SlabsCmd, StatsArgs, Word, base64_decode, meta_get,
 };
 
 use crate::Cmd;
@@ -58,19 +57,19 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// Small caps, so the fuzzer reaches every one of them.
 pub fn limits() -> Limits {
     Limits::DEFAULT
-        .max_line_len(512)
-        .max_value_len(4096)
-        .max_values_per_reply(16)
-        .max_stat_lines(64)
-        .max_pending(64)
-        .max_reply_len(16 * 1024)
+        .with_max_line_len(512)
+        .with_max_value_len(4096)
+        .with_max_values_per_reply(16)
+        .with_max_stat_lines(64)
+        .with_max_pending(64)
+        .with_max_reply_len(16 * 1024)
 }
 
 /// The codec configuration every target uses.
 pub fn config() -> Config {
     Config::DEFAULT
-        .limits(limits())
-        .inactivity_timeout(Some(TIMEOUT))
+        .with_limits(limits())
+        .with_inactivity_timeout(Some(TIMEOUT))
 }
 
 /// memcached 1.6.18's `ms` errors that come after it parsed the data length (it then
@@ -278,29 +277,22 @@ impl Tracker {
                 }
             }
             Ok(batch) => {
-                assert!(self.error.is_none() && self.codec.error().is_none());
+                assert!(self.error.is_none() && self.codec.poisoned().is_none());
                 assert_eq!(batch.len(), gets.len());
                 assert_eq!(self.codec.pending(), pending + gets.len() + 1);
                 for (i, (token, cmd)) in batch.tokens().zip(as_cmds).enumerate() {
-                    assert_eq!(token.get(), self.sent.len() as u64);
-                    assert_eq!(batch.get(i), Some(token));
+                    assert_eq!(token.index(), self.sent.len() as u64);
+                    assert_eq!(batch.token(i), Some(token));
                     assert!(cmd.validate(&self.limits).is_ok(), "invalid mg accepted");
-                    // The batch adds `q`, and the token number as opaque when the mg
-                    // has neither an opaque nor `k`.
+                    // The batch adds `q`, and (automatic opaques being on) `O~<token>`
+                    // when the mg has no opaque.
                     let Cmd::MetaGet { key, mut flags } = cmd else {
                         unreachable!()
                     };
-                    let tagged = flags
-                        .iter()
-                        .any(|f| matches!(f, MgFlag::Opaque(_) | MgFlag::ReturnKey));
                     flags.push(MgFlag::Quiet);
-                    if !tagged {
-                        let text = token.get().to_string().into_bytes();
-                        flags.push(MgFlag::Opaque(Opaque(text)));
-                    }
-                    self.record_sent(Cmd::MetaGet { key, flags }, token);
+                    self.record_sent(Self::auto_opaque(Cmd::MetaGet { key, flags }, token), token);
                 }
-                assert_eq!(batch.fence().get(), self.sent.len() as u64);
+                assert_eq!(batch.fence().index(), self.sent.len() as u64);
                 self.record_sent(Cmd::MetaNoop, batch.fence());
                 if pending == 0 {
                     self.last_activity = Some(self.now);
@@ -312,7 +304,7 @@ impl Tracker {
 
     fn push(&mut self, cmd: Cmd, token: Token, pending: usize) {
         assert_eq!(
-            token.get(),
+            token.index(),
             self.sent.len() as u64,
             "tokens count the commands sent"
         );
@@ -320,10 +312,27 @@ impl Tracker {
         if pending == 0 {
             self.last_activity = Some(self.now);
         }
-        self.record_sent(cmd, token);
+        self.record_sent(Self::auto_opaque(cmd, token), token);
     }
 
-    /// The refusal the codec must give every send because of the newest command:
+    /// The command as the codec wrote it: a quiet meta command without an opaque gets
+/// `O~<token>` ([`Config::auto_opaque`], on in [`config`]).
+fn auto_opaque(mut cmd: Cmd, token: Token) -> Cmd {
+    if !cmd.is_quiet() || cmd.opaque().is_some() {
+        return cmd;
+    }
+    let opaque = Opaque(format!("~{}", token.index()).into_bytes());
+    match &mut cmd {
+        Cmd::MetaGet { flags, .. } => flags.push(MgFlag::Opaque(opaque)),
+        Cmd::MetaSet { flags, .. } => flags.push(MsFlag::Opaque(opaque)),
+        Cmd::MetaDelete { flags, .. } => flags.push(MdFlag::Opaque(opaque)),
+        Cmd::MetaArithmetic { flags, .. } => flags.push(MaFlag::Opaque(opaque)),
+        _ => {}
+    }
+    cmd
+}
+
+/// The refusal the codec must give every send because of the newest command:
     /// `Closing` after a pending `quit`/`shutdown`, `Watching` after a pending watch,
     /// `DumpPending` after a pending dump. `Some(None)`: none; `None`: unknown (the
     /// newest was cancelled, and may or may not have been read past).
@@ -352,12 +361,12 @@ impl Tracker {
     fn quiet_run_open(&self) -> bool {
         self.sent
             .iter()
-            .any(|s| s.token.get() >= self.quiet_run_start && s.state != State::Done)
+            .any(|s| s.token.index() >= self.quiet_run_start && s.state != State::Done)
     }
 
     fn record_sent(&mut self, cmd: Cmd, token: Token) {
         if !cmd.is_quiet() {
-            self.quiet_run_start = token.get() + 1;
+            self.quiet_run_start = token.index() + 1;
         }
         self.sent.push(Sent {
             token,
@@ -368,7 +377,7 @@ impl Tracker {
 
     /// Refusals the codec's state explains; true if `e` is one of them (and right).
     fn state_refusal(&self, e: &EncodeError, pending: usize, commands: usize) -> bool {
-        if let Some(poison) = self.codec.error() {
+        if let Some(poison) = self.codec.poisoned() {
             assert_eq!(*e, EncodeError::Poisoned(poison.clone()));
             return true;
         }
@@ -437,7 +446,7 @@ impl Tracker {
 
     fn check_accepted(&self, cmd: &Cmd, pending: usize) {
         assert!(
-            self.codec.error().is_none(),
+            self.codec.poisoned().is_none(),
             "a poisoned codec accepted {cmd:?}"
         );
         assert!(
@@ -447,7 +456,7 @@ impl Tracker {
         if cmd.is_watch() || cmd.is_dump() {
             // Accepted, so no quiet command could be waiting (else NeedsFence).
             let quiet = self.sent.iter().any(|s| {
-                s.token.get() >= self.quiet_run_start
+                s.token.index() >= self.quiet_run_start
                     && s.state == State::Outstanding
                     && s.cmd.is_quiet()
             });
@@ -463,7 +472,7 @@ impl Tracker {
 
     /// Cancels a sent token, checking the answer.
     pub fn cancel(&mut self, token: Token) {
-        let i = usize::try_from(token.get()).expect("small token");
+        let i = usize::try_from(token.index()).expect("small token");
         let cancelled = self.codec.cancel(token);
         let entry = &mut self.sent[i];
         if cancelled {
@@ -508,7 +517,7 @@ impl Tracker {
             match result {
                 Ok(None) => {
                     assert!(
-                        self.codec.error().is_none(),
+                        self.codec.poisoned().is_none(),
                         "a poisoned codec asked for more bytes"
                     );
                     self.check_idle();
@@ -551,7 +560,7 @@ impl Tracker {
         match result {
             Ok(()) => {
                 assert!(
-                    self.codec.error().is_none(),
+                    self.codec.poisoned().is_none(),
                     "completions ended without the error on a poisoned codec"
                 );
                 self.check_idle();
@@ -567,12 +576,12 @@ impl Tracker {
     pub fn eof(&mut self) {
         let expected = self
             .codec
-            .error()
+            .poisoned()
             .cloned()
             .unwrap_or(ConnectionError::Closed);
         self.codec.handle_eof();
         assert_eq!(
-            self.codec.error(),
+            self.codec.poisoned(),
             Some(&expected),
             "handle_eof replaced the poison"
         );
@@ -589,14 +598,14 @@ impl Tracker {
     pub fn tick(&mut self, seconds: u64) {
         self.now += Duration::from_secs(seconds);
         let deadline = self.codec.poll_timeout();
-        let before = self.codec.error().cloned();
+        let before = self.codec.poisoned().cloned();
         self.codec.handle_timeout(self.now);
         match (before, deadline) {
-            (Some(e), _) => assert_eq!(self.codec.error(), Some(&e), "timeout replaced poison"),
+            (Some(e), _) => assert_eq!(self.codec.poisoned(), Some(&e), "timeout replaced poison"),
             (None, Some(d)) if self.now >= d => {
-                assert_eq!(self.codec.error(), Some(&ConnectionError::Timeout));
+                assert_eq!(self.codec.poisoned(), Some(&ConnectionError::Timeout));
             }
-            (None, _) => assert!(self.codec.error().is_none(), "early timeout poisoned"),
+            (None, _) => assert!(self.codec.poisoned().is_none(), "early timeout poisoned"),
         }
         self.decode_all();
     }
@@ -606,7 +615,7 @@ impl Tracker {
             assert!(
                 !matches!(s.state, State::Outstanding | State::Streaming),
                 "token {} never completed: {:?}",
-                s.token.get(),
+                s.token.index(),
                 s.cmd
             );
         }
@@ -614,7 +623,7 @@ impl Tracker {
 
     fn on_error(&mut self, e: ConnectionError) {
         assert_eq!(
-            self.codec.error(),
+            self.codec.poisoned(),
             Some(&e),
             "decode's error is not the poison"
         );
@@ -634,7 +643,7 @@ impl Tracker {
     }
 
     fn on_completion(&mut self, done: Completion) {
-        let t = done.token.get();
+        let t = done.token.index();
         let i = usize::try_from(t).expect("small token");
         assert!(
             i < self.sent.len(),
@@ -675,13 +684,13 @@ impl Tracker {
             eprintln!(
                 "done {t} {cmd:?} -> {:?}, poison {:?}",
                 done.result,
-                self.codec.error()
+                self.codec.poisoned()
             );
         }
         match &done.result {
             Err(CommandError::Connection(e)) => {
                 assert_eq!(
-                    self.codec.error(),
+                    self.codec.poisoned(),
                     Some(e),
                     "failed with a non-poison error"
                 );
@@ -705,11 +714,11 @@ impl Tracker {
                 let expected =
                     ConnectionError::Decode(DecodeError::UnreadDataBlock { error: se.clone() });
                 if unread {
-                    assert_eq!(self.codec.error(), Some(&expected), "stream state unknown");
+                    assert_eq!(self.codec.poisoned(), Some(&expected), "stream state unknown");
                 } else if !self.each {
                     // (With completions the codec's state is the one at the end of the
                     // call, when a later command may have poisoned it.)
-                    assert_ne!(self.codec.error(), Some(&expected), "needless poison");
+                    assert_ne!(self.codec.poisoned(), Some(&expected), "needless poison");
                 }
             }
             Ok(response) => self.check_response(cmd, response),
@@ -752,7 +761,7 @@ impl Tracker {
                 v.cas.is_some() == *cas
             }
             (Cmd::Get { .. }, Response::Miss) => true,
-            (Cmd::GetMulti { keys, cas, .. }, Response::Values(items)) => {
+            (Cmd::GetMulti { keys, cas, .. }, Response::Items(items)) => {
                 assert!(items.len() <= l.max_values_per_reply, "too many values");
                 // Each item's key is a requested key, in request order.
                 let mut rest = keys.iter();
@@ -819,7 +828,7 @@ impl Tracker {
             }
             (Cmd::Quit | Cmd::Shutdown { .. }, r) => {
                 // Closed only comes from end of stream.
-                *r == Response::Closed && self.codec.error() == Some(&ConnectionError::Closed)
+                *r == Response::Closed && self.codec.poisoned() == Some(&ConnectionError::Closed)
             }
             (Cmd::MetaNoop, r) => *r == Response::Noop,
             (Cmd::MetaDebug { .. }, Response::MetaDebug(d)) => {
@@ -828,7 +837,7 @@ impl Tracker {
                 true
             }
             (Cmd::MetaDebug { .. }, Response::Miss) => true,
-            (Cmd::Bget { keys }, Response::Values(items)) => {
+            (Cmd::Bget { keys }, Response::Items(items)) => {
                 assert!(items.len() <= l.max_values_per_reply, "too many values");
                 let mut rest = keys.iter();
                 for item in items.iter() {
@@ -1007,7 +1016,7 @@ impl Tracker {
 
     fn check_timer(&self) {
         let streaming = self.sent.iter().any(|s| s.state == State::Streaming);
-        if streaming && self.codec.error().is_none() {
+        if streaming && self.codec.poisoned().is_none() {
             assert!(
                 self.codec.is_watching(),
                 "a watch streams, yet not watching"
@@ -1025,7 +1034,7 @@ impl Tracker {
             assert_eq!(self.codec.poll_timeout(), None, "a deadline while watching");
             return;
         }
-        let expected = if self.codec.pending() > 0 && self.codec.error().is_none() {
+        let expected = if self.codec.pending() > 0 && self.codec.poisoned().is_none() {
             Some(self.last_activity.expect("activity before pending") + TIMEOUT)
         } else {
             None

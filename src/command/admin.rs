@@ -133,7 +133,8 @@ enum CrawlerOp<'a> {
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{Codec, CrawlTarget, LruCrawler, Response};
+/// use memcache_codec::{Codec, Response};
+/// use memcache_codec::command::{CrawlTarget, LruCrawler};
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
@@ -163,7 +164,7 @@ impl<'a> LruCrawler<'a> {
         }
     }
 
-    /// `lru_crawler metadump <ids|all|hash>`: one [`DumpEntry`](crate::DumpEntry) per
+    /// `lru_crawler metadump <ids|all|hash>`: one [`DumpEntry`](crate::response::DumpEntry) per
     /// live item.
     pub fn metadump(target: CrawlTarget<'a>) -> Self {
         Self {
@@ -287,7 +288,9 @@ enum SlabsOp {
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{AdminStatus, Codec, Response, Slabs};
+/// use memcache_codec::{Codec, Response};
+/// use memcache_codec::command::Slabs;
+/// use memcache_codec::response::AdminStatus;
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
@@ -405,7 +408,8 @@ enum LruOp {
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{Codec, Lru, LruMode};
+/// use memcache_codec::Codec;
+/// use memcache_codec::command::{Lru, LruMode};
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
@@ -550,7 +554,8 @@ impl Command for Lru {}
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{Codec, ConfigGetCluster, Response};
+/// use memcache_codec::{Codec, Response};
+/// use memcache_codec::command::ConfigGetCluster;
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
@@ -693,7 +698,8 @@ impl WatchKind {
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{Codec, EncodeError, Response, Version, Watch, WatchKind};
+/// use memcache_codec::{Codec, EncodeError, Response};
+/// use memcache_codec::command::{Version, Watch, WatchKind};
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();
@@ -762,10 +768,10 @@ impl Command for Watch {}
 /// `bget <key>*`: the legacy retrieval (once meant for binary-safe keys), which
 /// memcached still answers exactly like `get`.
 ///
-/// Completes with [`Response::Values`](crate::Response::Values), even for one key,
-/// under the same rules as [`GetMulti`](crate::GetMulti): at least one key, keys
+/// Completes with [`Response::Items`](crate::Response::Items), even for one key,
+/// under the same rules as [`GetMulti`](crate::command::GetMulti): at least one key, keys
 /// checked, each `VALUE` key checked against the request in order. Prefer
-/// [`GetMulti`](crate::GetMulti); this exists for proxies and tests that must send
+/// [`GetMulti`](crate::command::GetMulti); this exists for proxies and tests that must send
 /// what a client sent.
 #[derive(Debug, Clone, Copy)]
 pub struct Bget<'a, K> {

@@ -12,7 +12,7 @@ const MAX_ENTRY: usize = 255;
 /// command a server started with `-Y <authfile>` reads before it.
 ///
 /// A server without `-Y` stores it as an item named `auth` holding the credentials:
-/// with a [`ServerProfile`](crate::ServerProfile) that says so, `Auth` is refused
+/// with a [`ServerProfile`](crate::profile::ServerProfile) that says so, `Auth` is refused
 /// ([`EncodeError::AuthenticationDisabled`]); without one, send it only to servers
 /// you know require it.
 ///
@@ -31,7 +31,8 @@ const MAX_ENTRY: usize = 255;
 /// completion, then pipeline freely.
 ///
 /// ```
-/// use memcache_codec::{Auth, Codec, EncodeError, Response, Version};
+/// use memcache_codec::{Codec, EncodeError, Response};
+/// use memcache_codec::command::{Auth, Version};
 /// use bytes::BytesMut;
 /// use std::time::Instant;
 ///

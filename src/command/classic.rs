@@ -50,10 +50,11 @@ fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded,
 /// key, else the reply is a decode error.
 ///
 /// ```
-/// # use memcache_codec::{Codec, Get, Exptime};
+/// # use memcache_codec::Codec;
+/// # use memcache_codec::command::{Get, Exptime};
 /// # use bytes::BytesMut;
 /// # let mut codec = Codec::new(); let mut out = BytesMut::new(); let now = std::time::Instant::now();
-/// codec.send(&Get::new("user:1").with_cas().touch(Exptime::relative(60)?), &mut out, now)?;
+/// codec.send(&Get::new("user:1").with_cas().touch(Exptime::in_seconds(60)?), &mut out, now)?;
 /// assert_eq!(&out[..], b"gats 60 user:1\r\n");
 /// # Ok::<(), memcache_codec::EncodeError>(())
 /// ```
@@ -109,7 +110,7 @@ impl Command for Get<'_> {}
 
 /// `get <key>*` with several keys (and `gets`/`gat`/`gats`).
 ///
-/// Completes with [`Response::Values`](crate::Response::Values): hits in the order the
+/// Completes with [`Response::Items`](crate::Response::Items): hits in the order the
 /// server sent them (request order), misses left out, a key asked for twice returned
 /// twice. Each `VALUE` key is checked against the request, in order.
 ///
@@ -214,10 +215,11 @@ enum StoreMode {
 /// [`NotFound`](crate::Response::NotFound) (the last two only for `cas`).
 ///
 /// ```
-/// # use memcache_codec::{Codec, Store, Exptime};
+/// # use memcache_codec::Codec;
+/// # use memcache_codec::command::{Store, Exptime};
 /// # use bytes::BytesMut;
 /// # let mut codec = Codec::new(); let mut out = BytesMut::new(); let now = std::time::Instant::now();
-/// codec.send(&Store::set("k", b"hello").flags(42).exptime(Exptime::relative(300)?), &mut out, now)?;
+/// codec.send(&Store::set("k", b"hello").client_flags(42).exptime(Exptime::in_seconds(300)?), &mut out, now)?;
 /// assert_eq!(&out[..], b"set k 42 300 5\r\nhello\r\n");
 /// # Ok::<(), memcache_codec::EncodeError>(())
 /// ```
@@ -241,7 +243,7 @@ impl<'a> Store<'a> {
             key: key.as_ref(),
             value: value.as_ref(),
             flags: 0,
-            exptime: Exptime::NEVER,
+            exptime: Exptime::never(),
         }
     }
 
@@ -306,16 +308,16 @@ impl<'a> Store<'a> {
     }
 
     /// The client flags stored with the item (default 0). Above `u32::MAX` only for a
-    /// server with 8-byte client flags (see [`ServerProfile`](crate::ServerProfile)
+    /// server with 8-byte client flags (see [`ServerProfile`](crate::profile::ServerProfile)
     /// and [`Config::large_client_flags`](crate::Config::large_client_flags)): a
     /// 1.6.18 server silently keeps the low 32 bits, so the send is refused otherwise.
     #[inline]
-    pub fn flags(mut self, flags: u64) -> Self {
+    pub fn client_flags(mut self, flags: u64) -> Self {
         self.flags = flags;
         self
     }
 
-    /// The expiration (default [`Exptime::NEVER`]).
+    /// The expiration (default [`Exptime::never()`]).
     #[inline]
     pub fn exptime(mut self, exptime: Exptime) -> Self {
         self.exptime = exptime;
@@ -484,62 +486,50 @@ fn encode_arith(
     Ok(Encoded::of(Expect::Arith))
 }
 
-/// `incr <key> <delta>`: completes with [`Response::Counter`](crate::Response::Counter)
-/// (the new value; it wraps at 2^64) or [`Response::NotFound`](crate::Response::NotFound).
-/// A stored value that is not a decimal number gets
-/// `CLIENT_ERROR cannot increment or decrement non-numeric value`.
+/// `incr <key> <delta>` or `decr <key> <delta>`: completes with
+/// [`Response::Counter`](crate::Response::Counter) (the new value; `incr` wraps at
+/// 2^64, `decr` stops at 0) or [`Response::NotFound`](crate::Response::NotFound). A
+/// stored value that is not a decimal number gets `CLIENT_ERROR cannot increment or
+/// decrement non-numeric value`.
+///
+/// Like [`Store`], the verb is the constructor: one struct per reply shape.
 #[derive(Debug, Clone, Copy)]
-pub struct Incr<'a> {
+pub struct Arithmetic<'a> {
     key: &'a [u8],
     delta: u64,
+    verb: &'static [u8],
 }
 
-impl<'a> Incr<'a> {
+impl<'a> Arithmetic<'a> {
     /// `incr <key> <delta>`.
     #[inline]
-    pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
+    pub fn incr<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self {
             key: key.as_ref(),
             delta,
+            verb: b"incr ",
         }
     }
-}
 
-impl Encode for Incr<'_> {
-    fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
-        encode_arith(w, b"incr ", self.key, self.delta)
-    }
-}
-
-impl Command for Incr<'_> {}
-impl NoreplyCommand for Incr<'_> {}
-
-/// `decr <key> <delta>`: like [`Incr`], but stops at 0 instead of wrapping.
-#[derive(Debug, Clone, Copy)]
-pub struct Decr<'a> {
-    key: &'a [u8],
-    delta: u64,
-}
-
-impl<'a> Decr<'a> {
     /// `decr <key> <delta>`.
     #[inline]
-    pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
+    pub fn decr<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
         Self {
             key: key.as_ref(),
             delta,
+            verb: b"decr ",
         }
     }
 }
 
-impl Encode for Decr<'_> {
+impl Encode for Arithmetic<'_> {
     fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
-        encode_arith(w, b"decr ", self.key, self.delta)
+        encode_arith(w, self.verb, self.key, self.delta)
     }
 }
 
-impl Command for Decr<'_> {}
-impl NoreplyCommand for Decr<'_> {}
+impl Command for Arithmetic<'_> {}
+impl NoreplyCommand for Arithmetic<'_> {}
 
 #[derive(Debug, Clone, Copy)]
 enum StatsArgs<'a> {
@@ -644,7 +634,8 @@ impl<'a> Stats<'a> {
     /// ignores words after the ones it reads). No words is `stats`.
     ///
     /// ```
-    /// # use memcache_codec::{Codec, Stats};
+    /// # use memcache_codec::Codec;
+    /// # use memcache_codec::command::Stats;
     /// # use bytes::BytesMut;
     /// # let mut codec = Codec::new(); let mut out = BytesMut::new(); let now = std::time::Instant::now();
     /// codec.send(&Stats::args(&["detail", "dump"]), &mut out, now)?;
@@ -673,7 +664,10 @@ impl Encode for Stats<'_> {
                 if word.len() > MAX_KEY_LEN {
                     return Err(EncodeError::InvalidToken {
                         what: "stats argument",
-                        reason: crate::KeyError::TooLong { len: word.len() },
+                        reason: crate::TokenError::TooLong {
+                            len: word.len(),
+                            limit: MAX_KEY_LEN,
+                        },
                     });
                 }
                 // `stats reset` answers `RESET`; every other word, `STAT` lines.
@@ -794,14 +788,14 @@ fn encode_number(
 impl Command for Verbosity {}
 impl NoreplyCommand for Verbosity {}
 
-/// `flush_all [<delay>]`: invalidate every item, now or after `delay` seconds.
+/// `flush_all [<delay>]`: invalidate every item, now or at a later time.
 /// Completes with [`Response::Ok`](crate::Response::Ok).
 ///
-/// The delay follows the exptime rules: 0 (or no delay) means now, and memcached reads
-/// a delay above 30 days as a unix time. A later `flush_all` replaces a scheduled one.
+/// The delay is an [`Exptime`] (memcached reads it with the exptime rules): seconds
+/// from now, or a unix time. A later `flush_all` replaces a scheduled one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FlushAll {
-    delay: Option<u32>,
+    delay: Option<Exptime>,
 }
 
 impl FlushAll {
@@ -811,28 +805,32 @@ impl FlushAll {
         Self { delay: None }
     }
 
-    /// `flush_all <delay>`; `0` is written as `0` and means now.
+    /// `flush_all <delay>`: at that time ([`Exptime::in_seconds`] or
+    /// [`Exptime::at`]); [`Exptime::never`] writes `0`, which means now.
     #[inline]
-    pub fn delay(seconds: u32) -> Self {
-        Self {
-            delay: Some(seconds),
-        }
+    pub fn delay(delay: Exptime) -> Self {
+        Self { delay: Some(delay) }
     }
 }
 
 impl Encode for FlushAll {
     fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
-        if self.delay.is_some_and(|d| d > i32::MAX as u32) {
-            return Err(EncodeError::InvalidExptime(
-                "memcached reads the flush_all delay as a 32-bit signed number",
-            ));
-        }
-        let verb: &[u8] = if self.delay.is_some() {
+        let delay = match self.delay {
+            // A negative delay is read as "now" too, but say so rather than send it.
+            Some(d) if d.as_raw() < 0 => {
+                return Err(EncodeError::InvalidExptime(
+                    "a flush_all delay is a time to come: use FlushAll::new() for now",
+                ));
+            }
+            Some(d) => Some(d.as_raw() as u64),
+            None => None,
+        };
+        let verb: &[u8] = if delay.is_some() {
             b"flush_all "
         } else {
             b"flush_all"
         };
-        encode_number(w, verb, self.delay.map(u64::from), Expect::Ok)
+        encode_number(w, verb, delay, Expect::Ok)
     }
 }
 

@@ -8,7 +8,7 @@
 //! command is refused with `CLIENT_ERROR invalid flag`; `mg` `C` is parsed and ignored;
 //! `md` `x` is refused; `ms` `s` and `ms` `N` (append autovivify) are accepted and
 //! ignored. They are still offered, documented on each method, for newer servers;
-//! with a [`ServerProfile`](crate::ServerProfile) set, a flag the server's version
+//! with a [`ServerProfile`](crate::profile::ServerProfile) set, a flag the server's version
 //! lacks is refused at `send` ([`EncodeError::Unsupported`]), and so is a bare `mg`
 //! on a server before 1.6.18 (it answers it with an error; add the flag you need).
 //! One more 1.6.18 quirk, checked against the server: an item created by `mg` `N`
@@ -192,7 +192,7 @@ const fn letter_bit(letter: u8) -> u32 {
 }
 
 /// Refuses the flags a server known to be too old cannot take (see
-/// [`ServerProfile`](crate::ServerProfile)).
+/// [`ServerProfile`](crate::profile::ServerProfile)).
 fn gate(w: &Writer<'_, '_>, kind: MetaKind, flags: &Flags<'_>) -> Result<(), EncodeError> {
     if w.server.version.is_none() {
         return Ok(());
@@ -388,14 +388,15 @@ macro_rules! common_methods {
 /// `mg <key> <flags>*`: meta get.
 ///
 /// Completes with [`Response::Meta`](crate::Response::Meta) with status
-/// [`Value`](crate::MetaStatus::Value) (hit, with [`MetaGet::return_value`]),
-/// [`Success`](crate::MetaStatus::Success) (hit without value) or
-/// [`Miss`](crate::MetaStatus::Miss). In quiet mode memcached sends nothing on a miss;
-/// the command then completes as an [inferred](crate::MetaResponse#structfield.inferred) miss
+/// [`Value`](crate::response::MetaStatus::Value) (hit, with [`MetaGet::return_value`]),
+/// [`Success`](crate::response::MetaStatus::Success) (hit without value) or
+/// [`Miss`](crate::response::MetaStatus::Miss). In quiet mode memcached sends nothing on a miss;
+/// the command then completes as an [inferred](crate::response::MetaResponse#structfield.inferred) miss
 /// when a later command's reply arrives.
 ///
 /// ```
-/// # use memcache_codec::{Codec, MetaGet};
+/// # use memcache_codec::Codec;
+/// # use memcache_codec::command::MetaGet;
 /// # use bytes::BytesMut;
 /// # let mut codec = Codec::new(); let mut out = BytesMut::new(); let now = std::time::Instant::now();
 /// codec.send(&MetaGet::new("k").return_value().return_cas().opaque("7"), &mut out, now)?;
@@ -443,7 +444,7 @@ impl<'a> MetaGet<'a> {
 
     token_methods! {
         /// `T<exptime>`: update the TTL on a hit, like `touch`.
-        touch(exptime: Exptime) => b'T', ttl;
+        ttl(exptime: Exptime) => b'T', ttl;
         /// `N<exptime>`: on a miss, create an empty item with this TTL and return `W`.
         ///
         /// memcached 1.6.18 does not mark an item it creates this way as binary, so
@@ -518,8 +519,8 @@ impl MetaSetMode {
 /// `ms <key> <datalen> <flags>*` and the data block: meta set.
 ///
 /// Completes with [`Response::Meta`](crate::Response::Meta) with status
-/// [`Success`](crate::MetaStatus::Success) (stored), [`NotStored`](crate::MetaStatus::NotStored),
-/// [`Exists`](crate::MetaStatus::Exists) or [`NotFound`](crate::MetaStatus::NotFound).
+/// [`Success`](crate::response::MetaStatus::Success) (stored), [`NotStored`](crate::response::MetaStatus::NotStored),
+/// [`Exists`](crate::response::MetaStatus::Exists) or [`NotFound`](crate::response::MetaStatus::NotFound).
 /// In quiet mode memcached leaves out `HD`; the command then completes as an
 /// inferred success.
 #[derive(Debug, Clone, Copy)]
@@ -559,7 +560,7 @@ impl<'a> MetaSet<'a> {
 
     token_methods! {
         /// `F<flags>`: client flags (default 0). Above `u32::MAX` only for a server
-        /// with 8-byte client flags, as for [`Store::flags`](crate::Store::flags).
+        /// with 8-byte client flags, as for [`Store::client_flags`](crate::command::Store::client_flags).
         client_flags(flags: u64) => b'F', client_flags;
         /// `T<exptime>`: the item's TTL.
         ttl(exptime: Exptime) => b'T', ttl;
@@ -570,7 +571,7 @@ impl<'a> MetaSet<'a> {
         new_cas(cas: u64) => b'E', new_cas;
         /// `N<exptime>`: in append/prepend mode, create the item on a miss. Newer
         /// servers only: 1.6.18 accepts and ignores it.
-        autovivify(exptime: Exptime) => b'N', vivify;
+        vivify(exptime: Exptime) => b'N', vivify;
     }
 
     /// `M<mode>`: set (default), add, append, prepend or replace.
@@ -607,8 +608,8 @@ impl Command for MetaSet<'_> {}
 /// `md <key> <flags>*`: meta delete.
 ///
 /// Completes with [`Response::Meta`](crate::Response::Meta) with status
-/// [`Success`](crate::MetaStatus::Success) (deleted), [`NotFound`](crate::MetaStatus::NotFound)
-/// or [`Exists`](crate::MetaStatus::Exists) (cas mismatch). In quiet mode memcached
+/// [`Success`](crate::response::MetaStatus::Success) (deleted), [`NotFound`](crate::response::MetaStatus::NotFound)
+/// or [`Exists`](crate::response::MetaStatus::Exists) (cas mismatch). In quiet mode memcached
 /// leaves out `HD`.
 #[derive(Debug, Clone, Copy)]
 pub struct MetaDelete<'a> {
@@ -665,7 +666,7 @@ impl Command for MetaDelete<'_> {}
 
 /// The `M` mode of `ma`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArithMode {
+pub enum MetaArithMode {
     /// `MI`: increment (the default); wraps at 2^64.
     Incr,
     /// `MD`: decrement; stops at 0.
@@ -675,10 +676,10 @@ pub enum ArithMode {
 /// `ma <key> <flags>*`: meta arithmetic.
 ///
 /// Completes with [`Response::Meta`](crate::Response::Meta) with status
-/// [`Value`](crate::MetaStatus::Value) (with [`MetaArithmetic::return_value`]: the new
-/// number as the value), [`Success`](crate::MetaStatus::Success),
-/// [`NotFound`](crate::MetaStatus::NotFound), [`NotStored`](crate::MetaStatus::NotStored)
-/// (autovivify failed) or [`Exists`](crate::MetaStatus::Exists). In quiet mode memcached
+/// [`Value`](crate::response::MetaStatus::Value) (with [`MetaArithmetic::return_value`]: the new
+/// number as the value), [`Success`](crate::response::MetaStatus::Success),
+/// [`NotFound`](crate::response::MetaStatus::NotFound), [`NotStored`](crate::response::MetaStatus::NotStored)
+/// (autovivify failed) or [`Exists`](crate::response::MetaStatus::Exists). In quiet mode memcached
 /// leaves out success replies (except, on 1.6.18, the reply of an autovivify).
 #[derive(Debug, Clone, Copy)]
 pub struct MetaArithmetic<'a> {
@@ -705,7 +706,7 @@ impl<'a> MetaArithmetic<'a> {
     /// `ma <key> MD D<delta>`: decrement by `delta`.
     #[inline]
     pub fn decr<K: AsRef<[u8]> + ?Sized>(key: &'a K, delta: u64) -> Self {
-        Self::new(key).mode(ArithMode::Decr).delta(delta)
+        Self::new(key).mode(MetaArithMode::Decr).delta(delta)
     }
 
     common_methods!();
@@ -725,8 +726,8 @@ impl<'a> MetaArithmetic<'a> {
         /// `D<delta>`: the amount (default 1).
         delta(delta: u64) => b'D', delta;
         /// `N<exptime>`: create the item on a miss, with this TTL.
-        autovivify(exptime: Exptime) => b'N', vivify;
-        /// `J<initial>`: with [`MetaArithmetic::autovivify`], the created value (default 0).
+        vivify(exptime: Exptime) => b'N', vivify;
+        /// `J<initial>`: with [`MetaArithmetic::vivify`], the created value (default 0).
         initial(initial: u64) => b'J', initial;
         /// `T<exptime>`: update the TTL on success.
         ttl(exptime: Exptime) => b'T', ttl;
@@ -738,10 +739,10 @@ impl<'a> MetaArithmetic<'a> {
 
     /// `M<mode>`: increment (default) or decrement.
     #[inline]
-    pub fn mode(mut self, mode: ArithMode) -> Self {
+    pub fn mode(mut self, mode: MetaArithMode) -> Self {
         self.flags.mode = Some(match mode {
-            ArithMode::Incr => b'I',
-            ArithMode::Decr => b'D',
+            MetaArithMode::Incr => b'I',
+            MetaArithMode::Decr => b'D',
         });
         self.flags.set(b'M');
         self
@@ -796,12 +797,12 @@ impl Command for MetaNoop {}
 /// [`Response::MetaDebug`](crate::Response::MetaDebug) or
 /// [`Response::Miss`](crate::Response::Miss).
 #[derive(Debug, Clone, Copy)]
-pub struct MetaDebugCommand<'a> {
+pub struct MetaDebug<'a> {
     key: &'a [u8],
     base64: bool,
 }
 
-impl<'a> MetaDebugCommand<'a> {
+impl<'a> MetaDebug<'a> {
     /// `me <key>`.
     #[inline]
     pub fn new<K: AsRef<[u8]> + ?Sized>(key: &'a K) -> Self {
@@ -819,7 +820,7 @@ impl<'a> MetaDebugCommand<'a> {
     }
 }
 
-impl Encode for MetaDebugCommand<'_> {
+impl Encode for MetaDebug<'_> {
     fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
         // `me <key>[ b]`: the reply prints the key as sent, and is checked against it,
         // so the key is recorded whether or not it went base64.
@@ -838,4 +839,4 @@ impl Encode for MetaDebugCommand<'_> {
     }
 }
 
-impl Command for MetaDebugCommand<'_> {}
+impl Command for MetaDebug<'_> {}

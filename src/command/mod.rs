@@ -1,16 +1,41 @@
-//! Commands: typed structs the caller builds, and the one place that turns them into
-//! wire bytes.
+//! Commands: typed structs, each borrowing its keys and values from the caller, sent
+//! with [`Codec::send`](crate::Codec::send). The crate documentation's
+//! [commands table](crate#commands) lists what each completes with.
 //!
-//! Every command borrows its keys and values from the caller (no allocation to
-//! build one). [`Codec::send`](crate::Codec::send) has each command encode itself in
-//! one pass ([`sealed::Encode::encode`]): the command line's exact length is worked
-//! out from the fields first (numbers' digits counted, keys' and tokens' lengths
-//! taken), the output buffer grows once, and every caller-provided byte slice is
-//! read exactly once, copied into place and checked there (keys and tokens eight
-//! bytes at a time). What the reply will be checked against is recorded in the
-//! pending entry's draft from that checked copy. A refusal at any point leaves the
-//! output buffer truncated back and the draft dropped: nothing written, nothing
-//! changed.
+//! One vocabulary across them:
+//!
+//! * **A classic verb is a constructor** of the struct for its reply shape:
+//!   [`Store::set`], [`Store::add`], ..., [`Store::cas`]; [`Arithmetic::incr`],
+//!   [`Arithmetic::decr`]; [`Stats::new`], [`Stats::arg`], ...
+//! * **A meta flag is one builder method**, named the same on `mg`, `ms`, `md` and
+//!   `ma` wherever the letter exists: `b` [`base64_key`](MetaGet::base64_key), `c`
+//!   `return_cas`, `f` `return_client_flags`, `k` `return_key`, `q` `quiet`, `O`
+//!   `opaque`, `s` `return_size`, `t` `return_ttl`, `v` `return_value`, `T` `ttl`,
+//!   `N` `vivify`, `C` `compare_cas`, `E` `new_cas`, `F` `client_flags`, `I`
+//!   `invalidate`, `x` `remove_value`, `D` `delta`, `J` `initial`, `R` `recache`,
+//!   `h` `return_hit_before`, `l` `return_last_access`, `u` `no_bump`; `M` is
+//!   `mode` with [`MetaSetMode`] or [`MetaArithMode`].
+//! * **Every time is an [`Exptime`]**, whose constructors cannot be misread
+//!   ([`Exptime::never`], [`Exptime::in_seconds`], [`Exptime::at`],
+//!   [`Exptime::expired`]).
+//! * **Not asking for a reply** is a codec call, not a builder: classic commands that
+//!   memcached lets skip their reply implement [`NoreplyCommand`] and go through
+//!   [`Codec::send_noreply`](crate::Codec::send_noreply), which returns no token
+//!   (there is nothing to wait for); meta commands have the `q` flag, whose silence
+//!   the codec still completes.
+//!
+//! Everything is checked before a byte is written: keys with [`check_key`]'s rule,
+//! tokens (opaques, stats words) with the same rule and their own length, numbers by
+//! type. A refusal writes nothing and changes nothing.
+//
+// How encoding works: each command encodes itself in one pass
+// (`sealed::Encode::encode`): the command line's exact length is worked out from the
+// fields first (numbers' digits counted, keys' and tokens' lengths taken), the
+// output buffer grows once, and every caller-provided byte slice is read exactly
+// once, copied into place and checked there (keys and tokens eight bytes at a
+// time). What the reply will be checked against is recorded in the pending entry's
+// draft from that checked copy. A refusal at any point leaves the output buffer
+// truncated back and the draft dropped: nothing written, nothing changed.
 
 mod admin;
 mod auth;
@@ -18,18 +43,19 @@ mod classic;
 mod meta;
 mod raw;
 
+pub use crate::codec::QuietBatch;
+pub use crate::key::{MAX_KEY_LEN, check_key};
 pub use admin::{
     Automove, Bget, ConfigGetCluster, CrawlTarget, Lru, LruCrawler, LruMode, RefreshCerts, Slabs,
     Watch, WatchKind,
 };
 pub use auth::Auth;
 pub use classic::{
-    CacheMemlimit, Decr, Delete, FlushAll, Get, GetMulti, Incr, Quit, Shutdown, Stats, Store,
+    Arithmetic, CacheMemlimit, Delete, FlushAll, Get, GetMulti, Quit, Shutdown, Stats, Store,
     Touch, Verbosity, Version,
 };
 pub use meta::{
-    ArithMode, MetaArithmetic, MetaDebugCommand, MetaDelete, MetaGet, MetaNoop, MetaSet,
-    MetaSetMode,
+    MetaArithMode, MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaNoop, MetaSet, MetaSetMode,
 };
 pub use raw::{Raw, RawShape};
 
@@ -37,9 +63,9 @@ use std::ops::Range;
 
 use bytes::BytesMut;
 
-use crate::error::{EncodeError, KeyError};
+use crate::error::{EncodeError, KeyError, TokenError};
 use crate::expect::{Expect, Facts};
-use crate::key::{MAX_KEY_LEN, check_token};
+use crate::key::check_token;
 use crate::limits::Limits;
 use crate::pending::Draft;
 use crate::profile::{Server, ServerVersion};
@@ -47,11 +73,19 @@ use crate::profile::{Server, ServerVersion};
 /// A command the [`Codec`](crate::Codec) can send.
 ///
 /// Implemented by every command struct in this crate, and sealed: the codec relies on
-/// each command's reply shape, so outside types cannot add commands.
+/// each command's reply shape, so outside types cannot add commands. For a command
+/// the crate does not type, [`Raw`] is the escape hatch.
 pub trait Command: sealed::Encode {}
 
 /// A command memcached accepts with a trailing `noreply`, for
 /// [`Codec::send_noreply`](crate::Codec::send_noreply).
+///
+/// Why a codec call and not a `.noreply()` builder: a noreply command has no reply,
+/// so it gets no [`Token`](crate::Token) and no pending entry, and the codec must
+/// remember that unattributable errors may follow it. With a builder,
+/// [`Codec::send`](crate::Codec::send) would have to return `Option<Token>` for every
+/// command, and forgetting the difference would leave a caller waiting for a
+/// completion that never comes. Two calls keep both return types honest.
 pub trait NoreplyCommand: Command {}
 
 pub(crate) mod sealed {
@@ -262,7 +296,7 @@ impl Line<'_> {
     /// copy against the token rule (1 to `max` bytes, no byte `<= 0x20`, no `0x7f`).
     /// Returns where it went in the line.
     #[inline]
-    pub(crate) fn token(&mut self, token: &[u8], max: usize) -> Result<Range<usize>, KeyError> {
+    pub(crate) fn token(&mut self, token: &[u8], max: usize) -> Result<Range<usize>, TokenError> {
         let at = self.pos..self.pos + token.len();
         copy_short(&mut self.buf[at.clone()], token);
         self.pos = at.end;
@@ -270,11 +304,14 @@ impl Line<'_> {
         Ok(at)
     }
 
-    /// Copies a key into the line and checks the copy ([`check_key`](crate::check_key)).
+    /// Copies a key into the line and checks the copy ([`check_key`](crate::command::check_key)).
     #[inline]
     pub(crate) fn key(&mut self, key: &[u8], index: usize) -> Result<Range<usize>, EncodeError> {
         self.token(key, MAX_KEY_LEN)
-            .map_err(|reason| EncodeError::InvalidKey { index, reason })
+            .map_err(|reason| EncodeError::InvalidKey {
+                index,
+                reason: reason.into(),
+            })
     }
 
     /// The rest of the line, for a writer that fills it in itself (base64).
@@ -366,31 +403,59 @@ pub(crate) fn signed_digits(n: i64) -> usize {
 
 /// An expiration time, exactly as memcached reads it: a signed 32-bit number of seconds.
 ///
-/// * `0` ([`Exptime::NEVER`]): the item never expires.
-/// * negative ([`Exptime::EXPIRED`]): stored, but expired at once (the reply is still
-///   `STORED`/`TOUCHED`; `gat` returns the value once).
-/// * `1..=2592000` (30 days, [`Exptime::relative`]): seconds from now.
-/// * above 2592000 ([`Exptime::unix`]): an absolute unix time; one in the past expires at once.
+/// The wire's rules, and the constructor for each:
 ///
-/// memcached truncates larger numbers to 32 bits, so absolute times after January 2038
-/// cannot be expressed; the constructors refuse them instead of letting them wrap.
+/// | on the wire | meaning | constructor |
+/// |---|---|---|
+/// | `0` | never expires | [`Exptime::never`] |
+/// | negative | stored, but expired at once (`STORED`/`TOUCHED` still answer; `gat` returns the value once) | [`Exptime::expired`] |
+/// | `1..=2592000` (30 days) | seconds from now | [`Exptime::in_seconds`] |
+/// | above 2592000 | an absolute unix time (one in the past expires at once) | [`Exptime::at`] |
+///
+/// The wire's `0` means "never", not "now": there is no constructor that takes a
+/// number of seconds and can write `0`, so "0 seconds" cannot be misread either way
+/// (`in_seconds(0)` is refused). memcached truncates larger numbers to 32 bits, so
+/// absolute times after January 2038 cannot be expressed; [`Exptime::at`] refuses
+/// them instead of letting them wrap.
+///
+/// ```
+/// use memcache_codec::command::Exptime;
+///
+/// assert_eq!(Exptime::never().as_raw(), 0);
+/// assert_eq!(Exptime::expired().as_raw(), -1);
+/// assert_eq!(Exptime::in_seconds(60)?.as_raw(), 60);
+/// assert!(Exptime::in_seconds(0).is_err());
+/// assert!(Exptime::in_seconds(31 * 24 * 3600).is_err()); // would be read as a date in 1970
+/// assert_eq!(Exptime::at(1_800_000_000)?.as_raw(), 1_800_000_000);
+/// assert!(Exptime::at(4_000_000_000).is_err()); // after 2038
+/// # Ok::<(), memcache_codec::EncodeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Exptime(i32);
 
 impl Exptime {
-    /// Never expires (`0`).
-    pub const NEVER: Self = Self(0);
-    /// Expire immediately (`-1`).
-    pub const EXPIRED: Self = Self(-1);
     /// The longest relative time: 30 days. memcached reads anything larger as a unix time.
     pub const MAX_RELATIVE_SECS: u32 = 2_592_000;
 
-    /// `seconds` from now. `0` means "already expired" (written as `-1`), never
-    /// "never expires" (use [`Exptime::NEVER`]); more than 30 days is refused, since
-    /// memcached would read it as an absolute time in 1970.
-    pub const fn relative(seconds: u32) -> Result<Self, EncodeError> {
+    /// Never expires (`0`).
+    pub const fn never() -> Self {
+        Self(0)
+    }
+
+    /// Stored but expired at once (`-1`): a way to delete with `touch` or `gat`.
+    pub const fn expired() -> Self {
+        Self(-1)
+    }
+
+    /// `seconds` from now, `1..=2592000` (30 days). `0` is refused (it would have to be
+    /// written as "expired" or read as "never"; say which with [`Exptime::expired`] or
+    /// [`Exptime::never`]), and so is more than 30 days, which memcached would read as
+    /// a unix time in 1970 (use [`Exptime::at`]).
+    pub const fn in_seconds(seconds: u32) -> Result<Self, EncodeError> {
         if seconds == 0 {
-            Ok(Self::EXPIRED)
+            Err(EncodeError::InvalidExptime(
+                "0 seconds: say Exptime::never() or Exptime::expired()",
+            ))
         } else if seconds <= Self::MAX_RELATIVE_SECS {
             Ok(Self(seconds as i32))
         } else {
@@ -401,7 +466,7 @@ impl Exptime {
     }
 
     /// At the unix time `timestamp`, which must be above 2592000 and at most 2^31 - 1.
-    pub const fn unix(timestamp: u64) -> Result<Self, EncodeError> {
+    pub const fn at(timestamp: u64) -> Result<Self, EncodeError> {
         if timestamp <= Self::MAX_RELATIVE_SECS as u64 {
             Err(EncodeError::InvalidExptime(
                 "unix times at or below 2592000 are read as relative seconds",
@@ -415,7 +480,8 @@ impl Exptime {
         }
     }
 
-    /// Exactly the number memcached will read, including its 30-day and negative rules.
+    /// Exactly the number memcached will read, with its rules as in the table above
+    /// (for a value read back from elsewhere, or a test).
     pub const fn from_raw(raw: i32) -> Self {
         Self(raw)
     }
@@ -432,20 +498,20 @@ mod tests {
 
     #[test]
     fn exptime_rules() {
-        assert_eq!(Exptime::relative(0), Ok(Exptime::EXPIRED));
-        assert_eq!(Exptime::relative(1).map(Exptime::as_raw), Ok(1));
+        assert!(Exptime::in_seconds(0).is_err());
+        assert_eq!(Exptime::in_seconds(1).map(Exptime::as_raw), Ok(1));
         assert_eq!(
-            Exptime::relative(2_592_000).map(Exptime::as_raw),
+            Exptime::in_seconds(2_592_000).map(Exptime::as_raw),
             Ok(2_592_000)
         );
-        assert!(Exptime::relative(2_592_001).is_err());
-        assert!(Exptime::unix(2_592_000).is_err());
-        assert_eq!(Exptime::unix(2_592_001).map(Exptime::as_raw), Ok(2_592_001));
+        assert!(Exptime::in_seconds(2_592_001).is_err());
+        assert!(Exptime::at(2_592_000).is_err());
+        assert_eq!(Exptime::at(2_592_001).map(Exptime::as_raw), Ok(2_592_001));
         assert_eq!(
-            Exptime::unix(i32::MAX as u64).map(Exptime::as_raw),
+            Exptime::at(i32::MAX as u64).map(Exptime::as_raw),
             Ok(i32::MAX)
         );
-        assert!(Exptime::unix(i32::MAX as u64 + 1).is_err());
+        assert!(Exptime::at(i32::MAX as u64 + 1).is_err());
         assert_eq!(Exptime::from_raw(-5).as_raw(), -5);
     }
 

@@ -18,7 +18,7 @@ pub enum RawShape {
     /// Lines until a line that is exactly `END` (left out of the reply), held like a
     /// stats reply (the [`max_stat_lines`](crate::Limits::max_stat_lines) and
     /// [`max_reply_len`](crate::Limits::max_reply_len) caps apply): `stats <...>`
-    /// subcommands the typed [`Stats`](crate::Stats) does not know, ...
+    /// subcommands the typed [`Stats`](crate::command::Stats) does not know, ...
     Lines,
     /// A header line announcing a data block: token `length_token` of the header (0
     /// is its first word) is the block's length in bytes; then, if `end`, an `END`
@@ -52,8 +52,8 @@ pub enum RawShape {
 ///   from the line), which catches a block that does not match.
 /// * Refused, because no reply (or no reply in order) would come to pair with the
 ///   command: `quit`, `shutdown`, `watch`, `lru_crawler metadump|mgdump` (use
-///   [`Quit`](crate::Quit), [`Shutdown`](crate::Shutdown), [`Watch`](crate::Watch),
-///   [`LruCrawler`](crate::LruCrawler)), a line ending in `noreply`, and a meta
+///   [`Quit`](crate::command::Quit), [`Shutdown`](crate::command::Shutdown), [`Watch`](crate::command::Watch),
+///   [`LruCrawler`](crate::command::LruCrawler)), a line ending in `noreply`, and a meta
 ///   command (`m?`) with the `q` flag.
 /// * The reply is read in the declared [`RawShape`] and comes back as
 ///   [`Response::Raw`](crate::Response::Raw): the lines as zero-copy `Bytes` views,
@@ -76,7 +76,8 @@ pub enum RawShape {
 /// ```
 /// use std::time::Instant;
 /// use bytes::BytesMut;
-/// use memcache_codec::{Codec, Raw, RawShape, Response};
+/// use memcache_codec::{Codec, Response};
+/// use memcache_codec::command::{Raw, RawShape};
 ///
 /// let mut codec = Codec::new();
 /// let mut out = BytesMut::new();

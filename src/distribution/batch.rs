@@ -3,15 +3,17 @@
 //!
 //! [`Distribution::split`](super::Distribution::split) groups the keys by the server
 //! [`route`](super::Distribution::route) names. The caller sends each group on that
-//! server's connection (its own [`Codec`](crate::Codec)): a [`GetMulti`](crate::GetMulti)
+//! server's connection (its own [`Codec`](crate::Codec)): a [`GetMulti`](crate::command::GetMulti)
 //! of the group's keys, or a [`Codec::send_quiet_batch`](crate::Codec::send_quiet_batch)
-//! of one [`MetaGet`](crate::MetaGet) per key, in the group's order. Completions go
+//! of one [`MetaGet`](crate::command::MetaGet) per key, in the group's order. Completions go
 //! into a [`ValuesMerge`] or a [`MetaMerge`], in any order across servers; the merge
 //! puts each answer at its key's position.
 
 use bytes::Bytes;
 
-use crate::{CommandError, Completion, Item, MetaResponse, QuietBatch, Response};
+use crate::command::QuietBatch;
+use crate::response::{Item, MetaResponse};
+use crate::{CommandError, Completion, Response};
 
 use super::Unavailable;
 
@@ -45,7 +47,7 @@ impl Group {
     }
 
     /// This group's keys, picked out of the caller's list: what to pass to
-    /// [`GetMulti::new`](crate::GetMulti::new), or to build one `MetaGet` each from.
+    /// [`GetMulti::new`](crate::command::GetMulti::new), or to build one `MetaGet` each from.
     ///
     /// # Panics
     ///
@@ -109,7 +111,7 @@ impl Split {
         self.len == 0
     }
 
-    /// A merge for the servers' [`GetMulti`](crate::GetMulti) completions. `keys`
+    /// A merge for the servers' [`GetMulti`](crate::command::GetMulti) completions. `keys`
     /// is the list that was split.
     pub fn merge_values<'a, K: AsRef<[u8]>>(&'a self, keys: &'a [K]) -> ValuesMerge<'a, K> {
         ValuesMerge {
@@ -152,7 +154,7 @@ pub enum Outcome<T> {
     /// Its server's answer is not merged yet.
     Pending,
     /// Its server answered: for a `get`, the item or `None` for a miss; for an
-    /// `mg`, the reply (a miss is [`MetaStatus::Miss`](crate::MetaStatus::Miss)).
+    /// `mg`, the reply (a miss is [`MetaStatus::Miss`](crate::response::MetaStatus::Miss)).
     Done(T),
     /// Its server's command failed: memcached's error line, or the connection.
     Failed(CommandError),
@@ -187,7 +189,7 @@ pub enum MergeError {
         /// The server given.
         server: usize,
     },
-    /// A multi-key retrieval completes with [`Response::Values`]; this did not.
+    /// A multi-key retrieval completes with [`Response::Items`]; this did not.
     #[error("a multi-key retrieval completed with another kind of response")]
     NotValues,
     /// An item whose key is not among the group's keys, in order.
@@ -227,7 +229,7 @@ pub enum MergeError {
     NotMeta,
 }
 
-/// Merges the [`GetMulti`](crate::GetMulti) completions of a [`Split`]: each hit
+/// Merges the [`GetMulti`](crate::command::GetMulti) completions of a [`Split`]: each hit
 /// goes to its key's position, each key its server did not return is a miss.
 ///
 /// [`items`](Self::items) then gives what one server holding every key would have
@@ -260,7 +262,7 @@ impl<K: AsRef<[u8]>> ValuesMerge<'_, K> {
         }
         let positions = &self.split.groups[g].positions;
         let values = match result {
-            Ok(Response::Values(values)) => values,
+            Ok(Response::Items(values)) => values,
             Ok(_) => return Err(MergeError::NotValues),
             Err(e) => {
                 for &p in positions {
@@ -312,7 +314,7 @@ impl<K: AsRef<[u8]>> ValuesMerge<'_, K> {
     }
 
     /// The hits, in the caller's key order (a key listed twice, twice): the items
-    /// of the [`Values`](crate::Values) one server holding every key would return.
+    /// of the [`Items`](crate::response::Items) one server holding every key would return.
     pub fn items(&self) -> Vec<Item> {
         self.outcomes
             .iter()
@@ -326,7 +328,7 @@ impl<K: AsRef<[u8]>> ValuesMerge<'_, K> {
 
 /// Merges the completions of the quiet `mg` batches of a [`Split`]: each reply goes
 /// to its key's position (a silent miss arrives as an inferred
-/// [`MetaStatus::Miss`](crate::MetaStatus::Miss), as the codec completes it).
+/// [`MetaStatus::Miss`](crate::response::MetaStatus::Miss), as the codec completes it).
 #[derive(Debug, Clone)]
 pub struct MetaMerge<'a> {
     split: &'a Split,
@@ -355,10 +357,10 @@ impl MetaMerge<'_> {
         if completion.token == batch.fence() {
             return Ok(());
         }
-        let token = completion.token.get();
+        let token = completion.token.index();
         let i = batch
-            .get(0)
-            .and_then(|first| token.checked_sub(first.get()))
+            .token(0)
+            .and_then(|first| token.checked_sub(first.index()))
             .and_then(|i| usize::try_from(i).ok())
             .filter(|&i| i < batch.len())
             .ok_or(MergeError::NotInBatch { token })?;

@@ -118,7 +118,8 @@
 //! ```
 //! use std::time::Instant;
 //! use bytes::BytesMut;
-//! use memcache_codec::{Codec, GetMulti};
+//! use memcache_codec::Codec;
+//! use memcache_codec::command::GetMulti;
 //! use memcache_codec::distribution::{Distribution, Mode, Outcome, parse_servers};
 //!
 //! let ring = Distribution::new(Mode::ProxyJump { seed: 0 }, parse_servers("a, b, c")?)?;

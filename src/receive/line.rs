@@ -212,7 +212,7 @@ mod tests {
     use super::*;
 
     fn framing() -> Framing {
-        Framing::new(Limits::DEFAULT.max_line_len(8).max_value_len(100))
+        Framing::new(Limits::DEFAULT.with_max_line_len(8).with_max_value_len(100))
     }
 
     #[test]
@@ -279,8 +279,8 @@ mod tests {
     fn blocks_are_checked_against_both_caps_without_overflow() {
         let f = Framing::new(
             Limits::DEFAULT
-                .max_value_len(usize::MAX)
-                .max_reply_len(1000),
+                .with_max_value_len(usize::MAX)
+                .with_max_reply_len(1000),
         );
         assert_eq!(f.block(0, 10, 988), Ok(988));
         assert_eq!(
@@ -294,8 +294,8 @@ mod tests {
         assert_eq!(f.block(900, 10, 88), Ok(88));
         let f = Framing::new(
             Limits::DEFAULT
-                .max_value_len(usize::MAX)
-                .max_reply_len(usize::MAX),
+                .with_max_value_len(usize::MAX)
+                .with_max_reply_len(usize::MAX),
         );
         assert_eq!(
             f.block(usize::MAX - 10, 10, 5),

@@ -324,7 +324,7 @@ impl<E: Emit> Reader<'_, '_, E> {
     }
 
     /// The server is not authenticated: the head completes with the error (a failed
-    /// [`Auth`](crate::Auth) with its own kind), then the codec is poisoned, since
+    /// [`Auth`](crate::command::Auth) with its own kind), then the codec is poisoned, since
     /// memcached now answers one line per read whatever was pipelined.
     #[cold]
     fn unauthenticated(&mut self, expect: Expect, error: ServerError) -> Next {

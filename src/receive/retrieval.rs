@@ -9,7 +9,7 @@
 //! twice returned twice: each `VALUE` key is checked against the keys requested and
 //! not answered yet ([`KeyCursor`]). A single-key reply completes as
 //! [`Response::Hit`] or [`Response::Miss`]; a multi-key one is held in the buffer
-//! until `END` and completes as one [`Values`] frame.
+//! until `END` and completes as one [`Items`] frame.
 //!
 //! On the unread bytes, an item whose header is clean and whose data block is
 //! buffered is taken in one step (for a single key, with its `END`: the whole reply);
@@ -23,7 +23,7 @@ use super::{At, Block, BlockKind, Emit, Next, Read, Reader, Reply, refused};
 use crate::error::{DecodeError, Snippet};
 use crate::expect::{END, Expect};
 use crate::pending::{Entry, KeyCursor, Pending};
-use crate::response::{ItemSpan, Response, Value, Values};
+use crate::response::{ItemSpan, Items, Response, Value};
 
 /// Reads the next line of the head's retrieval reply.
 #[inline(always)]
@@ -334,7 +334,7 @@ fn end<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Next {
         Reply::Multi { items, .. } => {
             let frame = r.input.take_held();
             r.input.consume(len + 2);
-            Response::Values(Values::new(frame, items))
+            Response::Items(Items::new(frame, items))
         }
         Reply::None | Reply::Stats(_) | Reply::Admin(_) => {
             r.input.consume(len + 2);

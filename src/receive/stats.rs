@@ -12,7 +12,7 @@
 use super::parse::{self, Refusal};
 use super::{At, Emit, Next, Read, Reader, Reply, StatsLines, refused};
 use crate::expect::{END, Expect, StatsShape};
-use crate::response::{CacheDumpItem, PrefixStats, Response, StatLines, StatSpan};
+use crate::response::{CacheDumpEntry, PrefixStats, Response, StatLines, StatSpan};
 
 /// Lines a stats reply makes room for at first.
 const FIRST_LINES: usize = 8;
@@ -112,7 +112,7 @@ fn end<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Next {
         StatsLines::Item(lines) => Response::CacheDump(
             lines
                 .into_iter()
-                .map(|(key, size, expiry)| CacheDumpItem {
+                .map(|(key, size, expiry)| CacheDumpEntry {
                     key: frame.slice(key),
                     size,
                     expiry,

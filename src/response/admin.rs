@@ -224,7 +224,7 @@ impl std::fmt::Debug for LogLine {
     }
 }
 
-/// The reply to a [`Raw`](crate::Raw) command: its lines (without line ends, the
+/// The reply to a [`Raw`](crate::command::Raw) command: its lines (without line ends, the
 /// closing `END` left out) and, for a data block, the block. Zero-copy views of the
 /// read buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -287,7 +287,7 @@ impl RawReply {
             .map(|&(start, len)| &self.frame[start..start + len])
     }
 
-    /// The data block, for [`RawShape::Block`](crate::RawShape::Block) (its header is
+    /// The data block, for [`RawShape::Block`](crate::command::RawShape::Block) (its header is
     /// line 0).
     pub fn data(&self) -> Option<&[u8]> {
         (self.data > 0).then(|| &self.frame[self.data..])

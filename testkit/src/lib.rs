@@ -131,6 +131,7 @@ mod base64;
 mod classic;
 pub mod command;
 mod meta;
+mod net;
 mod numbers;
 mod parse;
 mod server;
@@ -140,6 +141,7 @@ mod store;
 mod tests;
 mod version;
 
+pub use net::Loopback;
 pub use parse::{ParseResult, Request, parse_request};
 pub use server::{AsciiAuth, ClusterConfig, Options, Server};
 pub use version::Version;

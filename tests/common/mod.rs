@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use memcache_codec::command::{Command, Version};
+use memcache_codec::response::{MetaResponse, MetaStatus, Value};
 use memcache_codec::{
-    Codec, Command, CommandError, Completion, ConnectionError, DecodeError, MetaResponse,
-    MetaStatus, Response, Snippet, Value, Version,
+    Codec, CommandError, Completion, ConnectionError, DecodeError, Response, Snippet,
 };
 
 /// One recorded exchange from `memcached-1.6.18.jsonl`.
@@ -140,7 +141,7 @@ pub fn connection_shape(e: &ConnectionError) -> String {
 pub fn response_shape(r: &Response, volatile: bool) -> String {
     match r {
         Response::Hit(v) => format!("Hit({})", value_shape(v, volatile)),
-        Response::Values(items) => {
+        Response::Items(items) => {
             let items: Vec<String> = items
                 .iter()
                 .map(|i| {
@@ -151,7 +152,7 @@ pub fn response_shape(r: &Response, volatile: bool) -> String {
                     )
                 })
                 .collect();
-            format!("Values[{}]", items.join(", "))
+            format!("Items[{}]", items.join(", "))
         }
         Response::Counter(n) => format!("Counter({n})"),
         Response::Version(v) => format!("Version({})", text(v)),

@@ -11,11 +11,12 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use memcache_codec::{
-    AdminStatus, Automove, Bget, Codec, CommandError, ConfigGetCluster, CrawlTarget, EncodeError,
-    Get, Lru, LruCrawler, LruMode, Raw, RawShape, RefreshCerts, Response, ServerErrorKind, Slabs,
-    Stats, Store, Version, Watch, WatchKind,
+use memcache_codec::command::{
+    Automove, Bget, ConfigGetCluster, CrawlTarget, Get, Lru, LruCrawler, LruMode, Raw, RawShape,
+    RefreshCerts, Slabs, Stats, Store, Version, Watch, WatchKind,
 };
+use memcache_codec::response::AdminStatus;
+use memcache_codec::{Codec, CommandError, EncodeError, Response, ServerErrorKind};
 
 use crate::blocking::BlockingClient;
 use crate::harness::{self, ok, prefix, stat};
@@ -24,7 +25,7 @@ use crate::harness::{self, ok, prefix, stat};
 #[track_caller]
 fn refused_by_server(
     client: &mut BlockingClient,
-    command: &dyn memcache_codec::Command,
+    command: &dyn memcache_codec::command::Command,
 ) -> (ServerErrorKind, String) {
     match client.call(command).expect("sent") {
         Err(CommandError::Server(e)) => (e.kind, String::from_utf8_lossy(&e.message).into_owned()),
@@ -42,7 +43,7 @@ fn metadump_lists_the_items_and_mgdump_is_not_in_1_6_18() {
     // Keys memcached URL-encodes in a metadump: ':' '%' '/'.
     let keys = [format!("{p}plain"), format!("{p}a:b%c/d")];
     assert_eq!(
-        ok(&mut c, &Store::set(&keys[0], "x").flags(5)),
+        ok(&mut c, &Store::set(&keys[0], "x").client_flags(5)),
         Response::Stored
     );
     assert_eq!(ok(&mut c, &Store::set(&keys[1], "yy")), Response::Stored);
@@ -274,7 +275,7 @@ fn bget_raw_commands_and_stats_words() {
     assert!(version.line(0).is_some_and(|l| l.starts_with(b"VERSION ")));
 
     let keys = [k.as_str(), missing.as_str(), k.as_str()];
-    let Response::Values(values) = ok(&mut c, &Bget::new(&keys)) else {
+    let Response::Items(values) = ok(&mut c, &Bget::new(&keys)) else {
         panic!("bget");
     };
     assert_eq!(values.len(), 2);

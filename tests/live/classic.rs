@@ -4,10 +4,14 @@
 
 use std::time::Duration;
 
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    CacheMemlimit, Delete, Exptime, FlushAll, Get, GetMulti, MetaGet, MetaNoop, MetaSet, Quit,
+    Shutdown, Stats, Store, Touch, Verbosity, Version,
+};
+use memcache_codec::response::{Item, MetaStatus, Value};
 use memcache_codec::{
-    CacheMemlimit, CommandError, ConnectionError, Decr, Delete, EncodeError, Exptime, FlushAll,
-    Get, GetMulti, Incr, Item, KeyError, MetaGet, MetaNoop, MetaSet, MetaStatus, Quit, Response,
-    ServerErrorKind, Shutdown, Stats, Store, Touch, Value, Verbosity, Version,
+    CommandError, ConnectionError, EncodeError, KeyError, Response, ServerErrorKind,
 };
 
 use crate::blocking::BlockingClient;
@@ -25,7 +29,7 @@ fn hit(data: &[u8], flags: u64) -> Response {
 #[track_caller]
 fn server_error(
     client: &mut BlockingClient,
-    command: &dyn memcache_codec::Command,
+    command: &dyn memcache_codec::command::Command,
 ) -> (ServerErrorKind, String) {
     match client.call(command).expect("sent") {
         Err(CommandError::Server(e)) => (e.kind, String::from_utf8_lossy(&e.message).into_owned()),
@@ -50,7 +54,10 @@ fn storage_commands_and_their_outcomes() {
     let p = prefix("storage");
     let (k, fresh, absent) = (format!("{p}k"), format!("{p}fresh"), format!("{p}absent"));
 
-    assert_eq!(ok(&mut c, &Store::set(&k, "v1").flags(3)), Response::Stored);
+    assert_eq!(
+        ok(&mut c, &Store::set(&k, "v1").client_flags(3)),
+        Response::Stored
+    );
     assert_eq!(ok(&mut c, &Get::new(&k)), hit(b"v1", 3));
     assert_eq!(ok(&mut c, &Store::add(&k, "v2")), Response::NotStored);
     assert_eq!(ok(&mut c, &Store::add(&fresh, "v2")), Response::Stored);
@@ -59,7 +66,7 @@ fn storage_commands_and_their_outcomes() {
         Response::NotStored
     );
     assert_eq!(
-        ok(&mut c, &Store::replace(&k, "r").flags(4)),
+        ok(&mut c, &Store::replace(&k, "r").client_flags(4)),
         Response::Stored
     );
     assert_eq!(
@@ -72,11 +79,11 @@ fn storage_commands_and_their_outcomes() {
     );
     // append/prepend ignore their flags and exptime.
     assert_eq!(
-        ok(&mut c, &Store::append(&k, "-tail").flags(9)),
+        ok(&mut c, &Store::append(&k, "-tail").client_flags(9)),
         Response::Stored
     );
     assert_eq!(
-        ok(&mut c, &Store::prepend(&k, "head-").flags(9)),
+        ok(&mut c, &Store::prepend(&k, "head-").client_flags(9)),
         Response::Stored
     );
     assert_eq!(ok(&mut c, &Get::new(&k)), hit(b"head-r-tail", 4));
@@ -98,10 +105,10 @@ fn storage_commands_and_their_outcomes() {
 
     // Exptime: expired on arrival, and far away.
     let expired = format!("{p}expired");
-    let store = Store::set(&expired, "v").exptime(Exptime::EXPIRED);
+    let store = Store::set(&expired, "v").exptime(Exptime::expired());
     assert_eq!(ok(&mut c, &store), Response::Stored);
     assert_eq!(ok(&mut c, &Get::new(&expired)), Response::Miss);
-    let hour = Exptime::relative(3600).unwrap();
+    let hour = Exptime::in_seconds(3600).unwrap();
     assert_eq!(
         ok(&mut c, &Store::set(&expired, "v").exptime(hour)),
         Response::Stored
@@ -117,8 +124,8 @@ fn retrievals_single_multi_and_touching() {
     let mut c = server.client();
     let p = prefix("get");
     let (a, b, absent) = (format!("{p}a"), format!("{p}b"), format!("{p}absent"));
-    ok(&mut c, &Store::set(&a, "alpha").flags(1));
-    ok(&mut c, &Store::set(&b, "beta").flags(2));
+    ok(&mut c, &Store::set(&a, "alpha").client_flags(1));
+    ok(&mut c, &Store::set(&b, "beta").client_flags(2));
 
     assert_eq!(ok(&mut c, &Get::new(&a)), hit(b"alpha", 1));
     assert_eq!(ok(&mut c, &Get::new(&absent)), Response::Miss);
@@ -126,7 +133,7 @@ fn retrievals_single_multi_and_touching() {
         panic!()
     };
     assert!(with_cas.cas.is_some());
-    let hour = Exptime::relative(3600).unwrap();
+    let hour = Exptime::in_seconds(3600).unwrap();
     assert_eq!(ok(&mut c, &Get::new(&b).touch(hour)), hit(b"beta", 2));
     let Response::Hit(gats) = ok(&mut c, &Get::new(&b).touch(hour).with_cas()) else {
         panic!()
@@ -134,7 +141,7 @@ fn retrievals_single_multi_and_touching() {
     assert_eq!((gats.flags, gats.cas.is_some()), (2, true));
     // gat with a negative exptime returns the value once, then it is gone.
     assert_eq!(
-        ok(&mut c, &Get::new(&b).touch(Exptime::EXPIRED)),
+        ok(&mut c, &Get::new(&b).touch(Exptime::expired())),
         hit(b"beta", 2)
     );
     assert_eq!(ok(&mut c, &Get::new(&b)), Response::Miss);
@@ -154,7 +161,7 @@ fn retrievals_single_multi_and_touching() {
     assert!(items[0].value.cas.is_some());
     assert_eq!(
         ok(&mut c, &GetMulti::new(&[&absent])),
-        Response::Values(Default::default())
+        Response::Items(Default::default())
     );
 }
 
@@ -174,7 +181,7 @@ fn multi_get_of_100_keys() {
         .iter()
         .zip(&values)
         .enumerate()
-        .map(|(i, (k, v))| c.send(&Store::set(k, v).flags(i as u64)).unwrap())
+        .map(|(i, (k, v))| c.send(&Store::set(k, v).client_flags(i as u64)).unwrap())
         .collect();
     for token in tokens {
         assert_eq!(c.wait(token), Ok(Response::Stored));
@@ -210,32 +217,41 @@ fn incr_and_decr_wrap_floor_and_refuse_text() {
     let p = prefix("arith");
     let (n, absent, text) = (format!("{p}n"), format!("{p}absent"), format!("{p}text"));
 
-    ok(&mut c, &Store::set(&n, "10").flags(5));
-    assert_eq!(ok(&mut c, &Incr::new(&n, 5)), Response::Counter(15));
-    assert_eq!(ok(&mut c, &Decr::new(&n, 3)), Response::Counter(12));
-    assert_eq!(ok(&mut c, &Incr::new(&absent, 1)), Response::NotFound);
-    assert_eq!(ok(&mut c, &Decr::new(&absent, 1)), Response::NotFound);
+    ok(&mut c, &Store::set(&n, "10").client_flags(5));
+    assert_eq!(ok(&mut c, &Arithmetic::incr(&n, 5)), Response::Counter(15));
+    assert_eq!(ok(&mut c, &Arithmetic::decr(&n, 3)), Response::Counter(12));
+    assert_eq!(
+        ok(&mut c, &Arithmetic::incr(&absent, 1)),
+        Response::NotFound
+    );
+    assert_eq!(
+        ok(&mut c, &Arithmetic::decr(&absent, 1)),
+        Response::NotFound
+    );
     // A longer result grows the item; flags stay.
-    ok(&mut c, &Store::set(&n, "9").flags(5));
-    assert_eq!(ok(&mut c, &Incr::new(&n, 1)), Response::Counter(10));
+    ok(&mut c, &Store::set(&n, "9").client_flags(5));
+    assert_eq!(ok(&mut c, &Arithmetic::incr(&n, 1)), Response::Counter(10));
     assert_eq!(ok(&mut c, &Get::new(&n)), hit(b"10", 5));
     // A shorter one is written in place, space-padded; the reply is not.
     ok(&mut c, &Store::set(&n, "100"));
-    assert_eq!(ok(&mut c, &Decr::new(&n, 1)), Response::Counter(99));
+    assert_eq!(ok(&mut c, &Arithmetic::decr(&n, 1)), Response::Counter(99));
     assert_eq!(ok(&mut c, &Get::new(&n)), hit(b"99 ", 0));
 
     // incr wraps at 2^64; decr stops at 0.
     ok(&mut c, &Store::set(&n, &u64::MAX.to_string()));
-    assert_eq!(ok(&mut c, &Incr::new(&n, 1)), Response::Counter(0));
+    assert_eq!(ok(&mut c, &Arithmetic::incr(&n, 1)), Response::Counter(0));
     assert_eq!(
         ok(&mut c, &Get::new(&n)),
         hit(format!("0{}", " ".repeat(19)).as_bytes(), 0)
     );
     ok(&mut c, &Store::set(&n, "1"));
-    assert_eq!(ok(&mut c, &Incr::new(&n, u64::MAX)), Response::Counter(0));
+    assert_eq!(
+        ok(&mut c, &Arithmetic::incr(&n, u64::MAX)),
+        Response::Counter(0)
+    );
     ok(&mut c, &Store::set(&n, "5"));
-    assert_eq!(ok(&mut c, &Decr::new(&n, 10)), Response::Counter(0));
-    assert_eq!(ok(&mut c, &Decr::new(&n, 1)), Response::Counter(0));
+    assert_eq!(ok(&mut c, &Arithmetic::decr(&n, 10)), Response::Counter(0));
+    assert_eq!(ok(&mut c, &Arithmetic::decr(&n, 1)), Response::Counter(0));
 
     // Non-numeric values: CLIENT_ERROR, and the connection carries on.
     let non_numeric = (
@@ -243,12 +259,24 @@ fn incr_and_decr_wrap_floor_and_refuse_text() {
         "cannot increment or decrement non-numeric value".to_owned(),
     );
     ok(&mut c, &Store::set(&text, "abc"));
-    assert_eq!(server_error(&mut c, &Incr::new(&text, 1)), non_numeric);
-    assert_eq!(server_error(&mut c, &Decr::new(&text, 1)), non_numeric);
+    assert_eq!(
+        server_error(&mut c, &Arithmetic::incr(&text, 1)),
+        non_numeric
+    );
+    assert_eq!(
+        server_error(&mut c, &Arithmetic::decr(&text, 1)),
+        non_numeric
+    );
     ok(&mut c, &Store::set(&text, ""));
-    assert_eq!(server_error(&mut c, &Incr::new(&text, 1)), non_numeric);
+    assert_eq!(
+        server_error(&mut c, &Arithmetic::incr(&text, 1)),
+        non_numeric
+    );
     ok(&mut c, &Store::set(&text, &(u64::MAX.to_string() + "0")));
-    assert_eq!(server_error(&mut c, &Incr::new(&text, 1)), non_numeric);
+    assert_eq!(
+        server_error(&mut c, &Arithmetic::incr(&text, 1)),
+        non_numeric
+    );
     assert_eq!(ok(&mut c, &Get::new(&n)), hit(b"0", 0));
 }
 
@@ -266,7 +294,7 @@ fn delete_and_touch() {
     assert_eq!(ok(&mut c, &Get::new(&k)), Response::Miss);
 
     ok(&mut c, &Store::set(&k, "v"));
-    let hour = Exptime::relative(3600).unwrap();
+    let hour = Exptime::in_seconds(3600).unwrap();
     assert_eq!(ok(&mut c, &Touch::new(&k, hour)), Response::Touched);
     assert_eq!(ok(&mut c, &Touch::new(&absent, hour)), Response::NotFound);
     let Response::Meta(meta) = ok(&mut c, &MetaGet::new(&k).return_ttl()) else {
@@ -274,10 +302,10 @@ fn delete_and_touch() {
     };
     assert!(matches!(
         meta.ttl(),
-        Some(memcache_codec::Ttl::Seconds(3500..=3600))
+        Some(memcache_codec::response::Ttl::Seconds(3500..=3600))
     ));
     assert_eq!(
-        ok(&mut c, &Touch::new(&k, Exptime::EXPIRED)),
+        ok(&mut c, &Touch::new(&k, Exptime::expired())),
         Response::Touched
     );
     assert_eq!(ok(&mut c, &Get::new(&k)), Response::Miss);
@@ -303,7 +331,10 @@ fn version_verbosity_flush_all_cache_memlimit() {
 
     // A delayed flush is replaced by a later one.
     ok(&mut c, &Store::set(&k, "v"));
-    assert_eq!(ok(&mut c, &FlushAll::delay(3600)), Response::Ok);
+    assert_eq!(
+        ok(&mut c, &FlushAll::delay(Exptime::in_seconds(3600).unwrap())),
+        Response::Ok
+    );
     assert_eq!(ok(&mut c, &Get::new(&k)), hit(b"v", 0));
     assert_eq!(ok(&mut c, &FlushAll::new()), Response::Ok);
     assert_eq!(ok(&mut c, &Get::new(&k)), Response::Miss);
@@ -421,7 +452,7 @@ fn noreply_commands_then_a_fence() {
     let p = prefix("noreply");
     let [a, b, text, gone, absent] =
         ["a", "b", "text", "gone", "absent"].map(|s| format!("{p}{s}"));
-    let hour = Exptime::relative(3600).unwrap();
+    let hour = Exptime::in_seconds(3600).unwrap();
     let level: u32 = stat(&mut c, Some("settings"), "verbosity").parse().unwrap();
 
     c.send_noreply(&Store::set(&a, "1")).unwrap();
@@ -430,10 +461,10 @@ fn noreply_commands_then_a_fence() {
     c.send_noreply(&Store::replace(&b, "3")).unwrap();
     c.send_noreply(&Store::append(&b, "4")).unwrap();
     c.send_noreply(&Store::prepend(&b, "0")).unwrap();
-    c.send_noreply(&Incr::new(&a, 10)).unwrap();
-    c.send_noreply(&Decr::new(&a, 1)).unwrap();
+    c.send_noreply(&Arithmetic::incr(&a, 10)).unwrap();
+    c.send_noreply(&Arithmetic::decr(&a, 1)).unwrap();
     c.send_noreply(&Store::set(&text, "text")).unwrap();
-    c.send_noreply(&Incr::new(&text, 1)).unwrap(); // CLIENT_ERROR, suppressed by 1.6.18
+    c.send_noreply(&Arithmetic::incr(&text, 1)).unwrap(); // CLIENT_ERROR, suppressed by 1.6.18
     c.send_noreply(&Touch::new(&a, hour)).unwrap();
     c.send_noreply(&Delete::new(&absent)).unwrap(); // NOT_FOUND, unsaid
     c.send_noreply(&Store::set(&gone, "x")).unwrap();
@@ -501,7 +532,7 @@ fn binary_values_round_trip() {
     // Pipelined: every set, get and mg in one write.
     let mut tokens = Vec::new();
     for (i, (k, v)) in keys.iter().zip(&values).enumerate() {
-        let set = c.send(&Store::set(k, v).flags(i as u64)).unwrap();
+        let set = c.send(&Store::set(k, v).client_flags(i as u64)).unwrap();
         let get = c.send(&Get::new(k)).unwrap();
         let mg = c
             .send(&MetaGet::new(k).return_value().return_client_flags())
@@ -549,7 +580,7 @@ fn keys_of_250_bytes_and_no_more() {
         panic!()
     };
     assert_eq!(meta.key(), Some(long.as_bytes()));
-    let hour = Exptime::relative(3600).unwrap();
+    let hour = Exptime::in_seconds(3600).unwrap();
     assert_eq!(ok(&mut c, &Touch::new(&long, hour)), Response::Touched);
     assert_eq!(ok(&mut c, &Delete::new(&long)), Response::Deleted);
 
@@ -610,9 +641,9 @@ fn values_at_and_above_the_item_size_limit() {
     assert_eq!(server_error(&mut c, &above), too_large);
     assert_eq!(ok(&mut c, &Get::new(&k)), Response::Miss);
     // Non-zero flags take 4 bytes of the item.
-    let flagged = Store::set(&k, &big[..largest - 4]).flags(1);
+    let flagged = Store::set(&k, &big[..largest - 4]).client_flags(1);
     assert_eq!(ok(&mut c, &flagged), Response::Stored);
-    let flagged = Store::set(&k, &big[..largest - 3]).flags(1);
+    let flagged = Store::set(&k, &big[..largest - 3]).client_flags(1);
     assert_eq!(server_error(&mut c, &flagged), too_large);
     // The same limit through ms; and far above it.
     let Response::Meta(meta) = ok(&mut c, &MetaSet::new(&k, &big[..largest])) else {

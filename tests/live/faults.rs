@@ -4,9 +4,9 @@
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use memcache_codec::{
-    CommandError, Config, ConnectionError, EncodeError, Get, Response, Store, Value, Version,
-};
+use memcache_codec::command::{Get, Store, Version};
+use memcache_codec::response::Value;
+use memcache_codec::{CommandError, Config, ConnectionError, EncodeError, Response};
 
 use crate::blocking::BlockingClient;
 use crate::harness::{self, ok, prefix};
@@ -98,7 +98,7 @@ fn stopped_server_trips_the_inactivity_timeout_then_reconnect() {
         return;
     };
     let timeout = Duration::from_millis(500);
-    let config = Config::DEFAULT.inactivity_timeout(Some(timeout));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(timeout));
     let mut c = BlockingClient::connect(server.addr(), config).unwrap();
     let k = format!("{}k", prefix("stop"));
     assert_eq!(ok(&mut c, &Store::set(&k, "kept")), Response::Stored);
@@ -116,7 +116,7 @@ fn stopped_server_trips_the_inactivity_timeout_then_reconnect() {
         );
     }
     assert!(elapsed >= timeout && elapsed < timeout * 10, "{elapsed:?}");
-    assert_eq!(c.codec().error(), Some(&ConnectionError::Timeout));
+    assert_eq!(c.codec().poisoned(), Some(&ConnectionError::Timeout));
     assert!(matches!(c.send(&Version), Err(EncodeError::Poisoned(_))));
 
     // The server wakes up; a new connection carries on where the data was left.

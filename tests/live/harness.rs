@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 use std::time::Duration;
 
-use memcache_codec::{Command, Config, Item, Response, Stats};
+use memcache_codec::command::{Command, Stats};
+use memcache_codec::response::Item;
+use memcache_codec::{Config, Response};
 
 use crate::blocking::BlockingClient;
 use crate::memcached::Memcached;
@@ -25,7 +27,7 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The client configuration tests use.
 pub(crate) fn config() -> Config {
-    Config::DEFAULT.inactivity_timeout(Some(TIMEOUT))
+    Config::DEFAULT.with_inactivity_timeout(Some(TIMEOUT))
 }
 
 /// A server one test talks to.
@@ -135,7 +137,7 @@ pub(crate) fn values_of<C: Command + ?Sized>(
     command: &C,
 ) -> Vec<Item> {
     match ok(client, command) {
-        Response::Values(values) => values.into_items(),
+        Response::Items(values) => values.into_vec(),
         other => panic!("expected values, got {other:?}"),
     }
 }

@@ -10,7 +10,9 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
-use memcache_codec::{CommandError, GetMulti, MetaStatus, Response, ServerErrorKind, Token};
+use memcache_codec::command::GetMulti;
+use memcache_codec::response::MetaStatus;
+use memcache_codec::{CommandError, Response, ServerErrorKind, Token};
 use memcache_testkit::command::{
     Cmd, Key, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode, Sendable, StoreMode,
 };
@@ -349,8 +351,8 @@ impl Model {
                 }
                 (present, got) => return Err(format!("present {present}, got {got:?}")),
             },
-            (Cmd::GetMulti { keys, cas, .. }, Response::Values(items)) => {
-                let items = items.into_items();
+            (Cmd::GetMulti { keys, cas, .. }, Response::Items(items)) => {
+                let items = items.into_vec();
                 let hits: Vec<&Key> = keys
                     .iter()
                     .filter(|k| self.items.contains_key(*k))
@@ -807,10 +809,10 @@ fn hundred_thousand_mixed_commands_match_a_model() {
     }
 
     // Last, the whole key space: what the server holds is what the model holds.
-    let Response::Values(items) = harness::ok(&mut client, &GetMulti::new(&keys)) else {
+    let Response::Items(items) = harness::ok(&mut client, &GetMulti::new(&keys)) else {
         panic!()
     };
-    let items = items.into_items();
+    let items = items.into_vec();
     let held: Vec<&Key> = keys
         .iter()
         .filter(|k| model.items.contains_key(*k))

@@ -1,10 +1,11 @@
 //! Every meta command against a real memcached: flags, outcomes, quiet batches.
 
-use memcache_codec::{
-    ArithMode, Command, CommandError, Exptime, MetaArithmetic, MetaDebugCommand, MetaDelete,
-    MetaGet, MetaNoop, MetaResponse, MetaSet, MetaSetMode, MetaStatus, Response, ServerErrorKind,
-    Ttl,
+use memcache_codec::command::{
+    Command, Exptime, MetaArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaNoop, MetaSet,
+    MetaSetMode,
 };
+use memcache_codec::response::{MetaResponse, MetaStatus, Ttl};
+use memcache_codec::{CommandError, Response, ServerErrorKind};
 
 use crate::blocking::BlockingClient;
 use crate::harness::{self, ok, prefix};
@@ -18,7 +19,7 @@ fn meta<C: Command + ?Sized>(client: &mut BlockingClient, command: &C) -> MetaRe
 }
 
 fn hour() -> Exptime {
-    Exptime::relative(3600).unwrap()
+    Exptime::in_seconds(3600).unwrap()
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn meta_get_and_its_return_flags() {
 
     // T touches; u leaves the access state alone.
     let touch = MetaGet::new(&k)
-        .touch(Exptime::relative(60).unwrap())
+        .ttl(Exptime::in_seconds(60).unwrap())
         .return_ttl();
     assert!(matches!(
         meta(&mut c, &touch).ttl(),
@@ -87,7 +88,7 @@ fn meta_get_and_its_return_flags() {
     // N: a miss creates an empty item and wins the right to fill it; later readers see Z.
     let viv = format!("{p}vivify");
     let vivify = MetaGet::new(&viv)
-        .vivify(Exptime::relative(30).unwrap())
+        .vivify(Exptime::in_seconds(30).unwrap())
         .return_value();
     let m = meta(&mut c, &vivify);
     assert_eq!(
@@ -101,7 +102,7 @@ fn meta_get_and_its_return_flags() {
     let rec = format!("{p}recache");
     meta(
         &mut c,
-        &MetaSet::new(&rec, "old").ttl(Exptime::relative(100).unwrap()),
+        &MetaSet::new(&rec, "old").ttl(Exptime::in_seconds(100).unwrap()),
     );
     let recache = MetaGet::new(&rec).recache(200).return_value();
     assert!(meta(&mut c, &recache).won());
@@ -218,7 +219,7 @@ fn meta_delete_outcomes_and_invalidation() {
     meta(&mut c, &MetaSet::new(&k, "v"));
     let invalidate = MetaDelete::new(&k)
         .invalidate()
-        .ttl(Exptime::relative(30).unwrap());
+        .ttl(Exptime::in_seconds(30).unwrap());
     assert_eq!(meta(&mut c, &invalidate).status, MetaStatus::Success);
     let get = MetaGet::new(&k).return_value();
     let m = meta(&mut c, &get);
@@ -262,7 +263,7 @@ fn meta_arithmetic_vivify_wrap_floor_and_text() {
         MetaStatus::NotFound
     );
     let create = MetaArithmetic::new(&n)
-        .autovivify(Exptime::NEVER)
+        .vivify(Exptime::never())
         .initial(10)
         .return_value();
     assert_eq!(value(meta(&mut c, &create)).as_deref(), Some("10"));
@@ -281,7 +282,7 @@ fn meta_arithmetic_vivify_wrap_floor_and_text() {
     let m = meta(
         &mut c,
         &MetaArithmetic::new(&n)
-            .mode(ArithMode::Incr)
+            .mode(MetaArithMode::Incr)
             .delta(u64::MAX)
             .return_value(),
     );
@@ -332,7 +333,8 @@ fn meta_noop_and_debug() {
     assert_eq!(ok(&mut c, &MetaNoop), Response::Noop);
 
     meta(&mut c, &MetaSet::new(&k, "12345"));
-    let Response::MetaDebug(debug) = ok(&mut c, &MetaDebugCommand::new(&k)) else {
+    let Response::MetaDebug(debug) = ok(&mut c, &memcache_codec::command::MetaDebug::new(&k))
+    else {
         panic!()
     };
     assert_eq!(&debug.key[..], k.as_bytes());
@@ -340,10 +342,13 @@ fn meta_noop_and_debug() {
     assert_eq!(debug.fetched(), Some(false));
     assert!(debug.cas().is_some() && debug.slab_class().is_some());
     assert!(debug.size().unwrap() > 5);
-    assert_eq!(ok(&mut c, &MetaDebugCommand::new(&absent)), Response::Miss);
+    assert_eq!(
+        ok(&mut c, &memcache_codec::command::MetaDebug::new(&absent)),
+        Response::Miss
+    );
     let binary = [p.as_bytes(), b"\x01\x02"].concat();
     meta(&mut c, &MetaSet::new(&binary, "b").base64_key());
-    let debug = MetaDebugCommand::new(&binary).base64_key();
+    let debug = memcache_codec::command::MetaDebug::new(&binary).base64_key();
     assert!(matches!(ok(&mut c, &debug), Response::MetaDebug(_)));
 }
 

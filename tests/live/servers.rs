@@ -4,11 +4,13 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use memcache_codec::{
-    ArithMode, Auth, CommandError, ConnectionError, EncodeError, Exptime, Get, MetaArithmetic,
-    MetaGet, MetaNoop, MetaResponse, MetaSet, MetaSetMode, MetaStatus, Quit, Response,
-    ServerVersion, Store, Version,
+use memcache_codec::command::{
+    Auth, Exptime, Get, MetaArithMode, MetaArithmetic, MetaGet, MetaNoop, MetaSet, MetaSetMode,
+    Quit, Store, Version,
 };
+use memcache_codec::profile::ServerVersion;
+use memcache_codec::response::{MetaResponse, MetaStatus};
+use memcache_codec::{CommandError, ConnectionError, EncodeError, Response};
 
 use crate::blocking::BlockingClient;
 use crate::harness::{self, ok, prefix};
@@ -40,7 +42,7 @@ fn a_probe_learns_the_server_and_gates_what_it_lacks() {
     }
     if !profile.large_client_flags() {
         assert!(matches!(
-            c.send(&Store::set("k", "v").flags(1 << 32)),
+            c.send(&Store::set("k", "v").client_flags(1 << 32)),
             Err(EncodeError::FlagsTooLarge { .. })
         ));
     }
@@ -58,11 +60,14 @@ fn flags_above_32_bits_sent_blind_are_cut_by_a_server_without_large_flags() {
     }
     // What the refusal prevents: told (wrongly) that the server stores 8 bytes, the
     // codec sends 2^32 + 5, and memcached keeps the low 32 bits.
-    let mut blind =
-        BlockingClient::connect(server.addr(), harness::config().large_client_flags(true)).unwrap();
+    let mut blind = BlockingClient::connect(
+        server.addr(),
+        harness::config().with_large_client_flags(true),
+    )
+    .unwrap();
     let k = format!("{}big", prefix("flags"));
     assert_eq!(
-        ok(&mut blind, &Store::set(&k, "v").flags((1 << 32) + 5)),
+        ok(&mut blind, &Store::set(&k, "v").client_flags((1 << 32) + 5)),
         Response::Stored
     );
     let Response::Hit(v) = ok(&mut blind, &Get::new(&k)) else {
@@ -164,7 +169,7 @@ fn mixed_quiet_pipelines_pair_with_automatic_opaques() {
     let vivify = c
         .send(
             &MetaArithmetic::new(&n)
-                .autovivify(Exptime::NEVER)
+                .vivify(Exptime::never())
                 .initial(0)
                 .return_value(),
         )
@@ -173,7 +178,7 @@ fn mixed_quiet_pipelines_pair_with_automatic_opaques() {
     // that is refused, then a loud read.
     let miss = c.send(&MetaArithmetic::new(&missing).quiet()).unwrap();
     let incr = c
-        .send(&MetaArithmetic::new(&n).mode(ArithMode::Incr).quiet())
+        .send(&MetaArithmetic::new(&n).mode(MetaArithMode::Incr).quiet())
         .unwrap();
     let add = c
         .send(&MetaSet::new(&s, "w").mode(MetaSetMode::Add).quiet())
@@ -195,7 +200,7 @@ fn mixed_quiet_pipelines_pair_with_automatic_opaques() {
 
     // Without automatic opaques the same pipeline is refused, as it must be.
     let mut exact =
-        BlockingClient::connect(server.addr(), harness::config().auto_opaque(false)).unwrap();
+        BlockingClient::connect(server.addr(), harness::config().with_auto_opaque(false)).unwrap();
     exact.send(&MetaArithmetic::new(&missing).quiet()).unwrap();
     assert_eq!(
         exact.send(&MetaArithmetic::new(&n).quiet()),

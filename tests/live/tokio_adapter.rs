@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use memcache_codec::{
-    CommandError, Config, ConnectionError, EncodeError, Get, GetMulti, Incr, MetaGet, MetaNoop,
-    MetaStatus, Response, Store, Value,
-};
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Get, GetMulti, MetaGet, MetaNoop, Store};
+use memcache_codec::response::{MetaStatus, Value};
+use memcache_codec::{CommandError, Config, ConnectionError, EncodeError, Response};
 
 use crate::harness::{self, prefix};
 use crate::tokio_client::{Client, Reply};
@@ -31,7 +31,7 @@ async fn tokio_adapter_smoke() {
     let (a, absent, n) = (format!("{p}a"), format!("{p}absent"), format!("{p}n"));
 
     assert_eq!(
-        client.call(&Store::set(&a, "alpha").flags(1)).await,
+        client.call(&Store::set(&a, "alpha").client_flags(1)).await,
         Ok(Ok(Response::Stored))
     );
     assert_eq!(client.call(&Get::new(&a)).await, Ok(hit("alpha", 1)));
@@ -55,10 +55,10 @@ async fn tokio_adapter_smoke() {
         };
         assert_eq!(reply.await, expected, "{i}");
     }
-    let Ok(Ok(Response::Values(items))) = client.call(&GetMulti::new(&keys)).await else {
+    let Ok(Ok(Response::Items(items))) = client.call(&GetMulti::new(&keys)).await else {
         panic!()
     };
-    let items = items.into_items();
+    let items = items.into_vec();
     assert_eq!(items.len(), 100);
 
     // A large value: written in several writes, read in several reads.
@@ -87,7 +87,7 @@ async fn tokio_adapter_smoke() {
         .map(|_| {
             let client = client.clone();
             let n = n.clone();
-            tokio::spawn(async move { client.call(&Incr::new(&n, 1)).await })
+            tokio::spawn(async move { client.call(&Arithmetic::incr(&n, 1)).await })
         })
         .collect();
     let mut counts = Vec::new();
@@ -132,7 +132,7 @@ async fn tokio_adapter_timeout_and_kill() {
     };
     let k = format!("{}k", prefix("tokio-faults"));
     let timeout = Duration::from_millis(500);
-    let config = Config::DEFAULT.inactivity_timeout(Some(timeout));
+    let config = Config::DEFAULT.with_inactivity_timeout(Some(timeout));
     let client = Client::connect(server.addr(), config).await.unwrap();
     assert_eq!(
         client.call(&Store::set(&k, "v")).await,

@@ -178,7 +178,7 @@ proptest! {
             // Nothing is sent behind a pending dump or watch.
             if let (true, Some(c)) = (is_tail, &tail) {
                 let mut more = BytesMut::new();
-                let refusal = codec.send(&memcache_codec::Version, &mut more, now);
+                let refusal = codec.send(&memcache_codec::command::Version, &mut more, now);
                 let want = if c.is_watch() { EncodeError::Watching } else { EncodeError::DumpPending };
                 prop_assert_eq!(refusal, Err(want));
                 prop_assert!(more.is_empty());

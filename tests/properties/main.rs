@@ -31,9 +31,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use memcache_codec::profile::ServerProfile;
 use memcache_codec::{
-    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Limits, Response,
-    ServerProfile, Token,
+    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Limits, Response, Token,
 };
 use memcache_testkit::Server;
 use memcache_testkit::command::Cmd;
@@ -421,7 +421,7 @@ fn fits(cmd: &Cmd, response: &Response) -> bool {
     match cmd {
         Cmd::Get { .. } => matches!(response, R::Hit(_) | R::Miss),
         Cmd::GetMulti { keys, .. } => match response {
-            R::Values(items) => items.iter().all(|i| keys.iter().any(|k| k.0 == i.key)),
+            R::Items(items) => items.iter().all(|i| keys.iter().any(|k| k.0 == i.key)),
             _ => false,
         },
         Cmd::Store { .. } => matches!(response, R::Stored | R::NotStored | R::Exists | R::NotFound),
@@ -438,7 +438,7 @@ fn fits(cmd: &Cmd, response: &Response) -> bool {
         Cmd::MetaNoop => matches!(response, R::Noop),
         Cmd::MetaDebug { .. } => matches!(response, R::MetaDebug(_) | R::Miss),
         Cmd::Bget { keys } => match response {
-            R::Values(items) => items
+            R::Items(items) => items
                 .iter()
                 .all(|i| keys.iter().any(|k| k.0 == i.key) && i.cas.is_none()),
             _ => false,
@@ -449,15 +449,15 @@ fn fits(cmd: &Cmd, response: &Response) -> bool {
 
 /// Small caps, so damaged lengths and counts hit them.
 const TIGHT: Limits = Limits::DEFAULT
-    .max_line_len(600)
-    .max_value_len(4096)
-    .max_values_per_reply(16)
-    .max_stat_lines(200);
+    .with_max_line_len(600)
+    .with_max_value_len(4096)
+    .with_max_values_per_reply(16)
+    .with_max_stat_lines(200);
 
 fn within_limits(response: &Response) -> bool {
     match response {
         Response::Hit(v) => v.data.len() <= TIGHT.max_value_len,
-        Response::Values(items) => {
+        Response::Items(items) => {
             items.len() <= TIGHT.max_values_per_reply
                 && items.iter().all(|i| i.data.len() <= TIGHT.max_value_len)
         }
@@ -482,11 +482,11 @@ proptest! {
         let ends = reply_ends(batch);
         let (damaged, differs) = damage(&batch.reply, &ends, &mutation);
         let valid = ends.iter().filter(|&&end| end <= differs).count();
-        let canonical = replay(std::slice::from_ref(batch), Config::DEFAULT.limits(TIGHT), &|_| Vec::new()).0;
+        let canonical = replay(std::slice::from_ref(batch), Config::DEFAULT.with_limits(TIGHT), &|_| Vec::new()).0;
 
         let mut damaged_batch = batch.clone();
         damaged_batch.reply = damaged;
-        let (done, poison) = replay(&[damaged_batch], Config::DEFAULT.limits(TIGHT), &|r| sorted_cuts(r.len(), cuts.as_slice()));
+        let (done, poison) = replay(&[damaged_batch], Config::DEFAULT.with_limits(TIGHT), &|r| sorted_cuts(r.len(), cuts.as_slice()));
 
         // Up to the damage, exactly what the valid stream gave.
         prop_assert!(done.len() >= valid.min(canonical.len()) || poison.is_some());
@@ -548,7 +548,7 @@ proptest! {
     fn every_command_completes_exactly_once_whatever_happens(steps in proptest::collection::vec(step(), 1..60)) {
         let start = Instant::now();
         let mut clock = start;
-        let mut codec = Codec::with_config(Config::DEFAULT.inactivity_timeout(Some(Duration::from_secs(60))));
+        let mut codec = Codec::with_config(Config::DEFAULT.with_inactivity_timeout(Some(Duration::from_secs(60))));
         let mut server = Server::new();
         server.set_time(NOW);
         let mut oracle = Oracle::default();

@@ -2,7 +2,7 @@
 //! operands, flags only newer servers take, and the cas choice each conditional
 //! command resolves when it is sent.
 
-use memcache_codec::Exptime;
+use memcache_codec::command::Exptime;
 use memcache_testkit::Options;
 use memcache_testkit::command::strategy::{self, Domain};
 use memcache_testkit::command::{Cmd, Key, MdFlag, MgFlag, MsFlag, MsMode, Opaque};
@@ -104,12 +104,12 @@ pub fn read_key(cmd: &Cmd) -> Option<&Key> {
 
 fn exptime() -> impl Strategy<Value = i32> {
     prop_oneof![
-        4 => Just(Exptime::NEVER),
-        1 => Just(Exptime::EXPIRED),
-        1 => Just(Exptime::relative(100).unwrap()),
-        1 => Just(Exptime::relative(Exptime::MAX_RELATIVE_SECS).unwrap()),
-        1 => Just(Exptime::unix(NOW + 1000).unwrap()),
-        1 => Just(Exptime::unix(NOW - 1000).unwrap()),
+        4 => Just(Exptime::never()),
+        1 => Just(Exptime::expired()),
+        1 => Just(Exptime::in_seconds(100).unwrap()),
+        1 => Just(Exptime::in_seconds(Exptime::MAX_RELATIVE_SECS).unwrap()),
+        1 => Just(Exptime::at(NOW + 1000).unwrap()),
+        1 => Just(Exptime::at(NOW - 1000).unwrap()),
     ]
     .prop_map(Exptime::as_raw)
 }

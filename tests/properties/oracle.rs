@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 
-use memcache_codec::{
-    CommandError, Completion, Exptime, MetaStatus, Response, ServerErrorKind, ServerVersion, Ttl,
-};
+use memcache_codec::command::Exptime;
+use memcache_codec::profile::ServerVersion;
+use memcache_codec::response::{MetaStatus, Ttl};
+use memcache_codec::{CommandError, Completion, Response, ServerErrorKind};
 use memcache_testkit::command::{Cmd, Key, MaMode, MsMode, StatsArgs, StoreMode};
 
 use super::ops::{CasChoice, NOW};
@@ -77,7 +78,7 @@ pub enum Expected {
         cas: bool,
     },
     Miss,
-    Values(Vec<(Key, u64, Val)>, bool),
+    Items(Vec<(Key, u64, Val)>, bool),
     /// The session cannot predict this one (arithmetic on unknown bytes).
     Any,
     Stored,
@@ -353,7 +354,7 @@ impl Oracle {
                         hits.push((key.clone(), item.flags, item.value));
                     }
                 }
-                (Expected::Values(hits, *cas), observation)
+                (Expected::Items(hits, *cas), observation)
             }
             Cmd::Store {
                 mode,
@@ -488,7 +489,7 @@ impl Oracle {
                 let return_cas = flags.has(b'c');
                 let present = self.alive(key).is_some();
                 let client_flags = flags.client_flags.unwrap_or(0);
-                let exptime = flags.ttl.as_ref().map_or(Exptime::NEVER, exptime);
+                let exptime = flags.ttl.as_ref().map_or(Exptime::never(), exptime);
                 let status = match (mode, flags.compare_cas) {
                     (_, Some(_)) if !present => MetaStatus::NotFound,
                     (_, Some(unique)) if !self.cas_matches(key, unique) => MetaStatus::Exists,
@@ -711,7 +712,7 @@ pub fn check(
                 })
                 .collect())
         }
-        (Expected::Values(hits, cas), Response::Values(items))
+        (Expected::Items(hits, cas), Response::Items(items))
             if items.len() == hits.len()
                 && items.iter().zip(hits).all(|(item, (key, flags, data))| {
                     item.key == &key.0[..]

@@ -9,7 +9,7 @@ mod memcached;
 
 use std::time::Duration;
 
-use memcache_codec::{MetaGet, MetaSet};
+use memcache_codec::command::{MetaGet, MetaSet};
 use memcache_codec_tokio::Client;
 
 #[tokio::main]

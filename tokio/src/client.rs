@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use memcache_codec::{
-    Command, Config, Decr, Delete, Exptime, Get, GetMulti, Incr, MetaArithmetic, MetaDelete,
-    MetaGet, MetaNoop, MetaResponse, MetaSet, NoreplyCommand, QuietBatch, Response, Store, Touch,
-    Value, Values, Version,
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    Command, Delete, Exptime, Get, GetMulti, MetaArithmetic, MetaDelete, MetaGet, MetaNoop,
+    MetaSet, NoreplyCommand, QuietBatch, Store, Touch, Version,
 };
+use memcache_codec::response::{Items, MetaResponse, Value};
+use memcache_codec::{Config, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::connect::{Connect, Tcp};
@@ -64,7 +66,7 @@ impl Builder {
     /// [`ConnectionError::Timeout`](memcache_codec::ConnectionError::Timeout).
     /// `None`: wait forever.
     pub fn inactivity_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config = self.config.inactivity_timeout(timeout);
+        self.config = self.config.with_inactivity_timeout(timeout);
         self
     }
 
@@ -323,12 +325,12 @@ impl Client {
     }
 
     /// `get <key>*`: the hits, in request order, as one zero-copy view.
-    pub async fn get_multi<K: AsRef<[u8]> + Sync>(&self, keys: &[K]) -> Result<Values, Error> {
+    pub async fn get_multi<K: AsRef<[u8]> + Sync>(&self, keys: &[K]) -> Result<Items, Error> {
         match self
             .named(&GetMulti::new(keys), "get_multi", keys.len())
             .await?
         {
-            Response::Values(values) => Ok(values),
+            Response::Items(values) => Ok(values),
             other => Err(unexpected(other)),
         }
     }
@@ -371,12 +373,18 @@ impl Client {
 
     /// `incr <key> <delta>`: the new value, or `None` if the key is absent.
     pub async fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>, Error> {
-        counter(self.named(&Incr::new(key.as_ref(), delta), "incr", 1).await)
+        counter(
+            self.named(&Arithmetic::incr(key.as_ref(), delta), "incr", 1)
+                .await,
+        )
     }
 
     /// `decr <key> <delta>` (stops at 0): the new value, or `None` if absent.
     pub async fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>, Error> {
-        counter(self.named(&Decr::new(key.as_ref(), delta), "decr", 1).await)
+        counter(
+            self.named(&Arithmetic::decr(key.as_ref(), delta), "decr", 1)
+                .await,
+        )
     }
 
     /// `touch <key> <exptime>`: false if the key is absent.
@@ -408,7 +416,7 @@ impl Client {
         }
     }
 
-    /// `mg`: the meta reply (a miss is [`MetaStatus::Miss`](memcache_codec::MetaStatus::Miss)).
+    /// `mg`: the meta reply (a miss is [`MetaStatus::Miss`](memcache_codec::response::MetaStatus::Miss)).
     pub async fn meta_get(&self, command: &MetaGet<'_>) -> Result<MetaResponse, Error> {
         meta(self.named(command, "mg", 1).await)
     }
@@ -434,7 +442,7 @@ impl Client {
     /// A quiet `mg` batch ([`Codec::send_quiet_batch`](memcache_codec::Codec::send_quiet_batch)):
     /// every `mg` with `q`, then an `mn` fence, in one write. memcached answers
     /// only hits; each `mg` still gets its reply here, misses as inferred
-    /// [`MetaStatus::Miss`](memcache_codec::MetaStatus::Miss), in the order given.
+    /// [`MetaStatus::Miss`](memcache_codec::response::MetaStatus::Miss), in the order given.
     pub async fn meta_get_many(
         &self,
         gets: &[MetaGet<'_>],

@@ -5,11 +5,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{Command, Delete, Exptime, Get, GetMulti, MetaGet, Store, Touch};
 use memcache_codec::distribution::{Distribution, Outcome, Server, ServerState};
-use memcache_codec::{
-    Command, Completion, ConnectionError, Delete, Exptime, Get, GetMulti, Incr, Item, MetaGet,
-    MetaResponse, Response, Store, Touch, Value,
-};
+use memcache_codec::response::{Item, MetaResponse, Value};
+use memcache_codec::{Completion, ConnectionError, Response};
 
 use crate::client::{self, Builder, Client};
 use crate::connect::{Connect, Tcp};
@@ -238,7 +238,10 @@ impl Cluster {
     /// `incr` on the key's server: the new value, or `None` if absent.
     pub async fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>, Error> {
         let key = key.as_ref();
-        client::counter(self.send(key, &Incr::new(key, delta), "incr", 1).await)
+        client::counter(
+            self.send(key, &Arithmetic::incr(key, delta), "incr", 1)
+                .await,
+        )
     }
 
     /// `touch` on the key's server: false if absent.
@@ -289,7 +292,7 @@ impl Cluster {
         for (server, result) in join_all(calls).await {
             self.record(server, &result);
             match result {
-                Ok(values @ Response::Values(_)) => {
+                Ok(values @ Response::Items(_)) => {
                     // The codec checked the keys against the command: they merge.
                     let merged = merge.add(server, Ok(values));
                     debug_assert!(merged.is_ok(), "{merged:?}");
@@ -315,7 +318,7 @@ impl Cluster {
     /// Quiet `mg` batches: `build(key)` for every key, grouped per server, each
     /// group sent as a quiet batch with its `mn` fence, all servers at once; one
     /// reply per key, in order (misses as inferred
-    /// [`MetaStatus::Miss`](memcache_codec::MetaStatus::Miss)).
+    /// [`MetaStatus::Miss`](memcache_codec::response::MetaStatus::Miss)).
     pub async fn meta_get_many<'k, K: AsRef<[u8]> + Sync>(
         &self,
         keys: &'k [K],

@@ -19,7 +19,8 @@
 //! #         out.clear();
 //! #     }
 //! # });
-//! use memcache_codec::{MetaGet, Stats, Response};
+//! use memcache_codec::Response;
+//! use memcache_codec::command::{MetaGet, Stats};
 //! use memcache_codec_tokio::Client;
 //!
 //! let client = Client::connect(addr).await?; // "host:port"

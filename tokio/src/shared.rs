@@ -11,9 +11,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::BytesMut;
+use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch};
 use memcache_codec::{
-    Codec, Command, CommandError, Completion, Config, ConnectionError, EncodeError, MetaGet,
-    NoreplyCommand, QuietBatch, Response, Token,
+    Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Response, Token,
 };
 
 use crate::error::Error;
@@ -115,7 +115,7 @@ impl Slots {
 
     /// Hands `completion` to the slot of `base + token`; returns the waker to wake.
     pub(crate) fn complete(&mut self, base: u64, completion: Completion) -> Option<Waker> {
-        let slot = self.get_mut(base + completion.token.get())?;
+        let slot = self.get_mut(base + completion.token.index())?;
         match std::mem::replace(slot, Slot::Done(completion.result)) {
             Slot::Waiting { waker, .. } => waker,
             // Cancelled commands never complete; anything else is not ours to keep.
@@ -143,7 +143,7 @@ pub(crate) struct Sender<'a> {
 
 impl Sender<'_> {
     fn push(&mut self, token: Token) -> u64 {
-        let id = self.state.base + token.get();
+        let id = self.state.base + token.index();
         debug_assert_eq!(id, self.state.slots.next_id(), "tokens run on by one");
         self.state
             .slots

@@ -206,7 +206,7 @@ impl Driver {
                     progress = true;
                     let mut state = shared.lock();
                     state.codec.handle_timeout(now());
-                    if state.codec.error().is_some() {
+                    if state.codec.poisoned().is_some() {
                         drop(state);
                         return self.lose(shared, Loss::Poisoned);
                     }

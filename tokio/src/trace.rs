@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use memcache_codec::{MetaStatus, Response};
+use memcache_codec::Response;
+use memcache_codec::response::MetaStatus;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -59,7 +60,7 @@ impl Trace {
         let (outcome, hit, hits) = match result {
             Ok(Response::Hit(_)) => ("ok", Some(true), None),
             Ok(Response::Miss) => ("ok", Some(false), None),
-            Ok(Response::Values(values)) => ("ok", None, Some(values.len())),
+            Ok(Response::Items(values)) => ("ok", None, Some(values.len())),
             Ok(Response::Meta(meta)) if meta.status == MetaStatus::Miss => {
                 ("ok", Some(false), None)
             }

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{TIMEOUT, live_addr, memcached, prefix};
+use memcache_codec::command::{MetaGet, Stats, Store};
 use memcache_codec::distribution::{
     Distribution, HealthConfig, Mode, Policy, ServerState, Unavailable, parse_servers,
 };
-use memcache_codec::{ConnectionError, MetaGet, MetaStatus, Response, Stats, Store};
+use memcache_codec::response::MetaStatus;
+use memcache_codec::{ConnectionError, Response};
 use memcache_codec_tokio::{Builder, Client, Cluster, Error, Tcp, Tls};
 
 fn builder() -> Builder {

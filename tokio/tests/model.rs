@@ -12,9 +12,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use common::{Model, ModelConnect, join_all};
-use memcache_codec::{
-    Command, ConnectionError, EncodeError, Get, MetaGet, MetaStatus, Quit, Response, Store,
-};
+use memcache_codec::command::{Command, Get, MetaGet, Quit, Store};
+use memcache_codec::response::MetaStatus;
+use memcache_codec::{ConnectionError, EncodeError, Response};
 use memcache_codec_tokio::{Client, Error};
 
 /// Polls `future` once.
@@ -53,7 +53,7 @@ async fn commands_and_replies() {
     assert_eq!(client.decr("n", 50).await.unwrap(), Some(0));
     assert!(client.delete("n").await.unwrap());
     assert!(!client.delete("n").await.unwrap());
-    let exptime = memcache_codec::Exptime::relative(100).unwrap();
+    let exptime = memcache_codec::command::Exptime::in_seconds(100).unwrap();
     assert!(client.touch("a", exptime).await.unwrap());
     assert!(client.version().await.unwrap().starts_with("1.6"));
 
@@ -67,7 +67,7 @@ async fn commands_and_replies() {
 
     // Meta, a quiet batch, noreply behind a fence.
     let set = client
-        .meta_set(&memcache_codec::MetaSet::new("m", "mv").return_cas())
+        .meta_set(&memcache_codec::command::MetaSet::new("m", "mv").return_cas())
         .await
         .unwrap();
     assert!(set.cas().is_some());

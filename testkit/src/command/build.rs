@@ -4,12 +4,14 @@
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::{
-    Bget, CacheMemlimit, Codec, Command, ConfigGetCluster, CrawlTarget, Decr, Delete, EncodeError,
-    Exptime, FlushAll, Get, GetMulti, Incr, Lru, LruCrawler, MetaArithmetic, MetaDebugCommand,
-    MetaDelete, MetaGet, MetaNoop, MetaSet, NoreplyCommand, Quit, Raw, RefreshCerts, Shutdown,
-    Slabs, Stats, Store, Token, Touch, Verbosity, Version, Watch,
+use memcache_codec::command::Arithmetic;
+use memcache_codec::command::{
+    Bget, CacheMemlimit, Command, ConfigGetCluster, CrawlTarget, Delete, Exptime, FlushAll, Get,
+    GetMulti, Lru, LruCrawler, MetaArithmetic, MetaDebug, MetaDelete, MetaGet, MetaNoop, MetaSet,
+    NoreplyCommand, Quit, Raw, RefreshCerts, Shutdown, Slabs, Stats, Store, Touch, Verbosity,
+    Version, Watch,
 };
+use memcache_codec::{Codec, EncodeError, Token};
 
 use super::{
     Cmd, CrawlerCmd, Key, LruCmd, MaFlag, MdFlag, MgFlag, MsFlag, SlabsCmd, StatsArgs, StoreMode,
@@ -52,7 +54,7 @@ pub fn meta_get<'a>(key: &'a [u8], flags: &'a [MgFlag]) -> MetaGet<'a> {
             MgFlag::ReturnSize => c.return_size(),
             MgFlag::ReturnTtl => c.return_ttl(),
             MgFlag::NoBump => c.no_bump(),
-            MgFlag::Touch(e) => c.touch(Exptime::from_raw(*e)),
+            MgFlag::Touch(e) => c.ttl(Exptime::from_raw(*e)),
             MgFlag::Vivify(e) => c.vivify(Exptime::from_raw(*e)),
             MgFlag::Recache(r) => c.recache(*r),
             MgFlag::NewCas(n) => c.new_cas(*n),
@@ -77,7 +79,7 @@ fn meta_set<'a>(key: &'a [u8], value: &'a [u8], flags: &'a [MsFlag]) -> MetaSet<
             MsFlag::Ttl(e) => c.ttl(Exptime::from_raw(*e)),
             MsFlag::CompareCas(n) => c.compare_cas(*n),
             MsFlag::NewCas(n) => c.new_cas(*n),
-            MsFlag::Autovivify(e) => c.autovivify(Exptime::from_raw(*e)),
+            MsFlag::Autovivify(e) => c.vivify(Exptime::from_raw(*e)),
             MsFlag::Mode(m) => c.mode((*m).into()),
         };
     }
@@ -114,7 +116,7 @@ fn meta_arithmetic<'a>(key: &'a [u8], flags: &'a [MaFlag]) -> MetaArithmetic<'a>
             MaFlag::ReturnTtl => c.return_ttl(),
             MaFlag::ReturnKey => c.return_key(),
             MaFlag::Delta(n) => c.delta(*n),
-            MaFlag::Autovivify(e) => c.autovivify(Exptime::from_raw(*e)),
+            MaFlag::Autovivify(e) => c.vivify(Exptime::from_raw(*e)),
             MaFlag::Initial(n) => c.initial(*n),
             MaFlag::Ttl(e) => c.ttl(Exptime::from_raw(*e)),
             MaFlag::CompareCas(n) => c.compare_cas(*n),
@@ -217,7 +219,7 @@ impl Cmd {
                 noreply,
             } => {
                 let c = store(*mode, key, value)
-                    .flags(*flags)
+                    .client_flags(*flags)
                     .exptime(Exptime::from_raw(*exptime));
                 either(&c, *noreply, f)
             }
@@ -235,12 +237,12 @@ impl Cmd {
                 key,
                 delta,
                 noreply,
-            } => either(&Incr::new(&key.0[..], *delta), *noreply, f),
+            } => either(&Arithmetic::incr(&key.0[..], *delta), *noreply, f),
             Self::Decr {
                 key,
                 delta,
                 noreply,
-            } => either(&Decr::new(&key.0[..], *delta), *noreply, f),
+            } => either(&Arithmetic::decr(&key.0[..], *delta), *noreply, f),
             Self::Stats(args) => {
                 let words: Vec<&str> = match args {
                     StatsArgs::Words(words) => words
@@ -255,7 +257,7 @@ impl Cmd {
             Self::Verbosity { level, noreply } => either(&Verbosity::new(*level), *noreply, f),
             Self::FlushAll { delay, noreply } => {
                 let c = match delay {
-                    Some(d) => FlushAll::delay(*d),
+                    Some(d) => FlushAll::delay(Exptime::from_raw(*d as i32)),
                     None => FlushAll::new(),
                 };
                 either(&c, *noreply, f)
@@ -275,7 +277,7 @@ impl Cmd {
             Self::MetaArithmetic { key, flags } => f(Sendable::Reply(&meta_arithmetic(key, flags))),
             Self::MetaNoop => f(Sendable::Reply(&MetaNoop)),
             Self::MetaDebug { key, base64 } => {
-                let c = MetaDebugCommand::new(&key.0[..]);
+                let c = MetaDebug::new(&key.0[..]);
                 f(Sendable::Reply(&if *base64 { c.base64_key() } else { c }))
             }
             Self::LruCrawler(cmd) => f(Sendable::Reply(&crawler(cmd))),

@@ -90,132 +90,132 @@ macro_rules! flags {
 }
 
 flags! {
-    /// `mg` flags, one variant per [`MetaGet`](memcache_codec::MetaGet) builder method.
+    /// `mg` flags, one variant per [`MetaGet`](memcache_codec::command::MetaGet) builder method.
     MgFlag {
-        /// `b`: [`base64_key`](memcache_codec::MetaGet::base64_key)
+        /// `b`: [`base64_key`](memcache_codec::command::MetaGet::base64_key)
         Base64 => b'b', Bare;
-        /// `q`: [`quiet`](memcache_codec::MetaGet::quiet)
+        /// `q`: [`quiet`](memcache_codec::command::MetaGet::quiet)
         Quiet => b'q', Bare;
-        /// `O`: [`opaque`](memcache_codec::MetaGet::opaque)
+        /// `O`: [`opaque`](memcache_codec::command::MetaGet::opaque)
         Opaque(Opaque) => b'O', Opaque;
-        /// `v`: [`return_value`](memcache_codec::MetaGet::return_value)
+        /// `v`: [`return_value`](memcache_codec::command::MetaGet::return_value)
         ReturnValue => b'v', Bare;
-        /// `c`: [`return_cas`](memcache_codec::MetaGet::return_cas)
+        /// `c`: [`return_cas`](memcache_codec::command::MetaGet::return_cas)
         ReturnCas => b'c', Bare;
-        /// `f`: [`return_client_flags`](memcache_codec::MetaGet::return_client_flags)
+        /// `f`: [`return_client_flags`](memcache_codec::command::MetaGet::return_client_flags)
         ReturnClientFlags => b'f', Bare;
-        /// `h`: [`return_hit_before`](memcache_codec::MetaGet::return_hit_before)
+        /// `h`: [`return_hit_before`](memcache_codec::command::MetaGet::return_hit_before)
         ReturnHitBefore => b'h', Bare;
-        /// `k`: [`return_key`](memcache_codec::MetaGet::return_key)
+        /// `k`: [`return_key`](memcache_codec::command::MetaGet::return_key)
         ReturnKey => b'k', Bare;
-        /// `l`: [`return_last_access`](memcache_codec::MetaGet::return_last_access)
+        /// `l`: [`return_last_access`](memcache_codec::command::MetaGet::return_last_access)
         ReturnLastAccess => b'l', Bare;
-        /// `s`: [`return_size`](memcache_codec::MetaGet::return_size)
+        /// `s`: [`return_size`](memcache_codec::command::MetaGet::return_size)
         ReturnSize => b's', Bare;
-        /// `t`: [`return_ttl`](memcache_codec::MetaGet::return_ttl)
+        /// `t`: [`return_ttl`](memcache_codec::command::MetaGet::return_ttl)
         ReturnTtl => b't', Bare;
-        /// `u`: [`no_bump`](memcache_codec::MetaGet::no_bump)
+        /// `u`: [`no_bump`](memcache_codec::command::MetaGet::no_bump)
         NoBump => b'u', Bare;
-        /// `T`: [`touch`](memcache_codec::MetaGet::touch) (a raw exptime)
+        /// `T`: [`ttl`](memcache_codec::command::MetaGet::ttl) (a raw exptime)
         Touch(i32) => b'T', Exptime;
-        /// `N`: [`vivify`](memcache_codec::MetaGet::vivify) (a raw exptime)
+        /// `N`: [`vivify`](memcache_codec::command::MetaGet::vivify) (a raw exptime)
         Vivify(i32) => b'N', Exptime;
-        /// `R`: [`recache`](memcache_codec::MetaGet::recache)
+        /// `R`: [`recache`](memcache_codec::command::MetaGet::recache)
         Recache(u32) => b'R', U32;
-        /// `E`: [`new_cas`](memcache_codec::MetaGet::new_cas)
+        /// `E`: [`new_cas`](memcache_codec::command::MetaGet::new_cas)
         NewCas(u64) => b'E', U64;
-        /// `C`: [`compare_cas`](memcache_codec::MetaGet::compare_cas)
+        /// `C`: [`compare_cas`](memcache_codec::command::MetaGet::compare_cas)
         CompareCas(u64) => b'C', U64;
     }
 }
 
 flags! {
-    /// `ms` flags, one variant per [`MetaSet`](memcache_codec::MetaSet) builder method.
+    /// `ms` flags, one variant per [`MetaSet`](memcache_codec::command::MetaSet) builder method.
     MsFlag {
-        /// `b`: [`base64_key`](memcache_codec::MetaSet::base64_key)
+        /// `b`: [`base64_key`](memcache_codec::command::MetaSet::base64_key)
         Base64 => b'b', Bare;
-        /// `q`: [`quiet`](memcache_codec::MetaSet::quiet)
+        /// `q`: [`quiet`](memcache_codec::command::MetaSet::quiet)
         Quiet => b'q', Bare;
-        /// `O`: [`opaque`](memcache_codec::MetaSet::opaque)
+        /// `O`: [`opaque`](memcache_codec::command::MetaSet::opaque)
         Opaque(Opaque) => b'O', Opaque;
-        /// `c`: [`return_cas`](memcache_codec::MetaSet::return_cas)
+        /// `c`: [`return_cas`](memcache_codec::command::MetaSet::return_cas)
         ReturnCas => b'c', Bare;
-        /// `k`: [`return_key`](memcache_codec::MetaSet::return_key)
+        /// `k`: [`return_key`](memcache_codec::command::MetaSet::return_key)
         ReturnKey => b'k', Bare;
-        /// `I`: [`invalidate`](memcache_codec::MetaSet::invalidate)
+        /// `I`: [`invalidate`](memcache_codec::command::MetaSet::invalidate)
         Invalidate => b'I', Bare;
-        /// `s`: [`return_size`](memcache_codec::MetaSet::return_size)
+        /// `s`: [`return_size`](memcache_codec::command::MetaSet::return_size)
         ReturnSize => b's', Bare;
-        /// `F`: [`client_flags`](memcache_codec::MetaSet::client_flags)
+        /// `F`: [`client_flags`](memcache_codec::command::MetaSet::client_flags)
         ClientFlags(u64) => b'F', U64;
-        /// `T`: [`ttl`](memcache_codec::MetaSet::ttl) (a raw exptime)
+        /// `T`: [`ttl`](memcache_codec::command::MetaSet::ttl) (a raw exptime)
         Ttl(i32) => b'T', Exptime;
-        /// `C`: [`compare_cas`](memcache_codec::MetaSet::compare_cas)
+        /// `C`: [`compare_cas`](memcache_codec::command::MetaSet::compare_cas)
         CompareCas(u64) => b'C', U64;
-        /// `E`: [`new_cas`](memcache_codec::MetaSet::new_cas)
+        /// `E`: [`new_cas`](memcache_codec::command::MetaSet::new_cas)
         NewCas(u64) => b'E', U64;
-        /// `N`: [`autovivify`](memcache_codec::MetaSet::autovivify) (a raw exptime)
+        /// `N`: [`vivify`](memcache_codec::command::MetaSet::vivify) (a raw exptime)
         Autovivify(i32) => b'N', Exptime;
-        /// `M`: [`mode`](memcache_codec::MetaSet::mode)
+        /// `M`: [`mode`](memcache_codec::command::MetaSet::mode)
         Mode(MsMode) => b'M', Mode;
     }
 }
 
 flags! {
-    /// `md` flags, one variant per [`MetaDelete`](memcache_codec::MetaDelete) builder method.
+    /// `md` flags, one variant per [`MetaDelete`](memcache_codec::command::MetaDelete) builder method.
     MdFlag {
-        /// `b`: [`base64_key`](memcache_codec::MetaDelete::base64_key)
+        /// `b`: [`base64_key`](memcache_codec::command::MetaDelete::base64_key)
         Base64 => b'b', Bare;
-        /// `q`: [`quiet`](memcache_codec::MetaDelete::quiet)
+        /// `q`: [`quiet`](memcache_codec::command::MetaDelete::quiet)
         Quiet => b'q', Bare;
-        /// `O`: [`opaque`](memcache_codec::MetaDelete::opaque)
+        /// `O`: [`opaque`](memcache_codec::command::MetaDelete::opaque)
         Opaque(Opaque) => b'O', Opaque;
-        /// `k`: [`return_key`](memcache_codec::MetaDelete::return_key)
+        /// `k`: [`return_key`](memcache_codec::command::MetaDelete::return_key)
         ReturnKey => b'k', Bare;
-        /// `I`: [`invalidate`](memcache_codec::MetaDelete::invalidate)
+        /// `I`: [`invalidate`](memcache_codec::command::MetaDelete::invalidate)
         Invalidate => b'I', Bare;
-        /// `x`: [`remove_value`](memcache_codec::MetaDelete::remove_value)
+        /// `x`: [`remove_value`](memcache_codec::command::MetaDelete::remove_value)
         RemoveValue => b'x', Bare;
-        /// `C`: [`compare_cas`](memcache_codec::MetaDelete::compare_cas)
+        /// `C`: [`compare_cas`](memcache_codec::command::MetaDelete::compare_cas)
         CompareCas(u64) => b'C', U64;
-        /// `E`: [`new_cas`](memcache_codec::MetaDelete::new_cas)
+        /// `E`: [`new_cas`](memcache_codec::command::MetaDelete::new_cas)
         NewCas(u64) => b'E', U64;
-        /// `T`: [`ttl`](memcache_codec::MetaDelete::ttl) (a raw exptime)
+        /// `T`: [`ttl`](memcache_codec::command::MetaDelete::ttl) (a raw exptime)
         Ttl(i32) => b'T', Exptime;
     }
 }
 
 flags! {
-    /// `ma` flags, one variant per [`MetaArithmetic`](memcache_codec::MetaArithmetic)
+    /// `ma` flags, one variant per [`MetaArithmetic`](memcache_codec::command::MetaArithmetic)
     /// builder method.
     MaFlag {
-        /// `b`: [`base64_key`](memcache_codec::MetaArithmetic::base64_key)
+        /// `b`: [`base64_key`](memcache_codec::command::MetaArithmetic::base64_key)
         Base64 => b'b', Bare;
-        /// `q`: [`quiet`](memcache_codec::MetaArithmetic::quiet)
+        /// `q`: [`quiet`](memcache_codec::command::MetaArithmetic::quiet)
         Quiet => b'q', Bare;
-        /// `O`: [`opaque`](memcache_codec::MetaArithmetic::opaque)
+        /// `O`: [`opaque`](memcache_codec::command::MetaArithmetic::opaque)
         Opaque(Opaque) => b'O', Opaque;
-        /// `v`: [`return_value`](memcache_codec::MetaArithmetic::return_value)
+        /// `v`: [`return_value`](memcache_codec::command::MetaArithmetic::return_value)
         ReturnValue => b'v', Bare;
-        /// `c`: [`return_cas`](memcache_codec::MetaArithmetic::return_cas)
+        /// `c`: [`return_cas`](memcache_codec::command::MetaArithmetic::return_cas)
         ReturnCas => b'c', Bare;
-        /// `t`: [`return_ttl`](memcache_codec::MetaArithmetic::return_ttl)
+        /// `t`: [`return_ttl`](memcache_codec::command::MetaArithmetic::return_ttl)
         ReturnTtl => b't', Bare;
-        /// `k`: [`return_key`](memcache_codec::MetaArithmetic::return_key)
+        /// `k`: [`return_key`](memcache_codec::command::MetaArithmetic::return_key)
         ReturnKey => b'k', Bare;
-        /// `D`: [`delta`](memcache_codec::MetaArithmetic::delta)
+        /// `D`: [`delta`](memcache_codec::command::MetaArithmetic::delta)
         Delta(u64) => b'D', U64;
-        /// `N`: [`autovivify`](memcache_codec::MetaArithmetic::autovivify) (a raw exptime)
+        /// `N`: [`vivify`](memcache_codec::command::MetaArithmetic::vivify) (a raw exptime)
         Autovivify(i32) => b'N', Exptime;
-        /// `J`: [`initial`](memcache_codec::MetaArithmetic::initial)
+        /// `J`: [`initial`](memcache_codec::command::MetaArithmetic::initial)
         Initial(u64) => b'J', U64;
-        /// `T`: [`ttl`](memcache_codec::MetaArithmetic::ttl) (a raw exptime)
+        /// `T`: [`ttl`](memcache_codec::command::MetaArithmetic::ttl) (a raw exptime)
         Ttl(i32) => b'T', Exptime;
-        /// `C`: [`compare_cas`](memcache_codec::MetaArithmetic::compare_cas)
+        /// `C`: [`compare_cas`](memcache_codec::command::MetaArithmetic::compare_cas)
         CompareCas(u64) => b'C', U64;
-        /// `E`: [`new_cas`](memcache_codec::MetaArithmetic::new_cas)
+        /// `E`: [`new_cas`](memcache_codec::command::MetaArithmetic::new_cas)
         NewCas(u64) => b'E', U64;
-        /// `M`: [`mode`](memcache_codec::MetaArithmetic::mode)
+        /// `M`: [`mode`](memcache_codec::command::MetaArithmetic::mode)
         Mode(MaMode) => b'M', Mode;
     }
 }
@@ -228,9 +228,9 @@ pub struct MetaFlags {
     letters: Vec<u8>,
     /// `O`
     pub opaque: Option<Opaque>,
-    /// `T` (touch on `mg`, the TTL elsewhere), a raw exptime.
+    /// `T` (`ttl` on every command), a raw exptime.
     pub ttl: Option<i32>,
-    /// `N` (vivify on `mg`, autovivify on `ms`/`ma`), a raw exptime.
+    /// `N` (`vivify` on every command that has it), a raw exptime.
     pub vivify: Option<i32>,
     /// `R`
     pub recache: Option<u32>,

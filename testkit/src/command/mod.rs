@@ -67,7 +67,7 @@ mod wire;
 
 use std::fmt;
 
-use memcache_codec::{ArithMode, Automove, LruMode, MetaSetMode, RawShape, WatchKind};
+use memcache_codec::command::{Automove, LruMode, MetaArithMode, MetaSetMode, RawShape, WatchKind};
 
 pub use build::{Sendable, meta_get};
 pub use flags::{Flag, FlagToken, MaFlag, MdFlag, MetaFlags, MgFlag, MsFlag, normalize_flags};
@@ -181,7 +181,7 @@ pub enum StatsArgs {
         /// Most items listed (0: all).
         limit: u32,
     },
-    /// [`Stats::args`](memcache_codec::Stats::args): `stats <word> <word>...`, for the
+    /// [`Stats::args`](memcache_codec::command::Stats::args): `stats <word> <word>...`, for the
     /// forms the other variants do not write. The words must be UTF-8 (the codec takes
     /// `&str`; [`Cmd::from_request`] maps only such words here). Not drawn by
     /// `Arbitrary`, which keeps the layout of the variants above.
@@ -283,7 +283,7 @@ impl MaMode {
     }
 }
 
-impl From<MaMode> for ArithMode {
+impl From<MaMode> for MetaArithMode {
     fn from(mode: MaMode) -> Self {
         match mode {
             MaMode::Incr => Self::Incr,
@@ -292,17 +292,17 @@ impl From<MaMode> for ArithMode {
     }
 }
 
-impl From<ArithMode> for MaMode {
-    fn from(mode: ArithMode) -> Self {
+impl From<MetaArithMode> for MaMode {
+    fn from(mode: MetaArithMode) -> Self {
         match mode {
-            ArithMode::Incr => Self::Incr,
-            ArithMode::Decr => Self::Decr,
+            MetaArithMode::Incr => Self::Incr,
+            MetaArithMode::Decr => Self::Decr,
         }
     }
 }
 
 /// Which slab classes an `lru_crawler` command walks
-/// ([`CrawlTarget`](memcache_codec::CrawlTarget)).
+/// ([`CrawlTarget`](memcache_codec::command::CrawlTarget)).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Target {
     /// `all`
@@ -313,7 +313,7 @@ pub enum Target {
     Classes(Vec<u32>),
 }
 
-/// [`LruCrawler`](memcache_codec::LruCrawler)'s forms.
+/// [`LruCrawler`](memcache_codec::command::LruCrawler)'s forms.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum CrawlerCmd {
     /// `lru_crawler crawl <target>`
@@ -332,7 +332,7 @@ pub enum CrawlerCmd {
     Tocrawl(u32),
 }
 
-/// [`Slabs`](memcache_codec::Slabs)'s forms.
+/// [`Slabs`](memcache_codec::command::Slabs)'s forms.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum SlabsCmd {
     /// `slabs automove <0|1|2>`
@@ -369,7 +369,7 @@ impl fmt::Debug for Factor {
     }
 }
 
-/// [`Lru`](memcache_codec::Lru)'s forms.
+/// [`Lru`](memcache_codec::command::Lru)'s forms.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum LruCmd {
     /// `lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>`
@@ -394,26 +394,26 @@ pub enum LruCmd {
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Cmd {
-    /// [`Get`](memcache_codec::Get): `get`, `gets`, `gat`, `gats` with one key.
+    /// [`Get`](memcache_codec::command::Get): `get`, `gets`, `gat`, `gats` with one key.
     Get {
         /// The key.
         key: Key,
-        /// [`with_cas`](memcache_codec::Get::with_cas)
+        /// [`with_cas`](memcache_codec::command::Get::with_cas)
         cas: bool,
-        /// [`touch`](memcache_codec::Get::touch), a raw exptime.
+        /// [`touch`](memcache_codec::command::Get::touch), a raw exptime.
         touch: Option<i32>,
     },
-    /// [`GetMulti`](memcache_codec::GetMulti): the same with a key list (one key is
+    /// [`GetMulti`](memcache_codec::command::GetMulti): the same with a key list (one key is
     /// written exactly like a `Get`).
     GetMulti {
         /// The keys, in order.
         keys: Vec<Key>,
-        /// [`with_cas`](memcache_codec::GetMulti::with_cas)
+        /// [`with_cas`](memcache_codec::command::GetMulti::with_cas)
         cas: bool,
-        /// [`touch`](memcache_codec::GetMulti::touch), a raw exptime.
+        /// [`touch`](memcache_codec::command::GetMulti::touch), a raw exptime.
         touch: Option<i32>,
     },
-    /// [`Store`](memcache_codec::Store): `set` ... `cas`.
+    /// [`Store`](memcache_codec::command::Store): `set` ... `cas`.
     Store {
         /// The verb (and the unique of `cas`).
         mode: StoreMode,
@@ -421,21 +421,21 @@ pub enum Cmd {
         key: Key,
         /// The data block.
         value: Value,
-        /// [`flags`](memcache_codec::Store::flags)
+        /// [`flags`](memcache_codec::command::Store::flags)
         flags: u64,
-        /// [`exptime`](memcache_codec::Store::exptime), raw.
+        /// [`exptime`](memcache_codec::command::Store::exptime), raw.
         exptime: i32,
         /// Sent with [`Codec::send_noreply`](memcache_codec::Codec::send_noreply).
         noreply: bool,
     },
-    /// [`Delete`](memcache_codec::Delete)
+    /// [`Delete`](memcache_codec::command::Delete)
     Delete {
         /// The key.
         key: Key,
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`Touch`](memcache_codec::Touch)
+    /// [`Touch`](memcache_codec::command::Touch)
     Touch {
         /// The key.
         key: Key,
@@ -444,7 +444,7 @@ pub enum Cmd {
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`Incr`](memcache_codec::Incr)
+    /// [`Arithmetic::incr`](memcache_codec::command::Arithmetic::incr)
     Incr {
         /// The key.
         key: Key,
@@ -453,7 +453,7 @@ pub enum Cmd {
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`Decr`](memcache_codec::Decr)
+    /// [`Arithmetic::decr`](memcache_codec::command::Arithmetic::decr)
     Decr {
         /// The key.
         key: Key,
@@ -462,46 +462,46 @@ pub enum Cmd {
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`Stats`](memcache_codec::Stats)
+    /// [`Stats`](memcache_codec::command::Stats)
     Stats(StatsArgs),
-    /// [`Version`](memcache_codec::Version)
+    /// [`Version`](memcache_codec::command::Version)
     Version,
-    /// [`Verbosity`](memcache_codec::Verbosity)
+    /// [`Verbosity`](memcache_codec::command::Verbosity)
     Verbosity {
         /// The level.
         level: u32,
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`FlushAll`](memcache_codec::FlushAll)
+    /// [`FlushAll`](memcache_codec::command::FlushAll)
     FlushAll {
-        /// [`FlushAll::delay`](memcache_codec::FlushAll::delay), or now.
+        /// [`FlushAll::delay`](memcache_codec::command::FlushAll::delay), or now.
         delay: Option<u32>,
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`CacheMemlimit`](memcache_codec::CacheMemlimit)
+    /// [`CacheMemlimit`](memcache_codec::command::CacheMemlimit)
     CacheMemlimit {
         /// The limit in megabytes.
         megabytes: u32,
         /// Sent with `send_noreply`.
         noreply: bool,
     },
-    /// [`Quit`](memcache_codec::Quit)
+    /// [`Quit`](memcache_codec::command::Quit)
     Quit,
-    /// [`Shutdown`](memcache_codec::Shutdown)
+    /// [`Shutdown`](memcache_codec::command::Shutdown)
     Shutdown {
-        /// [`Shutdown::graceful`](memcache_codec::Shutdown::graceful)
+        /// [`Shutdown::graceful`](memcache_codec::command::Shutdown::graceful)
         graceful: bool,
     },
-    /// [`MetaGet`](memcache_codec::MetaGet): `mg`.
+    /// [`MetaGet`](memcache_codec::command::MetaGet): `mg`.
     MetaGet {
         /// The key, raw.
         key: Key,
         /// Builder calls, in order.
         flags: Vec<MgFlag>,
     },
-    /// [`MetaSet`](memcache_codec::MetaSet): `ms`.
+    /// [`MetaSet`](memcache_codec::command::MetaSet): `ms`.
     MetaSet {
         /// The key, raw.
         key: Key,
@@ -510,65 +510,65 @@ pub enum Cmd {
         /// Builder calls, in order.
         flags: Vec<MsFlag>,
     },
-    /// [`MetaDelete`](memcache_codec::MetaDelete): `md`.
+    /// [`MetaDelete`](memcache_codec::command::MetaDelete): `md`.
     MetaDelete {
         /// The key, raw.
         key: Key,
         /// Builder calls, in order.
         flags: Vec<MdFlag>,
     },
-    /// [`MetaArithmetic`](memcache_codec::MetaArithmetic): `ma`.
+    /// [`MetaArithmetic`](memcache_codec::command::MetaArithmetic): `ma`.
     MetaArithmetic {
         /// The key, raw.
         key: Key,
         /// Builder calls, in order.
         flags: Vec<MaFlag>,
     },
-    /// [`MetaNoop`](memcache_codec::MetaNoop): `mn`.
+    /// [`MetaNoop`](memcache_codec::command::MetaNoop): `mn`.
     MetaNoop,
-    /// [`MetaDebugCommand`](memcache_codec::MetaDebugCommand): `me`.
+    /// [`MetaDebug`](memcache_codec::command::MetaDebug): `me`.
     MetaDebug {
         /// The key, raw.
         key: Key,
-        /// [`base64_key`](memcache_codec::MetaDebugCommand::base64_key)
+        /// [`base64_key`](memcache_codec::command::MetaDebug::base64_key)
         base64: bool,
     },
     // The admin commands and the raw command. Not drawn by `Arbitrary` (skipped), so
     // the byte layout of the variants above, which fuzz inputs depend on, is
     // unchanged; the fuzz targets reach them through client bytes (`from_request`).
-    /// [`LruCrawler`](memcache_codec::LruCrawler)
+    /// [`LruCrawler`](memcache_codec::command::LruCrawler)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     LruCrawler(CrawlerCmd),
-    /// [`Slabs`](memcache_codec::Slabs)
+    /// [`Slabs`](memcache_codec::command::Slabs)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     Slabs(SlabsCmd),
-    /// [`Lru`](memcache_codec::Lru)
+    /// [`Lru`](memcache_codec::command::Lru)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     Lru(LruCmd),
-    /// [`ConfigGetCluster`](memcache_codec::ConfigGetCluster)
+    /// [`ConfigGetCluster`](memcache_codec::command::ConfigGetCluster)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     ConfigGetCluster,
-    /// [`RefreshCerts`](memcache_codec::RefreshCerts)
+    /// [`RefreshCerts`](memcache_codec::command::RefreshCerts)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     RefreshCerts,
-    /// [`Watch`](memcache_codec::Watch), its kinds in call order.
+    /// [`Watch`](memcache_codec::command::Watch), its kinds in call order.
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     Watch {
-        /// [`Watch::kind`](memcache_codec::Watch::kind) calls, in order.
+        /// [`Watch::kind`](memcache_codec::command::Watch::kind) calls, in order.
         kinds: Vec<WatchKind>,
     },
-    /// [`Bget`](memcache_codec::Bget)
+    /// [`Bget`](memcache_codec::command::Bget)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     Bget {
         /// The keys, in order.
         keys: Vec<Key>,
     },
-    /// [`Raw`](memcache_codec::Raw)
+    /// [`Raw`](memcache_codec::command::Raw)
     #[cfg_attr(feature = "arbitrary", arbitrary(skip))]
     Raw {
         /// The line, without its `\r\n`.
         line: Vec<u8>,
-        /// [`Raw::data`](memcache_codec::Raw::data)
+        /// [`Raw::data`](memcache_codec::command::Raw::data)
         data: Option<Value>,
         /// The declared reply shape.
         shape: RawShape,

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 use proptest::{bool as pbool, collection, option, sample};
 
-use memcache_codec::{Automove, LruMode, RawShape, WatchKind};
+use memcache_codec::command::{Automove, LruMode, RawShape, WatchKind};
 
 use super::{Cmd, Key, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode, Opaque, StatsArgs};
 use super::{CrawlerCmd, Factor, LruCmd, SlabsCmd, StoreMode, Target, Value, Word};

@@ -13,8 +13,8 @@ use crate::{ParseResult, Server, parse_request};
 /// opaque) and may send 8-byte client flags: the result and the bytes written.
 fn sent(cmd: &Cmd) -> (Result<Option<Token>, EncodeError>, Vec<u8>) {
     let config = memcache_codec::Config::DEFAULT
-        .auto_opaque(false)
-        .large_client_flags(true);
+        .with_auto_opaque(false)
+        .with_large_client_flags(true);
     let mut codec = Codec::with_config(config);
     let mut out = BytesMut::new();
     let result = cmd.send(&mut codec, &mut out, Instant::now());
@@ -333,7 +333,9 @@ fn samples() -> Vec<(Cmd, &'static [u8])> {
             b"lru_crawler enable\r\n",
         ),
         (
-            Cmd::Slabs(SlabsCmd::Automove(memcache_codec::Automove::Aggressive)),
+            Cmd::Slabs(SlabsCmd::Automove(
+                memcache_codec::command::Automove::Aggressive,
+            )),
             b"slabs automove 2\r\n",
         ),
         (
@@ -357,7 +359,7 @@ fn samples() -> Vec<(Cmd, &'static [u8])> {
             b"lru tune 20 40 0.2 2\r\n",
         ),
         (
-            Cmd::Lru(LruCmd::Mode(memcache_codec::LruMode::Segmented)),
+            Cmd::Lru(LruCmd::Mode(memcache_codec::command::LruMode::Segmented)),
             b"lru mode segmented\r\n",
         ),
         (Cmd::Lru(LruCmd::TempTtl(-1)), b"lru temp_ttl -1\r\n"),
@@ -379,8 +381,8 @@ fn samples() -> Vec<(Cmd, &'static [u8])> {
         (
             Cmd::Watch {
                 kinds: vec![
-                    memcache_codec::WatchKind::Mutations,
-                    memcache_codec::WatchKind::Fetchers,
+                    memcache_codec::command::WatchKind::Mutations,
+                    memcache_codec::command::WatchKind::Fetchers,
                 ],
             },
             b"watch fetchers mutations\r\n",
@@ -397,7 +399,7 @@ fn samples_elsewhere() -> Vec<(Cmd, &'static [u8])> {
             Cmd::Raw {
                 line: b"version".to_vec(),
                 data: None,
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             b"version\r\n",
         ),
@@ -405,7 +407,7 @@ fn samples_elsewhere() -> Vec<(Cmd, &'static [u8])> {
             Cmd::Raw {
                 line: b"set k 0 0 2".to_vec(),
                 data: Some("hi".into()),
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             b"set k 0 0 2\r\nhi\r\n",
         ),
@@ -447,9 +449,9 @@ fn admin_and_raw_commands_write_their_line() {
     // Watch kinds: written in one order, each once.
     let watch = Cmd::Watch {
         kinds: vec![
-            memcache_codec::WatchKind::Evictions,
-            memcache_codec::WatchKind::Fetchers,
-            memcache_codec::WatchKind::Evictions,
+            memcache_codec::command::WatchKind::Evictions,
+            memcache_codec::command::WatchKind::Fetchers,
+            memcache_codec::command::WatchKind::Evictions,
         ],
     };
     assert_eq!(sent(&watch).1, b"watch fetchers evictions\r\n");
@@ -727,7 +729,7 @@ fn validation_agrees_with_the_codec() {
             Cmd::Raw {
                 line: b"get  k".to_vec(),
                 data: None,
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             "raw token",
         ),
@@ -735,7 +737,7 @@ fn validation_agrees_with_the_codec() {
             Cmd::Raw {
                 line: b"flush_all noreply".to_vec(),
                 data: None,
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             "raw refusal",
         ),
@@ -743,7 +745,7 @@ fn validation_agrees_with_the_codec() {
             Cmd::Raw {
                 line: b"mg k v q".to_vec(),
                 data: None,
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             "raw refusal",
         ),
@@ -751,7 +753,7 @@ fn validation_agrees_with_the_codec() {
             Cmd::Raw {
                 line: b"set k 0 0 3".to_vec(),
                 data: Some("hi".into()),
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             "raw data length",
         ),
@@ -759,15 +761,15 @@ fn validation_agrees_with_the_codec() {
             Cmd::Raw {
                 line: vec![b'x'; 2047],
                 data: None,
-                shape: memcache_codec::RawShape::Line,
+                shape: memcache_codec::command::RawShape::Line,
             },
             "line length",
         ),
     ];
-    let limits = Limits::DEFAULT.max_values_per_reply(16);
+    let limits = Limits::DEFAULT.with_max_values_per_reply(16);
     for (cmd, rule) in invalid {
         assert_eq!(cmd.validate(&limits), Err(rule), "{cmd:?}");
-        let mut codec = Codec::with_config(memcache_codec::Config::DEFAULT.limits(limits));
+        let mut codec = Codec::with_config(memcache_codec::Config::DEFAULT.with_limits(limits));
         let mut out = BytesMut::from(&b"x"[..]);
         assert!(
             cmd.send(&mut codec, &mut out, Instant::now()).is_err(),

@@ -1,7 +1,8 @@
 //! Which commands the codec must accept: the rules the crate documents, restated
 //! here without the codec's code, so that over- and under-strict validation both show.
 
-use memcache_codec::{Limits, MAX_KEY_LEN};
+use memcache_codec::Limits;
+use memcache_codec::command::MAX_KEY_LEN;
 
 use super::{Cmd, CrawlerCmd, Key, LruCmd, SlabsCmd, StatsArgs, Target};
 

@@ -9,7 +9,7 @@
 
 use crate::parse::Request;
 
-use memcache_codec::{Automove, LruMode, WatchKind};
+use memcache_codec::command::{Automove, LruMode, WatchKind};
 
 use super::{
     Cmd, CrawlerCmd, Factor, Flag, Key, LruCmd, MaFlag, MaMode, MdFlag, MgFlag, MsFlag, MsMode,
