@@ -389,6 +389,9 @@ pub mod response;
 pub struct ReadmeDoctests;
 
 pub use codec::{Codec, Completions};
+#[cfg(feature = "distribution")]
+#[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
+pub use distribution::Distribution;
 pub use completion::{Completion, Token};
 pub use error::{
     CommandError, ConnectionError, DecodeError, EncodeError, KeyError, ServerError,
