@@ -84,14 +84,9 @@
 //!     let mut done: Vec<Completion> = Vec::new();
 //!     loop {
 //!         // Every completion the buffered bytes hold, then: anything left to wait for?
-//!         for completion in codec.completions(&mut input, Instant::now()) {
-//!             match completion {
-//!                 Ok(completion) => done.push(completion),
-//!                 Err(e) => return Err(e.into()), // poisoned: every command has completed
-//!             }
-//!         }
+//!         done.extend(codec.completions(&mut input, Instant::now()));
 //!         if codec.pending() == 0 {
-//!             break;
+//!             break; // every command has completed (poisoned: each with the error)
 //!         }
 //!         // Wait for more bytes, but not past the codec's deadline.
 //!         let left = codec.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
@@ -389,10 +384,10 @@ pub mod response;
 pub struct ReadmeDoctests;
 
 pub use codec::{Codec, Completions};
+pub use completion::{Completion, Token};
 #[cfg(feature = "distribution")]
 #[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
 pub use distribution::Distribution;
-pub use completion::{Completion, Token};
 pub use error::{
     CommandError, ConnectionError, DecodeError, EncodeError, KeyError, ServerError,
     ServerErrorKind, Snippet, TokenError,

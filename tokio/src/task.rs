@@ -233,13 +233,13 @@ impl Driver {
         } = &mut *state;
         let base = *base;
         let wakers = &mut self.wakers;
-        let mut result = Ok(());
         for completion in codec.completions(&mut self.input, now) {
-            match completion {
-                Ok(completion) => wakers.extend(slots.complete(base, completion)),
-                Err(e) => result = Err(e),
-            }
+            wakers.extend(slots.complete(base, completion));
         }
+        let result = match codec.poisoned() {
+            Some(_) => Err(()),
+            None => Ok(()),
+        };
         self.want = codec.min_buffer_len();
         if !state.waiting.is_empty() {
             // Callers waiting for room under the pending limit.
@@ -270,13 +270,13 @@ impl Driver {
         } = &mut *state;
         let base = *base;
         let wakers = &mut self.wakers;
-        let mut error = memcache_codec::ConnectionError::Closed;
         for completion in codec.completions(&mut self.input, now) {
-            match completion {
-                Ok(completion) => wakers.extend(slots.complete(base, completion)),
-                Err(e) => error = e,
-            }
+            wakers.extend(slots.complete(base, completion));
         }
+        let error = codec
+            .poisoned()
+            .cloned()
+            .unwrap_or(memcache_codec::ConnectionError::Closed);
         // Encoded for this connection: those commands just failed with it.
         out.clear();
         wakers.append(waiting);
