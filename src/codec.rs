@@ -274,6 +274,11 @@ impl Codec {
     /// [`ServerProfile`] ([`ServerProfile::from_replies`]) to give back with
     /// [`set_profile`](Self::set_profile).
     ///
+    /// On a server that requires ASCII authentication (`-Y`), send
+    /// [`Auth`](crate::command::Auth) first and wait for it: before that every command
+    /// gets `CLIENT_ERROR unauthenticated`, which poisons the codec. (So
+    /// `auth_enabled_ascii` is only ever learned as `yes` after authenticating.)
+    ///
     /// ```
     /// use std::time::Instant;
     /// use bytes::BytesMut;
@@ -314,11 +319,14 @@ impl Codec {
 
     /// What the codec knows of the server from now on: commands the server cannot
     /// take are refused at `send` (see [`ServerProfile`]); its `item_size_max` caps
-    /// the values sent and received ([`Limits::max_value_len`](crate::Limits)); its
-    /// flag width decides whether flags above `u32::MAX` may be sent.
+    /// the values sent and received ([`Limits::max_value_len`](crate::Limits), which
+    /// only ever goes down: a lower limit of the caller's stays); its flag width
+    /// decides whether flags above `u32::MAX` may be sent.
     pub fn set_profile(&mut self, profile: ServerProfile) {
         if let Some(max) = profile.item_size_max.and_then(|m| usize::try_from(m).ok()) {
-            self.config.limits.max_value_len = max;
+            // A cap: a lower limit of the caller's stays.
+            let limit = &mut self.config.limits.max_value_len;
+            *limit = (*limit).min(max);
             self.receiver.set_limits(self.config.limits);
         }
         self.server = Server::of(Some(&profile), self.config.large_client_flags);

@@ -430,9 +430,9 @@ pub fn encode(data: &[u8]) {
                     EncodeError::Closing => closing,
                     EncodeError::Watching => watching,
                     EncodeError::DumpPending => dumping,
-                    EncodeError::NeedsFence => cmd.is_watch() || cmd.is_dump(),
+                    EncodeError::NeedsFence => cmd.needs_fence(),
                     EncodeError::TooManyPending { .. } => pending >= 16,
-                    EncodeError::AmbiguousQuiet => cmd.is_tagged_meta(),
+                    EncodeError::AmbiguousQuiet => cmd.is_tagged_meta() || cmd.is_raw_meta(),
                     EncodeError::FlagsTooLarge { flags } => {
                         crate::tracker::too_large_flags(cmd) == Some(*flags)
                     }

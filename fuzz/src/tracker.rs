@@ -408,7 +408,10 @@ impl Tracker {
             return;
         }
         if matches!(e, EncodeError::AmbiguousQuiet) {
-            assert!(cmd.is_tagged_meta(), "AmbiguousQuiet for {cmd:?}");
+            assert!(
+                cmd.is_tagged_meta() || cmd.is_raw_meta(),
+                "AmbiguousQuiet for {cmd:?}"
+            );
             assert!(cmd.validate(&self.limits).is_ok());
             assert!(
                 self.quiet_run_open(),
@@ -426,7 +429,7 @@ impl Tracker {
             return;
         }
         if matches!(e, EncodeError::NeedsFence) {
-            assert!(cmd.is_watch() || cmd.is_dump(), "NeedsFence for {cmd:?}");
+            assert!(cmd.needs_fence(), "NeedsFence for {cmd:?}");
             assert!(cmd.validate(&self.limits).is_ok());
             assert!(
                 self.quiet_run_open(),

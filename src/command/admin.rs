@@ -10,6 +10,7 @@ use super::sealed::Encode;
 use super::{Command, Encoded, Line, Writer, digits, key_len, signed_digits};
 use crate::error::EncodeError;
 use crate::expect::{AdminWords, DumpKind, Expect};
+use crate::profile::ServerVersion;
 
 /// The longest command line memcached reads (with its `\r\n`): past 2048 bytes
 /// without a newline it closes the connection (RESPONSES.md §1.5).
@@ -766,7 +767,10 @@ impl Encode for Watch {
 impl Command for Watch {}
 
 /// `bget <key>*`: the legacy retrieval (once meant for binary-safe keys), which
-/// memcached still answers exactly like `get`.
+/// memcached up to 1.6.39 answers exactly like `get` (1.6.40 removed it: with a
+/// [`ServerProfile`](crate::profile::ServerProfile) of 1.6.40 or later it is refused
+/// with [`EncodeError::Removed`]). Unlike `get`, its line must stay within
+/// memcached's 2048 bytes ([`EncodeError::LineTooLong`]).
 ///
 /// Completes with [`Response::Items`](crate::Response::Items), even for one key,
 /// under the same rules as [`GetMulti`](crate::command::GetMulti): at least one key, keys
@@ -803,6 +807,9 @@ impl<K: AsRef<[u8]>> Encode for Bget<'_, K> {
         }
         const HEAD: &[u8] = b"bget";
         let len = HEAD.len() + keys_len + 2;
+        // Only `get` and `gets` lines may pass 2048 bytes.
+        check_line_len(len)?;
+        w.removed("bget", ServerVersion::new(1, 6, 40))?;
         let mut line = w.line(len, 0);
         line.put(HEAD);
         for (index, key) in self.keys.iter().enumerate() {

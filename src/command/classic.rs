@@ -886,6 +886,11 @@ impl Command for Quit {}
 /// completes with [`Response::Closed`](crate::Response::Closed) at end of stream.
 /// Otherwise it fails with the server's error line (`ERROR: shutdown not enabled` on
 /// 1.6.18). Nothing can be sent after it.
+///
+/// Unlike `quit`, memcached closes at once on `shutdown`, dropping replies it had not
+/// written yet; and its error line right after quiet meta commands could be theirs.
+/// So it is refused right after quiet commands ([`EncodeError::NeedsFence`]): send
+/// an `mn` first.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Shutdown {
     graceful: bool,
@@ -907,6 +912,9 @@ impl Shutdown {
 
 impl Encode for Shutdown {
     fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        if w.draft.after_quiet() {
+            return Err(EncodeError::NeedsFence);
+        }
         let text: &[u8] = if self.graceful {
             b"shutdown graceful\r\n"
         } else {

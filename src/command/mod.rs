@@ -165,6 +165,23 @@ impl Writer<'_, '_> {
         self.draft.token()
     }
 
+    /// Refuses a command the server is known to have dropped in release `removed`.
+    #[inline]
+    pub(crate) fn removed(
+        &self,
+        what: &'static str,
+        removed: ServerVersion,
+    ) -> Result<(), EncodeError> {
+        match self.server.version {
+            Some(version) if version >= removed => Err(EncodeError::Removed {
+                what,
+                removed,
+                server: version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a feature the server is known not to have (nothing known: allowed).
     #[inline]
     pub(crate) fn needs(
