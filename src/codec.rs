@@ -519,6 +519,28 @@ impl Iterator for Completions<'_> {
         self.codec.batch.pop_front()
     }
 
+    /// The state machine hands each completion straight to `f`.
+    #[inline]
+    fn for_each<F>(mut self, mut f: F)
+    where
+        F: FnMut(Completion),
+    {
+        while let Some(done) = self.codec.batch.pop_front() {
+            f(done);
+        }
+        if let (false, Some(input)) = (self.dry, self.input.as_mut()) {
+            // An error means poisoned and drained: see `next`.
+            let _ = self
+                .codec
+                .receiver
+                .resume(input, &mut self.codec.pending, &mut |done| {
+                    f(done);
+                    ControlFlow::Continue(())
+                });
+            self.dry = true;
+        }
+    }
+
     #[inline]
     fn fold<B, F>(mut self, init: B, mut f: F) -> B
     where
