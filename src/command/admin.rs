@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 
 use super::sealed::Encode;
-use super::{Command, Encoded, Line, Writer, digits, key_len, signed_digits};
+use super::{
+    Command, Encoded, Line, Writer, digits, fixed, key_len, refuse_after_quiet, signed_digits,
+};
 use crate::error::EncodeError;
 use crate::expect::{AdminWords, DumpKind, Expect};
 use crate::profile::ServerVersion;
@@ -23,23 +25,6 @@ pub(crate) fn check_line_len(len: usize) -> Result<(), EncodeError> {
             len,
             limit: MAX_LINE,
         });
-    }
-    Ok(())
-}
-
-/// A one-line command with a fixed text (with its `\r\n`).
-fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded, EncodeError> {
-    let mut line = w.line(text.len(), 0);
-    line.put(text);
-    line.end();
-    Ok(Encoded::of(expect))
-}
-
-/// `watch` and the dumps: memcached answers them in a way that cannot settle quiet
-/// meta commands still waiting before them (log lines, bare-`\n` item lines).
-fn refuse_after_quiet(w: &Writer<'_, '_>) -> Result<(), EncodeError> {
-    if w.draft.after_quiet() {
-        return Err(EncodeError::NeedsFence);
     }
     Ok(())
 }

@@ -412,6 +412,28 @@ pub(crate) fn digits(n: u64) -> usize {
     }
 }
 
+/// A command whose whole line is fixed text (with its `\r\n`).
+pub(crate) fn fixed(
+    w: &mut Writer<'_, '_>,
+    text: &[u8],
+    expect: Expect,
+) -> Result<Encoded, EncodeError> {
+    let mut line = w.line(text.len(), 0);
+    line.put(text);
+    line.end();
+    Ok(Encoded::of(expect))
+}
+
+/// Refused right after quiet meta commands ([`EncodeError::NeedsFence`]): what memcached
+/// answers to `watch`, the dumps and `shutdown` cannot settle quiet commands still
+/// waiting before them (log lines, bare-`\n` item lines, a closed connection).
+pub(crate) fn refuse_after_quiet(w: &Writer<'_, '_>) -> Result<(), EncodeError> {
+    if w.draft.after_quiet() {
+        return Err(EncodeError::NeedsFence);
+    }
+    Ok(())
+}
+
 /// Number of bytes [`Line::signed`] writes for `n`.
 #[inline]
 pub(crate) fn signed_digits(n: i64) -> usize {
