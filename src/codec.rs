@@ -471,7 +471,7 @@ impl Codec {
 
 /// The completions a read holds: see [`Codec::completions`].
 ///
-/// In a `for` loop the state machine runs in batches of up to [`BATCH`] completions,
+/// In a `for` loop the state machine runs in batches of up to 32 completions,
 /// kept in a buffer the codec reuses: one call into it per batch rather than per
 /// completion. Internal iteration (`for_each`, `fold`, `count`) hands each completion
 /// from the state machine straight to the closure. Completions decided but not yet
