@@ -868,3 +868,29 @@ fn bget_keeps_to_2048_bytes_and_is_refused_where_it_was_removed() {
     codec.set_profile(ServerProfile::new().with_version(ServerVersion::new(1, 6, 39)));
     codec.send(&Bget::new(&["a"]), &mut out, now).unwrap();
 }
+
+#[test]
+fn return_flags_nobody_asked_for_are_kept() {
+    // memcached 1.6.20 returns `s` after an `ms … c` (fixed in 1.6.21).
+    let mut model = server((1, 6, 20), false);
+    let mut codec = probed(&mut model);
+    let (r, end) = exchange(
+        &mut codec,
+        &mut model,
+        &[&MetaSet::new("k", "hello").return_cas(), &Version],
+    );
+    assert_eq!(end, None);
+    let m = meta(&r[0]);
+    assert!(m.cas().is_some());
+    assert_eq!(m.size(), Some(5), "{m:?}");
+    assert_eq!(m.flag(b's'), Some(&b"5"[..]));
+    // The same on the release that fixed it: no `s`.
+    let mut model = server((1, 6, 21), false);
+    let mut codec = probed(&mut model);
+    let (r, _) = exchange(
+        &mut codec,
+        &mut model,
+        &[&MetaSet::new("k", "hello").return_cas()],
+    );
+    assert_eq!(meta(&r[0]).size(), None);
+}
