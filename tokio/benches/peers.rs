@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p memcache-codec-tokio --bench peers`; `BENCH_ROUNDS` (default 5)
 //! and `BENCH_SECS` (seconds per run, default 1) change the length, `BENCH_ONLY`
-//! runs only the modes whose name contains it.
+//! runs only the modes whose name contains it, `BENCH_CLIENT` only the clients whose
+//! name contains it (e.g. to profile one client alone).
 //!
 //! * memcached `-t 1` (one worker thread: the server is the bottleneck at depth),
 //!   started with `taskset -c 1`; this process pins itself to core 0 (when the
@@ -288,9 +289,12 @@ fn main() {
     type Cell = (&'static str, &'static str); // (mode, client)
     let mut results: Vec<(Cell, Vec<Run>)> = Vec::new();
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    let wanted = |mode: &str| mode.contains(only.as_str());
+    let only_client = std::env::var("BENCH_CLIENT").unwrap_or_default();
+    let wanted = |(mode, client): Cell| {
+        mode.contains(only.as_str()) && client.contains(only_client.as_str())
+    };
     let mut record = |cell: Cell, run: &mut dyn FnMut(Arc<AtomicBool>) -> u64| {
-        if !wanted(cell.0) {
+        if !wanted(cell) {
             return;
         }
         let run = measure(pid, secs, run);
