@@ -88,9 +88,25 @@
 //! connects again (clients of [`Builder::open`] cannot); a failed attempt fails
 //! the commands waiting for it with [`Error::Connect`]. See [`Error`].
 //!
+//! # Watching
+//!
+//! [`Client::watch`] opens a connection of its own (a `watch` makes its connection
+//! a log stream for good) and resolves, once memcached answers `OK`, to a
+//! [`WatchStream`] of log lines ([`next`](WatchStream::next), or as a
+//! `futures_core::Stream`). [`Client::call`] and [`Client::pipeline`] refuse a
+//! [`Watch`](memcache_codec::command::Watch) with [`Error::WatchNeedsOwnConnection`]
+//! rather than turn the shared connection into one.
+//!
 //! # TLS
 //!
-//! Feature `tls`: [`Tls`] connects with rustls (the `ring` provider), as
+#![cfg_attr(
+    feature = "tls",
+    doc = "Feature `tls`: [`Tls`] connects with rustls (the `ring` provider), as"
+)]
+#![cfg_attr(
+    not(feature = "tls"),
+    doc = "Feature `tls`: `Tls` connects with rustls (the `ring` provider), as"
+)]
 //! `memcached -Z` serves it.
 //!
 //! # Many servers
@@ -121,6 +137,7 @@ mod error;
 mod shared;
 mod task;
 mod trace;
+mod watch;
 
 pub use client::{Builder, Call, Client, Pipeline};
 #[cfg(feature = "distribution")]
@@ -138,6 +155,7 @@ pub use memcache_codec;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tokio_rustls::rustls;
+pub use watch::WatchStream;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -11,12 +11,36 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch};
+use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch, Watch};
 use memcache_codec::{
     Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Response, Token,
 };
 
 use crate::error::Error;
+
+/// Whether `command` is a [`Watch`], which the shared connection must not carry.
+///
+/// Commands are sealed and opaque, so this asks the codec: a watch always encodes
+/// on a fresh codec, and is the one command whose line starts with the word
+/// `watch` (`Raw` refuses it). Only a command the size and alignment of a `Watch`
+/// can be one, so every other command (a `Get`, a `Store`, ...) is told apart by
+/// two constants and never encoded twice.
+pub(crate) fn is_watch<C: Command + ?Sized>(command: &C, config: &Config) -> bool {
+    if size_of_val(command) != size_of::<Watch>() || align_of_val(command) != align_of::<Watch>() {
+        return false;
+    }
+    let mut out = BytesMut::new();
+    Codec::with_config(*config)
+        .send(command, &mut out, now())
+        .is_ok()
+        && is_watch_line(&out)
+}
+
+/// Whether an encoded command is a `watch`.
+fn is_watch_line(line: &[u8]) -> bool {
+    line.strip_prefix(b"watch")
+        .is_some_and(|rest| matches!(rest.first(), Some(b' ' | b'\r')))
+}
 
 /// The clock: tokio's, so that a paused test clock is followed.
 pub(crate) fn now() -> Instant {
@@ -440,5 +464,41 @@ impl State {
         if !self.task.as_ref().is_some_and(|w| w.will_wake(waker)) {
             self.task = Some(waker.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use memcache_codec::command::{
+        Get, MetaNoop, Quit, Raw, RawShape, Stats, Store, Verbosity, Version, Watch, WatchKind,
+    };
+
+    use super::*;
+
+    #[test]
+    fn only_a_watch_is_a_watch() {
+        let config = Config::DEFAULT;
+        assert!(is_watch(&Watch::new(), &config));
+        let every = WatchKind::ALL.into_iter().fold(Watch::new(), Watch::kind);
+        assert!(is_watch(&every, &config));
+        let erased: &(dyn Command + Sync) = &Watch::new().kind(WatchKind::Evictions);
+        assert!(is_watch(erased, &config));
+
+        assert!(!is_watch(&Get::new("watch"), &config));
+        assert!(!is_watch(&Store::set("watch", "watch"), &config));
+        assert!(!is_watch(&Version, &config));
+        assert!(!is_watch(&MetaNoop, &config));
+        assert!(!is_watch(&Quit, &config));
+        assert!(!is_watch(&Verbosity::new(1), &config));
+        assert!(!is_watch(&Stats::new(), &config));
+        assert!(!is_watch(&Raw::new("watchers", RawShape::Line), &config));
+        let erased: &(dyn Command + Sync) = &Verbosity::new(2);
+        assert!(!is_watch(erased, &config));
+
+        assert!(is_watch_line(b"watch\r\n"));
+        assert!(is_watch_line(b"watch mutations fetchers\r\n"));
+        assert!(!is_watch_line(b"watchers x\r\n"));
+        assert!(!is_watch_line(b"watc\r\n"));
+        assert!(!is_watch_line(b"get watch\r\n"));
     }
 }

@@ -16,7 +16,7 @@
 //! and the next caller's command makes the task connect again.
 
 use std::future::poll_fn;
-use std::io::{self, ErrorKind};
+use std::io::ErrorKind;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -38,7 +38,7 @@ const ROUNDS: usize = 16;
 /// Runs the connection: `stream` is the first one (already connected), if any.
 pub(crate) async fn run<C: Connect>(
     shared: Arc<Shared>,
-    connector: Option<C>,
+    connector: Option<Arc<C>>,
     mut stream: Option<C::Stream>,
     connect_timeout: Option<Duration>,
 ) {
@@ -59,14 +59,7 @@ pub(crate) async fn run<C: Connect>(
         let Some(connector) = connector.as_ref() else {
             return; // callers never ask for one without a connector
         };
-        let attempt = connector.connect();
-        let result = match connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, attempt)
-                .await
-                .unwrap_or_else(|_| Err(io::Error::new(ErrorKind::TimedOut, "connect timed out"))),
-            None => attempt.await,
-        };
-        match result {
+        match crate::connect::within(connect_timeout, connector.connect()).await {
             Ok(io) => {
                 shared.connected(Ok(()));
                 stream = Some(io);
