@@ -17,10 +17,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::connect::{Connect, Open, Tcp, within};
 use crate::error::{Error, unexpected};
-use crate::shared::{Begin, Link, Shared, is_watch};
+use crate::shared::{Begin, Shared, is_watch};
 use crate::task;
 use crate::trace::Trace;
-use crate::watch::{WatchStream, no_connector};
+use crate::watch::{Io, WatchStream, no_connector};
 
 /// How a [`Client`] is made: codec limits and timeout, connect timeout, write
 /// buffer bound, and then where it connects.
@@ -93,13 +93,13 @@ impl Builder {
         let stream = within(self.connect_timeout, connector.connect())
             .await
             .map_err(Error::connect)?;
-        Ok(self.spawn(Some(connector), Some(stream), Link::Up))
+        Ok(self.spawn(Some(connector), Some(stream)))
     }
 
     /// A client that connects with `connector` when the first command is sent,
     /// and again on demand. Spawns the connection task on the current runtime.
     pub fn connect_lazy<C: Connect>(self, connector: C) -> Client {
-        self.spawn(Some(connector), None, Link::Down)
+        self.spawn(Some(connector), None)
     }
 
     /// A client over an established stream (any `AsyncRead + AsyncWrite`). It
@@ -109,7 +109,7 @@ impl Builder {
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        self.spawn(None::<Fixed<S>>, Some(stream), Link::Up)
+        self.spawn(None::<Fixed<S>>, Some(stream))
     }
 
     /// A [`WatchStream`] over an established stream (any `AsyncRead +
@@ -122,20 +122,20 @@ impl Builder {
         WatchStream::start(Box::new(stream), watch, self.config).await
     }
 
-    fn spawn<C: Connect>(
-        self,
-        connector: Option<C>,
-        stream: Option<C::Stream>,
-        link: Link,
-    ) -> Client {
+    fn spawn<C: Connect>(self, connector: Option<C>, stream: Option<C::Stream>) -> Client {
         let reconnects = connector.is_some();
-        let shared = Arc::new(Shared::new(self.config, reconnects, self.max_unsent, link));
+        let stream = stream.map(|s| Box::new(s) as Box<dyn Io>);
+        let shared = Arc::new(Shared::new(
+            self.config,
+            reconnects,
+            self.max_unsent,
+            stream,
+        ));
         let connector = connector.map(Arc::new);
         let opener = connector.as_ref().map(|c| Arc::clone(c) as Arc<dyn Open>);
         tokio::spawn(task::run(
             Arc::clone(&shared),
             connector,
-            stream,
             self.connect_timeout,
         ));
         Client {
@@ -294,6 +294,7 @@ impl Client {
             command,
             begin: Begin::default(),
             sent: None,
+            solo: false,
             done: false,
             trace: None,
             name,
@@ -346,7 +347,8 @@ impl Client {
         let mut begin = Begin::default();
         std::future::poll_fn(|cx| {
             self.shared()
-                .submit(cx, &mut begin, 0, |s| s.send_noreply(command))
+                .submit(cx, &mut begin, 0, false, |s| s.send_noreply(command))
+                .map_ok(|((), _)| ())
         })
         .await
     }
@@ -564,6 +566,8 @@ pub struct Call<'a, C: ?Sized> {
     begin: Begin,
     /// The slot id, once encoded.
     sent: Option<u64>,
+    /// It drives the connection itself (alone on it when it was sent).
+    solo: bool,
     done: bool,
     trace: Option<Trace>,
     name: &'static str,
@@ -594,15 +598,21 @@ impl<C: Command + Sync + ?Sized> Future for Call<'_, C> {
                     return Poll::Ready(result);
                 }
                 let waker = cx.waker().clone();
-                let sent = this.shared.submit(cx, &mut this.begin, 1, |s| {
+                let sent = this.shared.submit(cx, &mut this.begin, 1, true, |s| {
                     let id = s.send(command)?;
                     s.watch(id, waker);
                     Ok(id)
                 });
                 match ready!(sent) {
-                    Ok(id) => {
+                    Ok((id, None)) => {
                         this.sent = Some(id);
                         return Poll::Pending; // the slot wakes us
+                    }
+                    Ok((id, Some(conn))) => {
+                        this.sent = Some(id);
+                        this.solo = true;
+                        let result = ready!(this.shared.drive_solo(cx, conn, id));
+                        return Poll::Ready(this.finish(result));
                     }
                     Err(e) => {
                         this.done = true;
@@ -613,19 +623,33 @@ impl<C: Command + Sync + ?Sized> Future for Call<'_, C> {
                 }
             }
         };
-        let result = ready!(this.shared.poll_one(cx, id)).map_err(Error::from);
-        this.done = true;
-        if let Some(trace) = &this.trace {
+        let result = if this.solo {
+            ready!(this.shared.poll_solo(cx, id))
+        } else {
+            ready!(this.shared.poll_one(cx, id))
+        };
+        Poll::Ready(this.finish(result))
+    }
+}
+
+impl<C: ?Sized> Call<'_, C> {
+    fn finish(
+        &mut self,
+        result: Result<Response, memcache_codec::CommandError>,
+    ) -> Result<Response, Error> {
+        let result = result.map_err(Error::from);
+        self.done = true;
+        if let Some(trace) = &self.trace {
             trace.finish(&result);
         }
-        Poll::Ready(result)
+        result
     }
 }
 
 impl<C: ?Sized> Drop for Call<'_, C> {
     fn drop(&mut self) {
         if let (Some(id), false) = (self.sent, self.done) {
-            self.shared.abandon(id, id);
+            self.shared.abandon(id, id, self.solo);
         }
     }
 }
@@ -669,7 +693,7 @@ impl Future for Pipeline<'_> {
             let config = &this.shared.config;
             let sent = this
                 .shared
-                .submit(cx, &mut this.begin, commands.len(), |s| {
+                .submit(cx, &mut this.begin, commands.len(), false, |s| {
                     Ok(commands
                         .iter()
                         .map(|c| {
@@ -681,7 +705,7 @@ impl Future for Pipeline<'_> {
                         .collect::<Vec<_>>())
                 });
             match ready!(sent) {
-                Ok(ids) => this.sent = Some(ids),
+                Ok((ids, _)) => this.sent = Some(ids),
                 Err(e) => {
                     this.done = true;
                     return Poll::Ready(vec![Err(e); commands.len()]);
@@ -713,7 +737,7 @@ impl Drop for Pipeline<'_> {
     fn drop(&mut self) {
         if !self.done {
             if let Some((first, last)) = self.range() {
-                self.shared.abandon(first, last);
+                self.shared.abandon(first, last, false);
             }
         }
     }
@@ -744,11 +768,11 @@ impl Future for QuietGets<'_> {
                 let gets = this.gets;
                 let sent = this
                     .shared
-                    .submit(cx, &mut this.begin, gets.len() + 1, |s| {
+                    .submit(cx, &mut this.begin, gets.len() + 1, false, |s| {
                         s.send_quiet_batch(gets)
                     });
                 match ready!(sent) {
-                    Ok(sent) => {
+                    Ok((sent, _)) => {
                         this.sent = Some(sent);
                         sent
                     }
@@ -770,7 +794,8 @@ impl Future for QuietGets<'_> {
 impl Drop for QuietGets<'_> {
     fn drop(&mut self) {
         if let (Some((batch, first)), false) = (self.sent, self.done) {
-            self.shared.abandon(first, first + batch.len() as u64);
+            self.shared
+                .abandon(first, first + batch.len() as u64, false);
         }
     }
 }

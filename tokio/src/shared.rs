@@ -17,6 +17,8 @@ use memcache_codec::{
 };
 
 use crate::error::Error;
+use crate::task::{Conn, Read, lose};
+use crate::watch::Io;
 
 /// Whether `command` is a [`Watch`], which the shared connection must not carry.
 ///
@@ -78,12 +80,24 @@ pub(crate) struct State {
     /// Encoded commands the task has not taken yet.
     pub(crate) out: BytesMut,
     pub(crate) link: Link,
+    /// The connection's I/O half, between the polls of whoever drives it (the
+    /// task, or a caller alone on an idle connection); `None` while one of them
+    /// has it, and while there is no connection.
+    pub(crate) conn: Option<Box<Conn>>,
+    /// Counts the connections made: which one a [`Conn`] belongs to.
+    pub(crate) generation: u64,
+    /// The task found the connection taken: whoever puts it back wakes the task.
+    pub(crate) conn_wanted: bool,
+    /// The task's inactivity timer is armed: it fires at or before the deadline of
+    /// any command sent from now on (deadlines only move later), so a caller can
+    /// drive the connection without the task.
+    pub(crate) timer_armed: bool,
     pub(crate) slots: Slots,
     /// The slot id of the current codec's token 0: slot ids run on across
     /// connections, tokens start again with each codec.
     pub(crate) base: u64,
     /// The connection task, and whether it was woken since it last looked.
-    task: Option<Waker>,
+    pub(crate) task: Option<Waker>,
     task_woken: bool,
     /// Callers waiting for room or for a connection.
     pub(crate) waiting: Vec<Waker>,
@@ -150,6 +164,9 @@ impl Slots {
         }
     }
 }
+
+/// What `encode` returned, and the connection if the caller is to drive it.
+pub(crate) type Submitted<T> = (T, Option<Box<Conn>>);
 
 /// Where a caller's future stands before its command is encoded.
 #[derive(Debug, Default)]
@@ -219,12 +236,23 @@ impl Sender<'_> {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, reconnects: bool, max_unsent: usize, link: Link) -> Self {
+    /// The state of a client whose connection is `io`, or is to be made.
+    pub(crate) fn new(
+        config: Config,
+        reconnects: bool,
+        max_unsent: usize,
+        io: Option<Box<dyn Io>>,
+    ) -> Self {
+        let link = if io.is_some() { Link::Up } else { Link::Down };
         Self {
             state: Mutex::new(State {
                 codec: Codec::with_config(config),
                 out: BytesMut::new(),
                 link,
+                conn: io.map(|io| Conn::new(io, 1)),
+                generation: 1,
+                conn_wanted: false,
+                timer_armed: false,
                 slots: Slots::default(),
                 base: 0,
                 task: None,
@@ -249,13 +277,18 @@ impl Shared {
     /// Encodes with `encode` once the connection is up and has room for `needed`
     /// more pending commands; until then the caller waits, with nothing encoded (a
     /// future dropped meanwhile sends nothing). Wakes the task for what was encoded.
+    ///
+    /// With `solo`, a caller whose command is the only one on an idle connection
+    /// gets the connection instead, its command taken for writing, and drives it
+    /// itself ([`drive_solo`](Self::drive_solo)): the task is not woken.
     pub(crate) fn submit<T>(
         &self,
         cx: &mut Context<'_>,
         begin: &mut Begin,
         needed: usize,
+        solo: bool,
         encode: impl FnOnce(&mut Sender<'_>) -> Result<T, EncodeError>,
-    ) -> Poll<Result<T, Error>> {
+    ) -> Poll<Result<Submitted<T>, Error>> {
         let mut state = self.lock();
         match state.link {
             Link::Up => {}
@@ -306,16 +339,107 @@ impl Shared {
             state: &mut state,
             now,
         });
-        let task = if state.out.len() > written {
-            state.wake_task()
-        } else {
-            None
-        };
+        let mut conn = None;
+        let mut task = None;
+        if state.out.len() > written {
+            // Alone on an idle connection, with the task's timer covering the new
+            // deadline and the task known (to hand the connection back to).
+            let alone = solo
+                && pending == 0
+                && written == 0
+                && state.task.is_some()
+                && (self.config.inactivity_timeout.is_none() || state.timer_armed);
+            conn = if alone { state.conn.take() } else { None };
+            match conn.as_mut() {
+                Some(conn) => conn.take_out(&mut state, &mut Vec::new()),
+                None => task = state.wake_task(),
+            }
+        }
         drop(state);
         if let Some(task) = task {
             task.wake();
         }
-        Poll::Ready(result.map_err(Error::Encode))
+        Poll::Ready(result.map(|t| (t, conn)).map_err(Error::Encode))
+    }
+
+    /// A caller's turn at the connection it took: writes and reads with the
+    /// caller's context (the reply wakes the caller), until its slot `id` has
+    /// its result or nothing moves; then puts the connection back. Before giving
+    /// it up for good (the result is there) it polls the stream once more with
+    /// the task's waker, so that the task hears of what comes next (end of
+    /// stream, replies to others).
+    pub(crate) fn drive_solo(
+        &self,
+        cx: &mut Context<'_>,
+        mut conn: Box<Conn>,
+        id: u64,
+    ) -> Poll<Result<Response, CommandError>> {
+        let mut wakers = Vec::new();
+        let mut loss = conn.write(cx).err();
+        // A partial write: the task finishes it.
+        let mut hand_over = !conn.is_idle();
+        let mut task = None;
+        while loss.is_none() {
+            match conn.read(cx, self, &mut wakers, Some(id)) {
+                Ok(Read::Nothing) => break,
+                Ok(Read::Decoded) => {}
+                Ok(Read::Finished(waker)) => {
+                    task = waker;
+                    break;
+                }
+                Err(e) => loss = Some(e),
+            }
+        }
+        if let Some(loss) = loss {
+            wakers.into_iter().for_each(Waker::wake);
+            lose(self, conn, loss);
+            return self.poll_one(cx, id);
+        }
+        if let Some(task) = task.filter(|_| !hand_over) {
+            // Hand the stream's readiness back to the task. No bytes are expected,
+            // so this read finds none, and costs no system call after the short
+            // read that brought the reply.
+            match conn.read(&mut Context::from_waker(&task), self, &mut wakers, None) {
+                Ok(Read::Nothing) => {}
+                // Bytes (or the end) nobody asked for: the task sorts them out.
+                Ok(_) | Err(_) => hand_over = true,
+            }
+        }
+        let mut state = self.lock();
+        if state.is_current(conn.generation) {
+            state.conn = Some(conn);
+        }
+        if std::mem::take(&mut state.conn_wanted) || hand_over {
+            wakers.extend(state.wake_task());
+        }
+        let result = take_done(&mut state.slots, id);
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+        match result {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A solo caller's later polls: drives the connection if it is free, else
+    /// waits for the task to complete the slot.
+    pub(crate) fn poll_solo(
+        &self,
+        cx: &mut Context<'_>,
+        id: u64,
+    ) -> Poll<Result<Response, CommandError>> {
+        let conn = {
+            let mut state = self.lock();
+            if let Some(result) = take_done(&mut state.slots, id) {
+                return Poll::Ready(result);
+            }
+            match state.conn.take() {
+                Some(conn) => conn,
+                // The task has it, or it is gone: the slot's waker is this future's.
+                None => return Poll::Pending,
+            }
+        };
+        self.drive_solo(cx, conn, id)
     }
 
     /// The result in slot `id`, once there.
@@ -376,10 +500,16 @@ impl Shared {
 
     /// The futures of slots `first..=last` are dropped: commands still waiting
     /// are cancelled in the codec (their replies will be read and dropped), results
-    /// not taken are dropped.
-    pub(crate) fn abandon(&self, first: u64, last: u64) {
-        let mut state = self.lock();
-        let state = &mut *state;
+    /// not taken are dropped. A future that drove the connection (`solo`) may be
+    /// the one its readiness wakes: the task takes over.
+    pub(crate) fn abandon(&self, first: u64, last: u64, solo: bool) {
+        let mut guard = self.lock();
+        if solo {
+            if let Some(task) = guard.wake_task() {
+                task.wake();
+            }
+        }
+        let state = &mut *guard;
         for id in first..=last {
             let Some(slot) = state.slots.get_mut(id) else {
                 continue;
@@ -410,14 +540,18 @@ impl Shared {
 
     /// The outcome of a connection attempt: a new codec, or the failure every
     /// caller waiting for it gets.
-    pub(crate) fn connected(&self, result: std::io::Result<()>) {
+    pub(crate) fn connected(&self, result: std::io::Result<Box<dyn Io>>) {
         let mut state = self.lock();
         match result {
-            Ok(()) => {
+            Ok(io) => {
                 state.codec = Codec::with_config(self.config);
                 state.base = state.slots.next_id();
                 state.out.clear();
                 state.link = Link::Up;
+                state.generation += 1;
+                state.conn = Some(Conn::new(io, state.generation));
+                state.conn_wanted = false;
+                state.timer_armed = false;
             }
             Err(e) => {
                 state.link = Link::Down;
@@ -448,9 +582,27 @@ impl Shared {
     }
 }
 
+/// The result in slot `id`, if it is there (taken: the slot is gone).
+fn take_done(slots: &mut Slots, id: u64) -> Option<Result<Response, CommandError>> {
+    let slot = slots.get_mut(id)?;
+    if !matches!(slot, Slot::Done(_)) {
+        return None;
+    }
+    let Slot::Done(result) = std::mem::replace(slot, Slot::Gone) else {
+        unreachable!("matched above")
+    };
+    slots.trim();
+    Some(result)
+}
+
 impl State {
+    /// Whether `generation` is the connection that is up.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.link == Link::Up && self.generation == generation
+    }
+
     /// The task's waker, unless it was woken since it last looked.
-    fn wake_task(&mut self) -> Option<Waker> {
+    pub(crate) fn wake_task(&mut self) -> Option<Waker> {
         if self.task_woken {
             return None;
         }

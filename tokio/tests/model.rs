@@ -478,3 +478,114 @@ async fn a_client_over_a_stream_cannot_open_a_watch_but_a_builder_can_watch_a_st
         Some(&b"eviction"[..])
     );
 }
+
+// A caller alone on an idle connection writes and reads itself (no hop through the
+// connection task); the tests below are about what must still hold then.
+
+#[tokio::test]
+async fn an_idle_connection_closed_by_the_server_is_noticed_after_calls_alone_on_it() {
+    // The caller that read the last reply handed the stream back to the task, so
+    // the end of stream is seen without a call: not reusable, and the next call
+    // reconnects instead of failing.
+    let fleet = Fleet::new();
+    let client = Client::builder().connect(fleet.clone()).await.unwrap();
+    for i in 0..5 {
+        client.set("k", i.to_string()).await.unwrap();
+        assert!(client.get("k").await.unwrap().is_some());
+    }
+    assert!(client.is_reusable());
+    fleet.conn(0).hang_up();
+    settle().await;
+    assert!(!client.is_reusable(), "the end of stream went unnoticed");
+    assert_eq!(client.get("k").await.unwrap(), None); // a new model, empty
+    assert_eq!(fleet.connects(), 2);
+    assert!(client.is_reusable());
+}
+
+#[tokio::test]
+async fn a_call_alone_on_the_connection_still_times_out() {
+    // Idle for half the timeout (the task's timer is still armed for the last
+    // call), and for twice the timeout (it fired with nothing pending, disarmed).
+    let model = Model::new();
+    let timeout = Duration::from_millis(200);
+    let client = Client::builder()
+        .inactivity_timeout(Some(timeout))
+        .connect(ModelConnect::new(&model))
+        .await
+        .unwrap();
+    for idle in [timeout / 2, timeout * 2] {
+        client.set("k", "v").await.unwrap();
+        assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+        tokio::time::sleep(idle).await;
+        model.silence(true);
+        let started = Instant::now();
+        let result = tokio::time::timeout(timeout * 10, client.get("k"))
+            .await
+            .expect("the inactivity timeout did not fire");
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(result, Err(Error::Connection(ConnectionError::Timeout))),
+            "{result:?}"
+        );
+        assert!(elapsed >= timeout, "{elapsed:?}");
+        model.silence(false);
+        assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+    }
+}
+
+#[tokio::test]
+async fn callers_joining_a_caller_alone_on_the_connection_are_answered() {
+    let model = Model::new();
+    let client = Client::builder().open(model.stream());
+    for k in ["a", "b", "c"] {
+        client.set(k, k.to_uppercase()).await.unwrap();
+    }
+    model.pause(true);
+    let mut first = Box::pin(client.get("a"));
+    assert!(poll_once(&mut first).await.is_pending()); // alone: written by itself
+    let others = tokio::spawn({
+        let client = client.clone();
+        async move { tokio::join!(client.get("b"), client.get("c")) }
+    });
+    settle().await;
+    model.pause(false);
+    assert_eq!(first.await.unwrap().unwrap().data, "A");
+    let (b, c) = others.await.unwrap();
+    assert_eq!(
+        (b.unwrap().unwrap().data, c.unwrap().unwrap().data),
+        ("B".into(), "C".into())
+    );
+    assert!(model.received().ends_with("get a\r\nget b\r\nget c\r\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_alone_and_pipelined_from_two_threads_keep_their_replies() {
+    // Sequential calls on two threads: each is alone on the connection, or joins
+    // the other, in every interleaving the scheduler makes; a few are dropped
+    // mid-flight.
+    let model = Model::new();
+    let client = Client::builder().open(model.stream());
+    let tasks: Vec<_> = (0..2)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..2000 {
+                    let key = format!("t{t}-{}", i % 17);
+                    if i % 97 == 0 {
+                        let mut get = Box::pin(client.get(&key));
+                        let _ = poll_once(&mut get).await;
+                        drop(get);
+                        continue;
+                    }
+                    client.set(&key, format!("{i}")).await.unwrap();
+                    let got = client.get(&key).await.unwrap().unwrap();
+                    assert_eq!(got.data, i.to_string());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(client.is_reusable());
+}
