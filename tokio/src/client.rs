@@ -599,9 +599,7 @@ impl<C: Command + Sync + ?Sized> Future for Call<'_, C> {
                 }
                 let waker = cx.waker().clone();
                 let sent = this.shared.submit(cx, &mut this.begin, 1, true, |s| {
-                    let id = s.send(command)?;
-                    s.watch(id, waker);
-                    Ok(id)
+                    s.send_waking(command, waker)
                 });
                 match ready!(sent) {
                     Ok((id, None)) => {

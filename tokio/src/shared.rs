@@ -151,6 +151,23 @@ impl Slots {
         }
     }
 
+    /// The result in slot `id`, which is done: the slot is gone after.
+    fn take(&mut self, id: u64) -> Result<Response, CommandError> {
+        // Mostly the oldest slot: popped, the result moved out once.
+        let result = if id == self.front {
+            self.front += 1;
+            self.deque.pop_front()
+        } else {
+            self.get_mut(id)
+                .map(|slot| std::mem::replace(slot, Slot::Gone))
+        };
+        let Some(Slot::Done(result)) = result else {
+            unreachable!("slot {id} is done")
+        };
+        self.trim();
+        result
+    }
+
     /// Hands `completion` to the slot of `base + token`; returns the waker to wake.
     pub(crate) fn complete(&mut self, base: u64, completion: Completion) -> Option<Waker> {
         let slot = self.get_mut(base + completion.token.index())?;
@@ -183,13 +200,13 @@ pub(crate) struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    fn push(&mut self, token: Token) -> u64 {
+    fn push(&mut self, token: Token, waker: Option<Waker>) -> u64 {
         let id = self.state.base + token.index();
         debug_assert_eq!(id, self.state.slots.next_id(), "tokens run on by one");
         self.state
             .slots
             .deque
-            .push_back(Slot::Waiting { token, waker: None });
+            .push_back(Slot::Waiting { token, waker });
         id
     }
 
@@ -197,7 +214,18 @@ impl Sender<'_> {
     pub(crate) fn send<C: Command + ?Sized>(&mut self, command: &C) -> Result<u64, EncodeError> {
         let state = &mut *self.state;
         let token = state.codec.send(command, &mut state.out, self.now)?;
-        Ok(self.push(token))
+        Ok(self.push(token, None))
+    }
+
+    /// [`send`](Self::send), with the waker to wake when the command completes.
+    pub(crate) fn send_waking<C: Command + ?Sized>(
+        &mut self,
+        command: &C,
+        waker: Waker,
+    ) -> Result<u64, EncodeError> {
+        let state = &mut *self.state;
+        let token = state.codec.send(command, &mut state.out, self.now)?;
+        Ok(self.push(token, Some(waker)))
     }
 
     /// [`Codec::send_quiet_batch`]; returns the batch and the slot id of its first
@@ -212,9 +240,9 @@ impl Sender<'_> {
             .send_quiet_batch(gets, &mut state.out, self.now)?;
         let first = self.state.slots.next_id();
         for token in batch.tokens() {
-            self.push(token);
+            self.push(token, None);
         }
-        self.push(batch.fence());
+        self.push(batch.fence(), None);
         Ok((batch, first))
     }
 
@@ -225,13 +253,6 @@ impl Sender<'_> {
     ) -> Result<(), EncodeError> {
         let state = &mut *self.state;
         state.codec.send_noreply(command, &mut state.out)
-    }
-
-    /// Wakes `waker` when slot `id` completes.
-    pub(crate) fn watch(&mut self, id: u64, waker: Waker) {
-        if let Some(Slot::Waiting { waker: w, .. }) = self.state.slots.get_mut(id) {
-            *w = Some(waker);
-        }
     }
 }
 
@@ -459,13 +480,7 @@ impl Shared {
                 }
                 Poll::Pending
             }
-            Slot::Done(_) => {
-                let Slot::Done(result) = std::mem::replace(slot, Slot::Gone) else {
-                    unreachable!("matched above")
-                };
-                state.slots.trim();
-                Poll::Ready(result)
-            }
+            Slot::Done(_) => Poll::Ready(state.slots.take(id)),
             Slot::Gone => Poll::Ready(Err(ConnectionError::Closed.into())),
         }
     }
@@ -584,15 +599,10 @@ impl Shared {
 
 /// The result in slot `id`, if it is there (taken: the slot is gone).
 fn take_done(slots: &mut Slots, id: u64) -> Option<Result<Response, CommandError>> {
-    let slot = slots.get_mut(id)?;
-    if !matches!(slot, Slot::Done(_)) {
+    if !matches!(slots.get_mut(id)?, Slot::Done(_)) {
         return None;
     }
-    let Slot::Done(result) = std::mem::replace(slot, Slot::Gone) else {
-        unreachable!("matched above")
-    };
-    slots.trim();
-    Some(result)
+    Some(slots.take(id))
 }
 
 impl State {
