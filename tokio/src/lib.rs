@@ -49,9 +49,10 @@
 //!
 //! # How it works
 //!
-//! One task owns the connection. The codec, the bytes not yet written and one slot
-//! per command in flight sit behind one mutex shared by the task and every
-//! [`Client`] clone; it is never held across an `.await` or a system call.
+//! One task drives the connection. The codec, the bytes not yet written, one slot
+//! per command in flight and, between polls, the stream itself sit behind one
+//! mutex shared by the task and every [`Client`] clone; it is never held across an
+//! `.await` or a system call.
 //!
 //! * A call's future encodes its command on its first poll, with
 //!   [`Codec::send`](memcache_codec::Codec::send), into the write buffer, and
@@ -64,6 +65,12 @@
 //! * The codec's inactivity timeout runs on tokio's clock: the task sleeps until
 //!   [`Codec::poll_timeout`](memcache_codec::Codec::poll_timeout) and then calls
 //!   [`Codec::handle_timeout`](memcache_codec::Codec::handle_timeout).
+//! * A call alone on an idle connection (nothing else in flight or unwritten)
+//!   does the task's work itself, in its own poll: it writes its command and reads
+//!   its reply, which wakes it directly, with no hop through the task (the cost
+//!   that clients doing their own I/O do not pay). It hands the stream back to
+//!   the task when it is done, and the task takes over as soon as other calls
+//!   join, the future is dropped, or the timeout must be armed.
 //!
 //! # Cancellation
 //!
