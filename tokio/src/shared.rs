@@ -363,14 +363,20 @@ impl Shared {
         let mut conn = None;
         let mut task = None;
         if state.out.len() > written {
-            // Alone on an idle connection, with the task's timer covering the new
+            // Alone on the connection, with the task's timer covering the new
             // deadline and the task known (to hand the connection back to).
             let alone = solo
                 && pending == 0
                 && written == 0
                 && state.task.is_some()
                 && (self.config.inactivity_timeout.is_none() || state.timer_armed);
-            conn = if alone { state.conn.take() } else { None };
+            // Idle too: nothing of an earlier write (noreply commands are not
+            // pending) still to write or flush.
+            conn = if alone {
+                state.conn.take_if(|conn| conn.is_idle())
+            } else {
+                None
+            };
             match conn.as_mut() {
                 Some(conn) => conn.take_out(&mut state, &mut Vec::new()),
                 None => task = state.wake_task(),

@@ -163,7 +163,8 @@ impl Conn {
             match Pin::new(&mut self.io).poll_write(cx, &self.writing) {
                 Poll::Ready(Ok(0)) => return Err(Loss::Io(ErrorKind::WriteZero)),
                 // No new round for a write: callers that encode more wake the
-                // task, and a partial write is Pending.
+                // task, a partial write is Pending, and the round after one
+                // finishes takes what waited behind it.
                 Poll::Ready(Ok(n)) => {
                     self.writing.advance(n);
                     self.unflushed = true;
@@ -360,6 +361,9 @@ impl Driver {
             let mut progress = false;
 
             // 1. Take what callers encoded; learn the deadline; stop once closed.
+            // A write left unfinished by an earlier poll holds back what callers
+            // encoded since: once it is done, another round takes that.
+            let carried = !conn.is_idle();
             let deadline = {
                 let mut state = shared.lock();
                 state.register_task(cx.waker());
@@ -375,6 +379,7 @@ impl Driver {
             if let Err(loss) = conn.write(cx) {
                 return Poll::Ready(Err(loss));
             }
+            progress |= carried && conn.is_idle();
             let read = conn.read(cx, shared, &mut self.wakers, None);
             self.wake();
             match read {

@@ -589,3 +589,28 @@ async fn calls_alone_and_pipelined_from_two_threads_keep_their_replies() {
     }
     assert!(client.is_reusable());
 }
+
+#[tokio::test]
+async fn a_call_after_a_noreply_write_still_in_progress_is_written_too() {
+    // Nothing is pending (noreply), but the connection is still writing: a call
+    // then must not be taken for one alone on an idle connection.
+    let model = Model::with_buffer(512);
+    let client = Client::builder().open(model.stream());
+    client.set("x", "y").await.unwrap();
+    model.pause(true);
+    let big = "z".repeat(8192);
+    client.noreply(&Store::set("big", &big)).await.unwrap();
+    settle().await; // the task wrote what the stream takes, and waits
+    let get = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("x").await }
+    });
+    settle().await;
+    model.pause(false);
+    let got = tokio::time::timeout(Duration::from_secs(5), get)
+        .await
+        .expect("the get was never written")
+        .unwrap();
+    assert_eq!(got.unwrap().unwrap().data, "y");
+    assert_eq!(client.get("big").await.unwrap().unwrap().data, big);
+}
