@@ -361,7 +361,7 @@ impl Shared {
             now,
         });
         let mut conn = None;
-        let mut task = None;
+        let mut wakers = Vec::new();
         if state.out.len() > written {
             // Alone on the connection, with the task's timer covering the new
             // deadline and the task known (to hand the connection back to).
@@ -378,14 +378,12 @@ impl Shared {
                 None
             };
             match conn.as_mut() {
-                Some(conn) => conn.take_out(&mut state, &mut Vec::new()),
-                None => task = state.wake_task(),
+                Some(conn) => conn.take_out(&mut state, &mut wakers),
+                None => wakers.extend(state.wake_task()),
             }
         }
         drop(state);
-        if let Some(task) = task {
-            task.wake();
-        }
+        wakers.into_iter().for_each(Waker::wake);
         Poll::Ready(result.map(|t| (t, conn)).map_err(Error::Encode))
     }
 
@@ -460,7 +458,9 @@ impl Shared {
             if let Some(result) = take_done(&mut state.slots, id) {
                 return Poll::Ready(result);
             }
-            match state.conn.take() {
+            // Not while a write is unfinished: the task, woken by the stream when
+            // it can write more, finishes it and takes what waits behind it.
+            match state.conn.take_if(|conn| conn.is_idle()) {
                 Some(conn) => conn,
                 // The task has it, or it is gone: the slot's waker is this future's.
                 None => return Poll::Pending,

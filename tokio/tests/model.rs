@@ -562,8 +562,9 @@ async fn callers_joining_a_caller_alone_on_the_connection_are_answered() {
 async fn calls_alone_and_pipelined_from_two_threads_keep_their_replies() {
     // Sequential calls on two threads: each is alone on the connection, or joins
     // the other, in every interleaving the scheduler makes; a few are dropped
-    // mid-flight.
-    let model = Model::new();
+    // mid-flight, and a few noreply values too large for the stream's buffer
+    // leave writes unfinished between polls.
+    let model = Model::with_buffer(2048);
     let client = Client::builder().open(model.stream());
     let tasks: Vec<_> = (0..2)
         .map(|t| {
@@ -576,6 +577,11 @@ async fn calls_alone_and_pipelined_from_two_threads_keep_their_replies() {
                         let _ = poll_once(&mut get).await;
                         drop(get);
                         continue;
+                    }
+                    if i % 89 == 0 {
+                        let big = "b".repeat(5000 + i);
+                        let key = format!("big{t}");
+                        client.noreply(&Store::set(&key, &big)).await.unwrap();
                     }
                     client.set(&key, format!("{i}")).await.unwrap();
                     let got = client.get(&key).await.unwrap().unwrap();
