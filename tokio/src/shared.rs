@@ -361,7 +361,8 @@ impl Shared {
             now,
         });
         let mut conn = None;
-        let mut wakers = Vec::new();
+        let mut task = None;
+        let mut waiting = None;
         if state.out.len() > written {
             // Alone on the connection, with the task's timer covering the new
             // deadline and the task known (to hand the connection back to).
@@ -378,12 +379,15 @@ impl Shared {
                 None
             };
             match conn.as_mut() {
-                Some(conn) => conn.take_out(&mut state, &mut wakers),
-                None => wakers.extend(state.wake_task()),
+                Some(conn) => conn.take_out(&mut state, waiting.insert(Vec::new())),
+                None => task = state.wake_task(),
             }
         }
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        if let Some(task) = task {
+            task.wake();
+        }
+        waiting.into_iter().flatten().for_each(Waker::wake);
         Poll::Ready(result.map(|t| (t, conn)).map_err(Error::Encode))
     }
 

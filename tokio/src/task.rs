@@ -233,7 +233,8 @@ impl Conn {
         let base = *base;
         let mut read = Read::Decoded;
         // An error means the codec is poisoned: checked below.
-        for completion in codec.completions(&mut self.input, now).flatten() {
+        for completion in codec.completions(&mut self.input, now) {
+            let Ok(completion) = completion else { continue };
             let id = base + completion.token.index();
             let last = completion.is_final();
             let waker = slots.complete(base, completion);
@@ -243,8 +244,8 @@ impl Conn {
                 if last {
                     read = Read::Finished(task.clone());
                 }
-            } else {
-                wakers.extend(waker);
+            } else if let Some(waker) = waker {
+                wakers.push(waker);
             }
         }
         self.want = codec.min_buffer_len();
