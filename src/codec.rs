@@ -1,6 +1,7 @@
 //! [`Codec`]: the sans-IO surface. Glue between the commands, the pending deque, the
 //! receive state machine and the inactivity timer; no parsing happens here.
 
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -45,6 +46,10 @@ pub struct Codec {
     profile: Option<ServerProfile>,
     /// The profile and the config, folded for encoding.
     server: Server,
+    /// The batch of a [`Completions`] iterator: completions decided and not handed out
+    /// yet. Empty between calls, unless an iterator was forgotten (`mem::forget`):
+    /// then the next call puts them back in line first.
+    batch: VecDeque<Completion>,
 }
 
 impl Default for Codec {
@@ -70,6 +75,7 @@ impl Codec {
             buffered: 0,
             profile: None,
             server: Server::of(None, config.large_client_flags),
+            batch: VecDeque::new(),
         }
     }
 
@@ -268,6 +274,11 @@ impl Codec {
     /// [`ServerProfile`] ([`ServerProfile::from_replies`]) to give back with
     /// [`set_profile`](Self::set_profile).
     ///
+    /// On a server that requires ASCII authentication (`-Y`), send
+    /// [`Auth`](crate::command::Auth) first and wait for it: before that every command
+    /// gets `CLIENT_ERROR unauthenticated`, which poisons the codec. (So
+    /// `auth_enabled_ascii` is only ever learned as `yes` after authenticating.)
+    ///
     /// ```
     /// use std::time::Instant;
     /// use bytes::BytesMut;
@@ -308,11 +319,14 @@ impl Codec {
 
     /// What the codec knows of the server from now on: commands the server cannot
     /// take are refused at `send` (see [`ServerProfile`]); its `item_size_max` caps
-    /// the values sent and received ([`Limits::max_value_len`](crate::Limits)); its
-    /// flag width decides whether flags above `u32::MAX` may be sent.
+    /// the values sent and received ([`Limits::max_value_len`](crate::Limits), which
+    /// only ever goes down: a lower limit of the caller's stays); its flag width
+    /// decides whether flags above `u32::MAX` may be sent.
     pub fn set_profile(&mut self, profile: ServerProfile) {
         if let Some(max) = profile.item_size_max.and_then(|m| usize::try_from(m).ok()) {
-            self.config.limits.max_value_len = max;
+            // A cap: a lower limit of the caller's stays.
+            let limit = &mut self.config.limits.max_value_len;
+            *limit = (*limit).min(max);
             self.receiver.set_limits(self.config.limits);
         }
         self.server = Server::of(Some(&profile), self.config.large_client_flags);
@@ -382,10 +396,13 @@ impl Codec {
     }
 
     /// Every completion `buf` holds, as an iterator: the idiomatic and the fast way to
-    /// drain a read. Each item is what [`decode`](Self::decode) would return, but the
-    /// bytes consumed leave `buf` once, when the iterator is dropped, not once per
-    /// reply. It ends (`None`) when more bytes are needed; once the codec is
-    /// poisoned it yields every pending command's failure, then the error once.
+    /// drain a read. It yields what [`decode`](Self::decode) would return one call at
+    /// a time, but the bytes consumed leave `buf` once, when the iterator is dropped,
+    /// not once per reply; it ends when more bytes are needed. Once the codec is
+    /// poisoned it yields every pending command's failure (each completing with the
+    /// error), then ends; [`poisoned`](Self::poisoned) tells the error. A `for` loop
+    /// drains in batches; `for_each` (or `fold`, `count`) is the fastest, handing each
+    /// completion straight from the state machine to the closure.
     ///
     /// ```
     /// use memcache_codec::Codec;
@@ -401,9 +418,10 @@ impl Codec {
     /// let mut input = BytesMut::from(&b"STORED\r\nSTORED\r\nSTORED\r\n"[..]);
     /// let mut stored = 0;
     /// for done in codec.completions(&mut input, Instant::now()) {
-    ///     stored += usize::from(done?.result.is_ok());
+    ///     stored += usize::from(done.result.is_ok());
     /// }
     /// assert_eq!((stored, input.len()), (3, 0));
+    /// assert!(codec.poisoned().is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -414,11 +432,12 @@ impl Codec {
         if buf.len() > self.buffered {
             self.last_activity = Some(self.tick(now));
         }
+        self.requeue();
         let input = self.receiver.start(buf);
         Completions {
             codec: self,
             input: Some(input),
-            ended: false,
+            dry: false,
         }
     }
 
@@ -432,48 +451,124 @@ impl Codec {
         if buf.len() > self.buffered {
             self.last_activity = Some(self.tick(now));
         }
+        self.requeue();
         let result = self.receiver.run(buf, &mut self.pending, emit);
         self.buffered = buf.len();
         result
     }
 }
 
+impl Codec {
+    /// Completions a [`Completions`] iterator decided and did not hand out go back to
+    /// the front of the receive side's queue, first in line for the next call.
+    #[inline]
+    fn requeue(&mut self) {
+        if !self.batch.is_empty() {
+            self.receiver.requeue(&mut self.batch);
+        }
+    }
+}
+
 /// The completions a read holds: see [`Codec::completions`].
+///
+/// In a `for` loop the state machine runs in batches of up to 32 completions,
+/// kept in a buffer the codec reuses: one call into it per batch rather than per
+/// completion. Internal iteration (`for_each`, `fold`, `count`) hands each completion
+/// from the state machine straight to the closure. Completions decided but not yet
+/// handed out when the iterator is dropped go back to the front of the codec's
+/// queue, so the next call returns them first.
 #[must_use = "an iterator does nothing until it is consumed"]
 pub struct Completions<'a> {
     codec: &'a mut Codec,
     input: Option<Input<'a>>,
-    ended: bool,
+    /// The state machine needs more bytes (or is poisoned and drained): nothing
+    /// after the batch.
+    dry: bool,
 }
 
+/// Completions decided per call into the state machine.
+const BATCH: usize = 32;
+
 impl Iterator for Completions<'_> {
-    type Item = Result<Completion, ConnectionError>;
+    type Item = Completion;
 
     #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.ended {
+    fn next(&mut self) -> Option<Completion> {
+        if let Some(done) = self.codec.batch.pop_front() {
+            return Some(done);
+        }
+        if self.dry {
             return None;
         }
         let input = self.input.as_mut()?;
-        let mut next = None;
+        let batch = &mut self.codec.batch;
         let result = self
             .codec
             .receiver
             .resume(input, &mut self.codec.pending, &mut |done| {
-                next = Some(done);
-                ControlFlow::Break(())
+                batch.push_back(done);
+                if batch.len() == BATCH {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             });
-        match (next, result) {
-            (Some(done), _) => Some(Ok(done)),
-            (None, Ok(())) => {
-                self.ended = true;
-                None
-            }
-            (None, Err(e)) => {
-                self.ended = true;
-                Some(Err(e))
+        // Poisoned: the error is the codec's state (`Codec::poisoned`), and every
+        // pending command's failure is in the batch.
+        self.dry = result.is_err() || self.codec.batch.len() < BATCH;
+        self.codec.batch.pop_front()
+    }
+
+    /// The state machine hands each completion straight to `f`.
+    #[inline]
+    fn for_each<F>(mut self, mut f: F)
+    where
+        F: FnMut(Completion),
+    {
+        while let Some(done) = self.codec.batch.pop_front() {
+            f(done);
+        }
+        if let (false, Some(input)) = (self.dry, self.input.as_mut()) {
+            // An error means poisoned and drained: see `next`.
+            let _ = self
+                .codec
+                .receiver
+                .resume(input, &mut self.codec.pending, &mut |done| {
+                    f(done);
+                    ControlFlow::Continue(())
+                });
+            self.dry = true;
+        }
+    }
+
+    #[inline]
+    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Completion) -> B,
+    {
+        let mut acc = init;
+        while let Some(done) = self.codec.batch.pop_front() {
+            acc = f(acc, done);
+        }
+        if let (false, Some(input)) = (self.dry, self.input.as_mut()) {
+            let mut slot = Some(acc);
+            // An error means poisoned and drained: see `next`.
+            let _ = self
+                .codec
+                .receiver
+                .resume(input, &mut self.codec.pending, &mut |done| {
+                    if let Some(acc) = slot.take() {
+                        slot = Some(f(acc, done));
+                    }
+                    ControlFlow::Continue(())
+                });
+            self.dry = true;
+            match slot {
+                Some(done) => acc = done,
+                None => unreachable!("the accumulator is put back after each completion"),
             }
         }
+        acc
     }
 }
 
@@ -483,7 +578,8 @@ impl std::fmt::Debug for Completions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Completions")
             .field("pending", &self.codec.pending())
-            .field("ended", &self.ended)
+            .field("decided", &self.codec.batch.len())
+            .field("dry", &self.dry)
             .finish_non_exhaustive()
     }
 }
@@ -493,6 +589,8 @@ impl Drop for Completions<'_> {
         if let Some(input) = self.input.take() {
             self.codec.buffered = self.codec.receiver.finish(input);
         }
+        // Decided but not handed out: first in line for the next call.
+        self.codec.requeue();
     }
 }
 

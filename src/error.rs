@@ -115,6 +115,17 @@ pub enum EncodeError {
         /// The server's version.
         server: crate::profile::ServerVersion,
     },
+    /// A command the server (its [`ServerProfile`](crate::profile::ServerProfile)) is
+    /// too new for: memcached dropped it.
+    #[error("{what} was removed in memcached {removed}, the server is {server}")]
+    Removed {
+        /// What was asked for.
+        what: &'static str,
+        /// The first version without it.
+        removed: crate::profile::ServerVersion,
+        /// The server's version.
+        server: crate::profile::ServerVersion,
+    },
     /// A multi-key retrieval needs at least one key (`get` with none is a server `ERROR`).
     #[error("a multi-key retrieval needs at least one key")]
     NoKeys,

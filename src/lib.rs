@@ -84,14 +84,9 @@
 //!     let mut done: Vec<Completion> = Vec::new();
 //!     loop {
 //!         // Every completion the buffered bytes hold, then: anything left to wait for?
-//!         for completion in codec.completions(&mut input, Instant::now()) {
-//!             match completion {
-//!                 Ok(completion) => done.push(completion),
-//!                 Err(e) => return Err(e.into()), // poisoned: every command has completed
-//!             }
-//!         }
+//!         done.extend(codec.completions(&mut input, Instant::now()));
 //!         if codec.pending() == 0 {
-//!             break;
+//!             break; // every command has completed (poisoned: each with the error)
 //!         }
 //!         // Wait for more bytes, but not past the codec's deadline.
 //!         let left = codec.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
@@ -296,14 +291,18 @@
 //!
 //! # Servers as they are
 //!
-//! The codec speaks memcached 1.6.9 to 1.6.4x. What changed between them is gated by
+//! The codec speaks memcached 1.6.9 to 1.6.4x: the classic protocol on all of them,
+//! the meta protocol as it has been since 1.6.10 (1.6.9's differs: `ms` took its
+//! length as a flag and answered `OK`), reading the stray spaces 1.6.10 to 1.6.17 put
+//! in `md` and `ma` replies. What changed between them is gated by
 //! a [`ServerProfile`](profile::ServerProfile): give one ([`Codec::set_profile`]) or
 //! learn it ([`Codec::send_probe`] sends `version` and `stats settings`,
 //! [`ServerProfile::from_replies`](profile::ServerProfile::from_replies) reads them),
-//! and a command the server cannot take (`E` and `md x` before 1.6.27, `mg C`
-//! before 1.6.40, a bare `mg` before 1.6.18, `ms s`/`N` before 1.6.20) is refused at
-//! `send` with [`EncodeError::Unsupported`], nothing written, instead of failing or
-//! being silently ignored by the server. The profile also caps values at the server's
+//! and a command the server cannot take (any meta command before 1.6.10, `E` and
+//! `md x` before 1.6.27, `mg C` before 1.6.40, a bare `mg` before 1.6.18, `ms s`/`N`
+//! before 1.6.20; `bget` from 1.6.40, which removed it) is refused at `send` with
+//! [`EncodeError::Unsupported`] (or [`EncodeError::Removed`]), nothing written,
+//! instead of failing or being silently ignored by the server. The profile also caps values at the server's
 //! `item_size_max`, and says whether client flags above `u32::MAX` are stored: they
 //! are refused otherwise ([`EncodeError::FlagsTooLarge`]; memcached 1.6.18 keeps
 //! the low 32 bits). Flags read back are always `u64`. Without a profile, nothing is
@@ -390,6 +389,9 @@ pub struct ReadmeDoctests;
 
 pub use codec::{Codec, Completions};
 pub use completion::{Completion, Token};
+#[cfg(feature = "distribution")]
+#[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
+pub use distribution::Distribution;
 pub use error::{
     CommandError, ConnectionError, DecodeError, EncodeError, KeyError, ServerError,
     ServerErrorKind, Snippet, TokenError,

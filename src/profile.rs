@@ -10,10 +10,12 @@
 //!
 //! | With a profile of version | refused at `send` |
 //! |---|---|
+//! | before 1.6.10 | every meta command but `mn` (1.6.9's meta protocol differs: `ms` took its length as an `S` flag and answered `OK`, so today's `ms` line would run its value as a command) |
 //! | before 1.6.18 | `mg <key>` with no flag (older servers answer `CLIENT_ERROR`; add any flag, e.g. [`MetaGet::return_key`](crate::command::MetaGet::return_key)) |
 //! | before 1.6.20 | `ms` `s` (return size) and `ms` `N` (autovivify on append/prepend): 1.6.18 accepts and ignores them |
 //! | before 1.6.27 | the `E` flag on any meta command, `md` `x` |
 //! | before 1.6.40 | `mg` `C` (compare cas): 1.6.18 ignores it and sends the value anyway |
+//! | 1.6.40 and later | `bget`, which 1.6.40 removed ([`EncodeError::Removed`](crate::EncodeError::Removed)) |
 //!
 //! and client flags above `u32::MAX` unless the server stores 8-byte flags
 //! (`client_flags_size 8`, 1.6.22+ built with `--enable-large-client-flags`), values
@@ -89,6 +91,9 @@ impl fmt::Display for ServerVersion {
 pub(crate) mod since {
     use super::ServerVersion;
 
+    /// The meta protocol as it is spoken since (1.6.9 sent `ms` lengths as an `S`
+    /// flag and answered `OK`, not `HD`).
+    pub(crate) const META: ServerVersion = ServerVersion::new(1, 6, 10);
     /// `mg <key>` with no flag.
     pub(crate) const BARE_MG: ServerVersion = ServerVersion::new(1, 6, 18);
     /// `ms` `s` and `ms` `N` on append.

@@ -760,8 +760,9 @@ impl MetaDebug {
 
     /// The time left, read the way the server that printed it meant it: before
     /// memcached 1.6.24 `exp` is the negated time left, from 1.6.24 on it is the time left.
-    /// `exp=-1` is [`Ttl::Never`] on both. `server` unknown (`None`) reads it as 1.6.18
-    /// does, like the rest of the codec.
+    /// `exp=-1` is [`Ttl::Never`] on both; before 1.6.24 it is also what an item with
+    /// one second left prints, which cannot be told apart. `server` unknown (`None`)
+    /// reads it as 1.6.18 does, like the rest of the codec.
     ///
     /// ```
     /// # use bytes::Bytes;

@@ -267,8 +267,8 @@ fn malformed_lines_and_numbers() {
     poisons(
         d,
         &[&MetaGet::new("k")],
-        b"HD  c1\r\n",
-        malformed("meta", b"HD  c1"),
+        b"HD c1 c1\r\n",
+        malformed("meta", b"HD c1 c1"),
     );
     let bad = |field| DecodeError::BadNumber { field };
     poisons(

@@ -698,3 +698,173 @@ fn a_quiet_command_last_in_line_needs_a_fence() {
     assert!(!codec.needs_fence());
     let _ = Bytes::new();
 }
+
+// ---------------------------------------------------------------- edges found in review
+
+#[test]
+fn raw_meta_commands_that_could_be_quiet_or_taken_for_quiet_replies_are_refused() {
+    use memcache_codec::command::{Raw, RawShape};
+    let now = Instant::now();
+    // memcached reads a flag by its first byte: `q1` is quiet too.
+    for line in ["mg k v q1", "md k qx", "ma k q"] {
+        let mut codec = Codec::new();
+        let mut out = BytesMut::new();
+        assert!(
+            matches!(
+                codec.send(&Raw::new(line, RawShape::Line), &mut out, now),
+                Err(EncodeError::RawRefused(_))
+            ),
+            "{line}"
+        );
+        assert!(out.is_empty());
+    }
+    // Behind a quiet command, a raw meta reply could be the quiet one's.
+    let mut codec = Codec::new();
+    let mut out = BytesMut::new();
+    codec
+        .send(
+            &MetaGet::new("a").return_value().opaque("1").quiet(),
+            &mut out,
+            now,
+        )
+        .unwrap();
+    let before = out.clone();
+    let raw = Raw::new(
+        "mg b v O1",
+        RawShape::Block {
+            length_token: 1,
+            end: false,
+        },
+    );
+    assert_eq!(
+        codec.send(&raw, &mut out, now),
+        Err(EncodeError::AmbiguousQuiet)
+    );
+    assert_eq!((&out, codec.pending()), (&before, 1));
+    // A raw classic command is fine there: its reply cannot be a meta one.
+    codec
+        .send(&Raw::new("version", RawShape::Line), &mut out, now)
+        .unwrap();
+}
+
+#[test]
+fn shutdown_is_not_sent_right_after_quiet_commands_and_infers_nothing() {
+    let now = Instant::now();
+    let mut codec = Codec::new();
+    let mut out = BytesMut::new();
+    codec
+        .send(&MetaDelete::new("missing").quiet(), &mut out, now)
+        .unwrap();
+    let before = out.clone();
+    // memcached closes at once on shutdown, dropping the md's NF; and on a server
+    // without -A its error line could be the md's.
+    assert_eq!(
+        codec.send(&memcache_codec::command::Shutdown::new(), &mut out, now),
+        Err(EncodeError::NeedsFence)
+    );
+    assert_eq!((&out, codec.pending()), (&before, 1));
+    codec.send(&MetaNoop, &mut out, now).unwrap();
+    codec
+        .send(&memcache_codec::command::Shutdown::new(), &mut out, now)
+        .unwrap();
+    // The server went away with nothing answered: nothing is inferred.
+    codec.handle_eof();
+    let mut buf = BytesMut::new();
+    let results: Vec<_> = codec.completions(&mut buf, now).map(|c| c.result).collect();
+    assert_eq!(
+        results,
+        [
+            Err(CommandError::Connection(ConnectionError::Closed)),
+            Err(CommandError::Connection(ConnectionError::Closed)),
+            Ok(Response::Closed),
+        ]
+    );
+}
+
+#[test]
+fn meta_commands_are_refused_before_1_6_10_and_1_6_17_replies_are_read() {
+    let now = Instant::now();
+    let mut codec = Codec::new();
+    codec.set_profile(ServerProfile::new().with_version(ServerVersion::new(1, 6, 9)));
+    for command in [
+        &MetaSet::new("k", "hello") as &dyn Command,
+        &MetaGet::new("k").return_value(),
+        &MetaDelete::new("k"),
+        &MetaArithmetic::new("k"),
+    ] {
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            codec.send(command, &mut out, now),
+            Err(EncodeError::Unsupported { .. })
+        ));
+        assert!(out.is_empty());
+    }
+    codec.send(&MetaNoop, &mut BytesMut::new(), now).unwrap();
+    codec.send(&Version, &mut BytesMut::new(), now).unwrap();
+
+    // 1.6.10 to 1.6.17 put a space at the end of md and ma replies, and before the
+    // opaque.
+    let mut codec = Codec::new();
+    codec.set_profile(ServerProfile::new().with_version(ServerVersion::new(1, 6, 17)));
+    let mut out = BytesMut::new();
+    for command in [
+        &MetaDelete::new("a") as &dyn Command,
+        &MetaDelete::new("b").opaque("1"),
+        &MetaArithmetic::new("c").opaque("2"),
+        &MetaArithmetic::new("d"),
+    ] {
+        codec.send(command, &mut out, now).unwrap();
+    }
+    let mut input = BytesMut::from(&b"HD \r\nNF  O1\r\nHD  O2\r\nNF \r\n"[..]);
+    let got: Vec<_> = codec
+        .completions(&mut input, now)
+        .map(|c| {
+            let Ok(Response::Meta(m)) = c.result else {
+                panic!("{:?}", c.result)
+            };
+            (m.status, m.opaque().map(<[u8]>::to_vec))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (MetaStatus::Success, None),
+            (MetaStatus::NotFound, Some(b"1".to_vec())),
+            (MetaStatus::Success, Some(b"2".to_vec())),
+            (MetaStatus::NotFound, None),
+        ]
+    );
+    assert_eq!(codec.poisoned(), None);
+}
+
+#[test]
+fn a_profile_caps_the_value_limit_and_never_raises_it() {
+    let mut codec = Codec::with_config(
+        Config::DEFAULT.with_limits(memcache_codec::Limits::DEFAULT.with_max_value_len(1024)),
+    );
+    codec.set_profile(ServerProfile::new().with_item_size_max(1 << 30));
+    assert_eq!(codec.config().limits.max_value_len, 1024);
+    codec.set_profile(ServerProfile::new().with_item_size_max(512));
+    assert_eq!(codec.config().limits.max_value_len, 512);
+}
+
+#[test]
+fn bget_keeps_to_2048_bytes_and_is_refused_where_it_was_removed() {
+    use memcache_codec::command::Bget;
+    let now = Instant::now();
+    let keys: Vec<String> = (0..30).map(|i| format!("{i:0>100}")).collect();
+    let mut out = BytesMut::new();
+    assert!(matches!(
+        Codec::new().send(&Bget::new(&keys), &mut out, now),
+        Err(EncodeError::LineTooLong { .. })
+    ));
+    assert!(out.is_empty());
+    let mut codec = Codec::new();
+    codec.set_profile(ServerProfile::new().with_version(ServerVersion::new(1, 6, 40)));
+    assert!(matches!(
+        codec.send(&Bget::new(&["a"]), &mut out, now),
+        Err(EncodeError::Removed { .. })
+    ));
+    codec.set_profile(ServerProfile::new().with_version(ServerVersion::new(1, 6, 39)));
+    codec.send(&Bget::new(&["a"]), &mut out, now).unwrap();
+}

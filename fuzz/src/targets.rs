@@ -430,9 +430,12 @@ pub fn encode(data: &[u8]) {
                     EncodeError::Closing => closing,
                     EncodeError::Watching => watching,
                     EncodeError::DumpPending => dumping,
-                    EncodeError::NeedsFence => cmd.is_watch() || cmd.is_dump(),
+                    EncodeError::NeedsFence => cmd.needs_fence(),
                     EncodeError::TooManyPending { .. } => pending >= 16,
-                    EncodeError::AmbiguousQuiet => cmd.is_tagged_meta(),
+                    EncodeError::AmbiguousQuiet => cmd.is_tagged_meta() || cmd.is_raw_meta(),
+                    EncodeError::FlagsTooLarge { flags } => {
+                        crate::tracker::too_large_flags(cmd) == Some(*flags)
+                    }
                     _ => false,
                 };
                 assert!(
@@ -464,7 +467,11 @@ pub fn encode(data: &[u8]) {
                 let Some(back) = Cmd::from_request(&request) else {
                     panic!("{request:?} does not map back to {cmd:?}");
                 };
-                assert_eq!(back.normalized(), cmd.normalized(), "round trip");
+                let written_cmd = match token {
+                    Some(token) => crate::tracker::auto_opaque(cmd.clone(), token),
+                    None => cmd.clone(),
+                };
+                assert_eq!(back.normalized(), written_cmd.normalized(), "round trip");
                 let mut reply = Vec::new();
                 server.feed(written, &mut reply);
                 let line = reply.split(|&b| b == b'\r').next().unwrap_or_default();

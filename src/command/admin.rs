@@ -7,9 +7,12 @@
 use std::fmt::Write as _;
 
 use super::sealed::Encode;
-use super::{Command, Encoded, Line, Writer, digits, key_len, signed_digits};
+use super::{
+    Command, Encoded, Line, Writer, digits, fixed, key_len, refuse_after_quiet, signed_digits,
+};
 use crate::error::EncodeError;
 use crate::expect::{AdminWords, DumpKind, Expect};
+use crate::profile::ServerVersion;
 
 /// The longest command line memcached reads (with its `\r\n`): past 2048 bytes
 /// without a newline it closes the connection (RESPONSES.md §1.5).
@@ -22,23 +25,6 @@ pub(crate) fn check_line_len(len: usize) -> Result<(), EncodeError> {
             len,
             limit: MAX_LINE,
         });
-    }
-    Ok(())
-}
-
-/// A one-line command with a fixed text (with its `\r\n`).
-fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded, EncodeError> {
-    let mut line = w.line(text.len(), 0);
-    line.put(text);
-    line.end();
-    Ok(Encoded::of(expect))
-}
-
-/// `watch` and the dumps: memcached answers them in a way that cannot settle quiet
-/// meta commands still waiting before them (log lines, bare-`\n` item lines).
-fn refuse_after_quiet(w: &Writer<'_, '_>) -> Result<(), EncodeError> {
-    if w.draft.after_quiet() {
-        return Err(EncodeError::NeedsFence);
     }
     Ok(())
 }
@@ -766,7 +752,10 @@ impl Encode for Watch {
 impl Command for Watch {}
 
 /// `bget <key>*`: the legacy retrieval (once meant for binary-safe keys), which
-/// memcached still answers exactly like `get`.
+/// memcached up to 1.6.39 answers exactly like `get` (1.6.40 removed it: with a
+/// [`ServerProfile`](crate::profile::ServerProfile) of 1.6.40 or later it is refused
+/// with [`EncodeError::Removed`]). Unlike `get`, its line must stay within
+/// memcached's 2048 bytes ([`EncodeError::LineTooLong`]).
 ///
 /// Completes with [`Response::Items`](crate::Response::Items), even for one key,
 /// under the same rules as [`GetMulti`](crate::command::GetMulti): at least one key, keys
@@ -803,6 +792,9 @@ impl<K: AsRef<[u8]>> Encode for Bget<'_, K> {
         }
         const HEAD: &[u8] = b"bget";
         let len = HEAD.len() + keys_len + 2;
+        // Only `get` and `gets` lines may pass 2048 bytes.
+        check_line_len(len)?;
+        w.removed("bget", ServerVersion::new(1, 6, 40))?;
         let mut line = w.line(len, 0);
         line.put(HEAD);
         for (index, key) in self.keys.iter().enumerate() {

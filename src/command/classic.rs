@@ -3,7 +3,8 @@
 use super::Encoded;
 use super::sealed::Encode;
 use super::{
-    Command, Exptime, Line, NOREPLY, NoreplyCommand, Writer, digits, key_len, signed_digits,
+    Command, Exptime, Line, NOREPLY, NoreplyCommand, Writer, digits, fixed, key_len,
+    refuse_after_quiet, signed_digits,
 };
 use crate::error::EncodeError;
 use crate::expect::{Expect, StatsShape};
@@ -33,14 +34,6 @@ fn write_retrieval_head(line: &mut Line<'_>, cas: bool, touch: Option<Exptime>) 
         line.byte(b' ');
         line.signed(t.as_raw().into());
     }
-}
-
-/// A one-line command with a fixed text.
-fn fixed(w: &mut Writer<'_, '_>, text: &[u8], expect: Expect) -> Result<Encoded, EncodeError> {
-    let mut line = w.line(text.len(), 0);
-    line.put(text);
-    line.end();
-    Ok(Encoded::of(expect))
 }
 
 /// `get <key>`, or `gets`/`gat`/`gats` with [`Get::with_cas`] and [`Get::touch`].
@@ -886,6 +879,11 @@ impl Command for Quit {}
 /// completes with [`Response::Closed`](crate::Response::Closed) at end of stream.
 /// Otherwise it fails with the server's error line (`ERROR: shutdown not enabled` on
 /// 1.6.18). Nothing can be sent after it.
+///
+/// Unlike `quit`, memcached closes at once on `shutdown`, dropping replies it had not
+/// written yet; and its error line right after quiet meta commands could be theirs.
+/// So it is refused right after quiet commands ([`EncodeError::NeedsFence`]): send
+/// an `mn` first.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Shutdown {
     graceful: bool,
@@ -907,6 +905,7 @@ impl Shutdown {
 
 impl Encode for Shutdown {
     fn encode(&self, w: &mut Writer<'_, '_>) -> Result<Encoded, EncodeError> {
+        refuse_after_quiet(w)?;
         let text: &[u8] = if self.graceful {
             b"shutdown graceful\r\n"
         } else {

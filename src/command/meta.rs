@@ -197,6 +197,12 @@ fn gate(w: &Writer<'_, '_>, kind: MetaKind, flags: &Flags<'_>) -> Result<(), Enc
     if w.server.version.is_none() {
         return Ok(());
     }
+    if kind != MetaKind::Noop {
+        w.needs(
+            "the meta protocol as memcached 1.6.10 and later speak it",
+            since::META,
+        )?;
+    }
     if flags.has(b'E') {
         w.needs("the E (new cas) flag", since::NEW_CAS)?;
     }

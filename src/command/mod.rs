@@ -165,6 +165,23 @@ impl Writer<'_, '_> {
         self.draft.token()
     }
 
+    /// Refuses a command the server is known to have dropped in release `removed`.
+    #[inline]
+    pub(crate) fn removed(
+        &self,
+        what: &'static str,
+        removed: ServerVersion,
+    ) -> Result<(), EncodeError> {
+        match self.server.version {
+            Some(version) if version >= removed => Err(EncodeError::Removed {
+                what,
+                removed,
+                server: version,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a feature the server is known not to have (nothing known: allowed).
     #[inline]
     pub(crate) fn needs(
@@ -393,6 +410,28 @@ pub(crate) fn digits(n: u64) -> usize {
     } else {
         n.ilog10() as usize + 1
     }
+}
+
+/// A command whose whole line is fixed text (with its `\r\n`).
+pub(crate) fn fixed(
+    w: &mut Writer<'_, '_>,
+    text: &[u8],
+    expect: Expect,
+) -> Result<Encoded, EncodeError> {
+    let mut line = w.line(text.len(), 0);
+    line.put(text);
+    line.end();
+    Ok(Encoded::of(expect))
+}
+
+/// Refused right after quiet meta commands ([`EncodeError::NeedsFence`]): what memcached
+/// answers to `watch`, the dumps and `shutdown` cannot settle quiet commands still
+/// waiting before them (log lines, bare-`\n` item lines, a closed connection).
+pub(crate) fn refuse_after_quiet(w: &Writer<'_, '_>) -> Result<(), EncodeError> {
+    if w.draft.after_quiet() {
+        return Err(EncodeError::NeedsFence);
+    }
+    Ok(())
 }
 
 /// Number of bytes [`Line::signed`] writes for `n`.

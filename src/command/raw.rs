@@ -144,10 +144,17 @@ fn refusal(line: &[u8]) -> Option<&'static str> {
     if second.is_some() && tokens(line).last() == Some(&b"noreply"[..]) {
         return Some("with noreply no reply comes to pair with the command");
     }
-    if verb.len() == 2 && verb[0] == b'm' && tokens(line).skip(2).any(|t| t == b"q") {
+    // memcached reads a meta flag by its first byte: `q1` is `q` too.
+    if is_meta(verb) && tokens(line).skip(2).any(|t| t.first() == Some(&b'q')) {
         return Some("a quiet meta command may get no reply: use the typed meta commands");
     }
     None
+}
+
+/// `mg`, `ms`, `md`, `ma`, `mn`, `me`, ...: a meta command, whose reply could be taken
+/// for a quiet command's.
+fn is_meta(verb: &[u8]) -> bool {
+    verb.len() == 2 && verb[0] == b'm'
 }
 
 /// `n` in decimal, in `buf`.
@@ -169,6 +176,11 @@ impl Encode for Raw<'_> {
         check_line_len(len)?;
         if let Some(reason) = refusal(self.line) {
             return Err(EncodeError::RawRefused(reason));
+        }
+        // A meta reply behind quiet commands could be one of theirs, and the codec
+        // cannot read a raw line's opaque or key to tell: the typed commands can.
+        if is_meta(tokens(self.line).next().unwrap_or_default()) && w.draft.after_quiet() {
+            return Err(EncodeError::AmbiguousQuiet);
         }
         let more = match self.data {
             Some(data) if data.len() > MAX_DATA_LEN => {

@@ -39,6 +39,50 @@ impl Framing {
         rest: &[u8],
         scanned: &mut usize,
     ) -> Result<Option<usize>, DecodeError> {
+        let Some(newline) = self.find_newline(rest, scanned)? else {
+            return Ok(None);
+        };
+        if newline == 0 || rest[newline - 1] != b'\r' {
+            return Err(DecodeError::BareNewline);
+        }
+        Ok(Some(newline - 1))
+    }
+
+    /// Like [`find_line`](Self::find_line), for the replies whose lines may end in a
+    /// bare `\n` (metadump item lines, `watch` log lines): the line's length without
+    /// its end, and the end's length (1 for `\n`, 2 for `\r\n`). Each byte is
+    /// searched once and counted once, as there.
+    #[cold]
+    pub(super) fn find_lf_line(
+        &mut self,
+        rest: &[u8],
+        scanned: &mut usize,
+    ) -> Result<Option<(usize, usize)>, DecodeError> {
+        let Some(newline) = self.find_newline(rest, scanned)? else {
+            return Ok(None);
+        };
+        let (len, end) = if newline > 0 && rest[newline - 1] == b'\r' {
+            (newline - 1, 2)
+        } else {
+            (newline, 1)
+        };
+        if len > self.limits.max_line_len {
+            return Err(DecodeError::LineTooLong {
+                limit: self.limits.max_line_len,
+            });
+        }
+        Ok(Some((len, end)))
+    }
+
+    /// The resumable search both share: where the next `\n` is in `rest`, searching
+    /// only bytes not searched before (from `scanned`) and no further than the line
+    /// cap allows, counting each byte searched once.
+    #[inline(always)]
+    fn find_newline(
+        &mut self,
+        rest: &[u8],
+        scanned: &mut usize,
+    ) -> Result<Option<usize>, DecodeError> {
         // A caller that consumed buffered bytes behind our back gets a fresh search.
         let from = (*scanned).min(rest.len());
         let cap = self.limits.max_line_len.saturating_add(2);
@@ -58,53 +102,7 @@ impl Framing {
         };
         self.examined += i as u64 + 1;
         *scanned = 0;
-        let newline = from + i;
-        if newline == 0 || rest[newline - 1] != b'\r' {
-            return Err(DecodeError::BareNewline);
-        }
-        Ok(Some(newline - 1))
-    }
-
-    /// Like [`find_line`](Self::find_line), for the replies whose lines may end in a
-    /// bare `\n` (metadump item lines, `watch` log lines): the line's length without
-    /// its end, and the end's length (1 for `\n`, 2 for `\r\n`). Each byte is
-    /// searched once and counted once, as there.
-    #[cold]
-    pub(super) fn find_lf_line(
-        &mut self,
-        rest: &[u8],
-        scanned: &mut usize,
-    ) -> Result<Option<(usize, usize)>, DecodeError> {
-        let from = (*scanned).min(rest.len());
-        let cap = self.limits.max_line_len.saturating_add(2);
-        let window = rest.len().min(cap);
-        let found = rest
-            .get(from..window)
-            .and_then(|unsearched| memchr::memchr(b'\n', unsearched));
-        let Some(i) = found else {
-            self.examined += window.saturating_sub(from) as u64;
-            if window >= cap {
-                return Err(DecodeError::LineTooLong {
-                    limit: self.limits.max_line_len,
-                });
-            }
-            *scanned = window.max(from);
-            return Ok(None);
-        };
-        self.examined += i as u64 + 1;
-        *scanned = 0;
-        let newline = from + i;
-        let (len, end) = if newline > 0 && rest[newline - 1] == b'\r' {
-            (newline - 1, 2)
-        } else {
-            (newline, 1)
-        };
-        if len > self.limits.max_line_len {
-            return Err(DecodeError::LineTooLong {
-                limit: self.limits.max_line_len,
-            });
-        }
-        Ok(Some((len, end)))
+        Ok(Some(from + i))
     }
 
     /// Whether a parser may take a line of `len` bytes (without its `\r\n`) straight

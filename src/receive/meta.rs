@@ -113,6 +113,21 @@ fn fixed<E: Emit>(
     Some(r.complete(Ok(response())))
 }
 
+/// Whether an error line read for the quiet command at `owner` could be a later
+/// command's (this one having stayed silent): unless the next command is an `mn`,
+/// which answers `MN` and nothing else, and after which nothing answers first.
+fn error_could_be_later(pending: &Pending, owner: usize) -> bool {
+    pending.get(owner + 1).is_some_and(|next| {
+        !matches!(
+            next.expect(),
+            Expect::Meta {
+                kind: MetaKind::Noop,
+                ..
+            }
+        )
+    })
+}
+
 /// Reads a found line of `len` bytes.
 fn line<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Read {
     let Expect::Meta { kind, quiet, .. } = expect else {
@@ -123,7 +138,7 @@ fn line<E: Emit>(r: &mut Reader<'_, '_, E>, expect: Expect, len: usize) -> Read 
     let header = if quiet {
         // Which pending command the line belongs to.
         if let Some((kind, message)) = parse::error_line(line) {
-            if pending.len() > r.owner + 1 {
+            if error_could_be_later(pending, r.owner) {
                 // Errors are sent even in quiet mode: this could be this command's, or
                 // a later command's after this one stayed silent.
                 return Err(Box::new(DecodeError::AmbiguousError {

@@ -586,6 +586,14 @@ impl Receiver {
         })
     }
 
+    /// Completions decided by a call and not handed out go back to the front of the
+    /// queue of decided completions, in order.
+    pub(crate) fn requeue(&mut self, decided: &mut VecDeque<Completion>) {
+        while let Some(done) = decided.pop_back() {
+            self.ready.push_front(done);
+        }
+    }
+
     /// A call ends: consumed bytes leave the buffer (once), and what is held or
     /// half read is remembered for the next call. Returns the buffer's length.
     #[inline]

@@ -515,10 +515,8 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
         pos = (pos + 1).min(len);
     }
     header.flags_start = pos;
-    if pos == len && line.get(pos - 1) == Some(&b' ') {
-        // A trailing space: an empty token.
-        return Err(Refusal::Malformed("meta"));
-    }
+    // memcached 1.6.10 to 1.6.17 end `md` and `ma` replies in a space (`HD \r\n`)
+    // and can put two spaces before a flag (`HD  O1`): empty tokens are skipped.
     let mut seen = 0u16;
     // Marks a known flag seen; a second one is refused.
     let mut once = |bit: u16| {
@@ -597,18 +595,15 @@ pub(super) fn meta_header(line: &[u8]) -> Result<MetaHeader, Refusal> {
                 }
                 header.key_is_base64 |= letter == b'b';
             }
-            // An empty token (two spaces).
-            b' ' => return Err(Refusal::Malformed("meta")),
+            // An empty token (two spaces): nothing to read.
+            b' ' => continue,
             // An unknown flag is kept in the raw flags, not an error.
             _ => pos = token_end(line, pos),
         }
-        // Now at the token's end: the line's end, or a space before the next token.
+        // Now at the token's end: the line's end, or a space before the next token
+        // (or before the end: a trailing space).
         if pos < len {
             pos += 1;
-            if pos == len {
-                // A trailing space: an empty token.
-                return Err(Refusal::Malformed("meta"));
-            }
         }
     }
     if code == code::MN && header.flags_start != header.line_len {
@@ -1100,6 +1095,24 @@ mod tests {
             "repeated"
         );
         assert!(meta(b"HD t300").is_ok());
+        // memcached 1.6.10 to 1.6.17: `md`/`ma` replies end in a space, and a flag
+        // can follow two spaces.
+        for line in [
+            &b"HD "[..],
+            b"NF ",
+            b"EX ",
+            b"HD  O1",
+            b"HD c1 ",
+            b"HD  c1  t2 ",
+        ] {
+            assert!(meta(line).is_ok(), "{:?}", line.escape_ascii().to_string());
+        }
+        assert_eq!(&b"HD  O1"[meta(b"HD  O1").unwrap().opaque().unwrap()], b"1");
+        assert_eq!(
+            meta(b"HD  c1  c2"),
+            Err(Refusal::Malformed("meta")),
+            "repeated"
+        );
         assert!(meta(b"EN").unwrap().is_bare_miss());
         assert!(!meta(b"EN O1").unwrap().is_bare_miss());
         for bad in [
@@ -1107,8 +1120,6 @@ mod tests {
             b"HD f18446744073709551616",
             b"HD t-2",
             b"HD h2",
-            b"HD  c1",
-            b"HD c1 ",
             b"HD k",
             b"HD Wx",
             b"HD O1 O1",
@@ -1116,7 +1127,6 @@ mod tests {
             b"HD W W",
             b"HD c1 t2 c1",
             b"HD c1\rX",
-            b"HD ",
         ] {
             assert!(meta(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
         }

@@ -232,22 +232,24 @@ impl Conn {
         } = &mut *state;
         let base = *base;
         let mut read = Read::Decoded;
-        // An error means the codec is poisoned: checked below.
-        for completion in codec.completions(&mut self.input, now) {
-            let Ok(completion) = completion else { continue };
-            let id = base + completion.token.index();
-            let last = completion.is_final();
-            let waker = slots.complete(base, completion);
-            if Some(id) == polled {
-                // Waking the future being polled would only poll it again (and
-                // make a current-thread runtime check for I/O first).
-                if last {
-                    read = Read::Finished(task.clone());
+        // A poisoned codec's failures are among the completions: the poison is
+        // checked below.
+        codec
+            .completions(&mut self.input, now)
+            .for_each(|completion| {
+                let id = base + completion.token.index();
+                let last = completion.is_final();
+                let waker = slots.complete(base, completion);
+                if Some(id) == polled {
+                    // Waking the future being polled would only poll it again (and
+                    // make a current-thread runtime check for I/O first).
+                    if last {
+                        read = Read::Finished(task.clone());
+                    }
+                } else if let Some(waker) = waker {
+                    wakers.push(waker);
                 }
-            } else if let Some(waker) = waker {
-                wakers.push(waker);
-            }
-        }
+            });
         self.want = codec.min_buffer_len();
         // Callers waiting for room under the pending limit.
         wakers.append(waiting);
@@ -283,13 +285,15 @@ pub(crate) fn lose(shared: &Shared, mut conn: Box<Conn>, loss: Loss) -> End {
         ..
     } = &mut *state;
     let base = *base;
-    let mut error = memcache_codec::ConnectionError::Closed;
-    for completion in codec.completions(&mut conn.input, now) {
-        match completion {
-            Ok(completion) => wakers.extend(slots.complete(base, completion)),
-            Err(e) => error = e,
-        }
-    }
+    codec
+        .completions(&mut conn.input, now)
+        .for_each(|completion| {
+            wakers.extend(slots.complete(base, completion));
+        });
+    let error = codec
+        .poisoned()
+        .cloned()
+        .unwrap_or(memcache_codec::ConnectionError::Closed);
     // Encoded for this connection: those commands just failed with it.
     out.clear();
     wakers.append(waiting);

@@ -225,15 +225,8 @@ impl WatchStream {
     /// Decodes every completion the input holds.
     fn drain(&mut self) {
         let token = self.token;
+        // A poisoned codec's failure (the watch's last completion) is among them.
         for completion in self.codec.completions(&mut self.input, now()) {
-            let completion = match completion {
-                Ok(completion) => completion,
-                // Poisoned: the watch's own completion carried the error already.
-                Err(e) => {
-                    self.end.get_or_insert(Error::Connection(e));
-                    continue;
-                }
-            };
             debug_assert_eq!(completion.token, token, "the watch is the only command");
             match completion.result {
                 Ok(Response::Watching) => self.watching = true,

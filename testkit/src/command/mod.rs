@@ -637,6 +637,20 @@ impl Cmd {
         )
     }
 
+    /// True for what the codec refuses right after quiet meta commands
+    /// ([`NeedsFence`](memcache_codec::EncodeError::NeedsFence)): a watch, a dump, and
+    /// `shutdown` (memcached closes at once, dropping quiet commands' replies).
+    pub fn needs_fence(&self) -> bool {
+        self.is_watch() || self.is_dump() || matches!(self, Self::Shutdown { .. })
+    }
+
+    /// True for a raw meta command (`m?` verb): refused behind quiet commands, whose
+    /// replies it could be taken for
+    /// ([`AmbiguousQuiet`](memcache_codec::EncodeError::AmbiguousQuiet)).
+    pub fn is_raw_meta(&self) -> bool {
+        matches!(self, Self::Raw { line, .. } if line.len() >= 2 && line[0] == b'm' && line.get(2).is_none_or(|&b| b == b' '))
+    }
+
     /// True for `quit` and `shutdown`: nothing can be sent after them.
     pub fn closes(&self) -> bool {
         matches!(self, Self::Quit | Self::Shutdown { .. })

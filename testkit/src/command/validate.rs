@@ -35,7 +35,9 @@ fn raw_ok(line: &[u8], data: Option<&[u8]>) -> Result<(), &'static str> {
     if matches!(verb, b"quit" | b"shutdown" | b"watch")
         || (verb == b"lru_crawler" && matches!(tokens.get(1), Some(&(b"metadump" | b"mgdump"))))
         || (tokens.len() > 1 && tokens.last() == Some(&&b"noreply"[..]))
-        || (verb.len() == 2 && verb[0] == b'm' && tokens[1..].iter().skip(1).any(|t| *t == b"q"))
+        || (verb.len() == 2
+            && verb[0] == b'm'
+            && tokens[1..].iter().skip(1).any(|t| t.first() == Some(&b'q')))
     {
         return Err("raw refusal");
     }
@@ -170,6 +172,8 @@ impl Cmd {
                     Err("no keys")
                 } else if keys.len() > limits.max_values_per_reply {
                     Err("too many keys")
+                } else if 4 + keys.iter().map(|k| 1 + k.0.len()).sum::<usize>() + 2 > MAX_LINE {
+                    Err("line length")
                 } else {
                     keys.iter().try_for_each(key)
                 }
