@@ -4,7 +4,9 @@
 //!
 //! `cargo bench -p memcache-codec-tokio --bench peers`; `BENCH_ROUNDS` (default 5)
 //! and `BENCH_SECS` (seconds per run, default 1) change the length, `BENCH_ONLY`
-//! runs only the modes whose name contains it.
+//! runs only the modes whose name contains it, `BENCH_CLIENT` only the clients whose
+//! name contains it or one of its comma-separated words (e.g. to profile one client
+//! alone), and `BENCH_VERBOSE` prints every run.
 //!
 //! * memcached `-t 1` (one worker thread: the server is the bottleneck at depth),
 //!   started with `taskset -c 1`; this process pins itself to core 0 (when the
@@ -288,12 +290,19 @@ fn main() {
     type Cell = (&'static str, &'static str); // (mode, client)
     let mut results: Vec<(Cell, Vec<Run>)> = Vec::new();
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    let wanted = |mode: &str| mode.contains(only.as_str());
+    let only_client = std::env::var("BENCH_CLIENT").unwrap_or_default();
+    let verbose = std::env::var_os("BENCH_VERBOSE").is_some();
+    let wanted = |(mode, client): Cell| {
+        mode.contains(only.as_str()) && only_client.split(',').any(|c| client.contains(c))
+    };
     let mut record = |cell: Cell, run: &mut dyn FnMut(Arc<AtomicBool>) -> u64| {
-        if !wanted(cell.0) {
+        if !wanted(cell) {
             return;
         }
         let run = measure(pid, secs, run);
+        if verbose {
+            eprintln!("{cell:?}: {run:?}");
+        }
         match results.iter_mut().find(|(c, _)| *c == cell) {
             Some((_, runs)) => runs.push(run),
             None => results.push((cell, vec![run])),

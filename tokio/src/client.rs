@@ -9,17 +9,18 @@ use std::time::Duration;
 use memcache_codec::command::Arithmetic;
 use memcache_codec::command::{
     Command, Delete, Exptime, Get, GetMulti, MetaArithmetic, MetaDelete, MetaGet, MetaNoop,
-    MetaSet, NoreplyCommand, QuietBatch, Store, Touch, Version,
+    MetaSet, NoreplyCommand, QuietBatch, Store, Touch, Version, Watch,
 };
 use memcache_codec::response::{Items, MetaResponse, Value};
 use memcache_codec::{Config, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::connect::{Connect, Tcp};
+use crate::connect::{Connect, Open, Tcp, within};
 use crate::error::{Error, unexpected};
-use crate::shared::{Begin, Link, Shared};
+use crate::shared::{Begin, Shared, is_watch};
 use crate::task;
 use crate::trace::Trace;
+use crate::watch::{Io, WatchStream, no_connector};
 
 /// How a [`Client`] is made: codec limits and timeout, connect timeout, write
 /// buffer bound, and then where it connects.
@@ -89,26 +90,16 @@ impl Builder {
     /// connection is lost. Spawns the connection task on the current tokio
     /// runtime (which needs IO and time enabled).
     pub async fn connect<C: Connect>(self, connector: C) -> Result<Client, Error> {
-        let attempt = connector.connect();
-        let stream = match self.connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, attempt)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "connect timed out",
-                    ))
-                }),
-            None => attempt.await,
-        }
-        .map_err(Error::connect)?;
-        Ok(self.spawn(Some(connector), Some(stream), Link::Up))
+        let stream = within(self.connect_timeout, connector.connect())
+            .await
+            .map_err(Error::connect)?;
+        Ok(self.spawn(Some(connector), Some(stream)))
     }
 
     /// A client that connects with `connector` when the first command is sent,
     /// and again on demand. Spawns the connection task on the current runtime.
     pub fn connect_lazy<C: Connect>(self, connector: C) -> Client {
-        self.spawn(Some(connector), None, Link::Down)
+        self.spawn(Some(connector), None)
     }
 
     /// A client over an established stream (any `AsyncRead + AsyncWrite`). It
@@ -118,25 +109,41 @@ impl Builder {
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        self.spawn(None::<Fixed<S>>, Some(stream), Link::Up)
+        self.spawn(None::<Fixed<S>>, Some(stream))
     }
 
-    fn spawn<C: Connect>(
-        self,
-        connector: Option<C>,
-        stream: Option<C::Stream>,
-        link: Link,
-    ) -> Client {
+    /// A [`WatchStream`] over an established stream (any `AsyncRead +
+    /// AsyncWrite`), with this builder's codec limits: sends `watch` and resolves
+    /// once memcached answers `OK`. [`Client::watch`] opens the connection itself.
+    pub async fn watch<S>(self, stream: S, watch: &Watch) -> Result<WatchStream, Error>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        WatchStream::start(Box::new(stream), watch, self.config).await
+    }
+
+    fn spawn<C: Connect>(self, connector: Option<C>, stream: Option<C::Stream>) -> Client {
         let reconnects = connector.is_some();
-        let shared = Arc::new(Shared::new(self.config, reconnects, self.max_unsent, link));
+        let stream = stream.map(|s| Box::new(s) as Box<dyn Io>);
+        let shared = Arc::new(Shared::new(
+            self.config,
+            reconnects,
+            self.max_unsent,
+            stream,
+        ));
+        let connector = connector.map(Arc::new);
+        let opener = connector.as_ref().map(|c| Arc::clone(c) as Arc<dyn Open>);
         tokio::spawn(task::run(
             Arc::clone(&shared),
             connector,
-            stream,
             self.connect_timeout,
         ));
         Client {
-            handle: Arc::new(Handle { shared }),
+            handle: Arc::new(Handle {
+                shared,
+                opener,
+                builder: self,
+            }),
         }
     }
 }
@@ -153,9 +160,21 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connect for Fixed<S> {
 }
 
 /// Closes the connection when the last clone of a [`Client`] is dropped.
-#[derive(Debug)]
 struct Handle {
     shared: Arc<Shared>,
+    /// Opens the connections of watches (none for a client over a stream).
+    opener: Option<Arc<dyn Open>>,
+    /// What the client was made with: the settings of its watches.
+    builder: Builder,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("shared", &self.shared)
+            .field("builder", &self.builder)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Handle {
@@ -245,7 +264,9 @@ impl Client {
 
     /// Sends any command and resolves to its reply. The command is borrowed until
     /// it is encoded, on the first poll. memcached's error lines are
-    /// [`Error::Server`].
+    /// [`Error::Server`]. A [`Watch`] is refused
+    /// ([`Error::WatchNeedsOwnConnection`], nothing sent): use
+    /// [`watch`](Self::watch).
     pub fn call<'a, C: Command + Sync + ?Sized>(&'a self, command: &'a C) -> Call<'a, C> {
         self.traced(command, "call", 0, None)
     }
@@ -273,6 +294,7 @@ impl Client {
             command,
             begin: Begin::default(),
             sent: None,
+            solo: false,
             done: false,
             trace: None,
             name,
@@ -282,9 +304,10 @@ impl Client {
     }
 
     /// Sends `commands` back to back, and resolves to each one's result, in order.
-    /// Commands the codec refuses complete with [`Error::Encode`] and the others
-    /// are sent all the same; the sent ones are contiguous on the wire (useful
-    /// for quiet meta commands followed by an `mn` fence).
+    /// Commands the codec refuses complete with [`Error::Encode`] (and a [`Watch`]
+    /// with [`Error::WatchNeedsOwnConnection`]) and the others are sent all the
+    /// same; the sent ones are contiguous on the wire (useful for quiet meta
+    /// commands followed by an `mn` fence).
     pub fn pipeline<'a>(&'a self, commands: &'a [&'a (dyn Command + Sync)]) -> Pipeline<'a> {
         Pipeline {
             shared: self.shared(),
@@ -293,6 +316,24 @@ impl Client {
             sent: None,
             done: false,
         }
+    }
+
+    /// `watch <kinds>` on a connection of its own, made with this client's
+    /// connector and settings: resolves once memcached answers `OK`, to the
+    /// stream of its log lines ([`WatchStream`]). The client's own connection is
+    /// not touched: a watch turns its connection into a log stream for good.
+    ///
+    /// memcached's refusal (`CLIENT_ERROR watch commands not allowed` under `-W`,
+    /// `WATCHER_TOO_MANY`, ...) is [`Error::Server`]. A client made with
+    /// [`Builder::open`] has no way to connect ([`Error::Connect`] with
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported)); use [`Builder::watch`].
+    pub async fn watch(&self, watch: &Watch) -> Result<WatchStream, Error> {
+        let handle = &self.handle;
+        let opener = handle.opener.as_ref().ok_or_else(no_connector)?;
+        let io = within(handle.builder.connect_timeout, opener.open())
+            .await
+            .map_err(Error::connect)?;
+        WatchStream::start(io, watch, handle.builder.config).await
     }
 
     /// Sends `command` with `noreply`: memcached answers nothing. Resolves once it
@@ -306,7 +347,8 @@ impl Client {
         let mut begin = Begin::default();
         std::future::poll_fn(|cx| {
             self.shared()
-                .submit(cx, &mut begin, 0, |s| s.send_noreply(command))
+                .submit(cx, &mut begin, 0, false, |s| s.send_noreply(command))
+                .map_ok(|((), _)| ())
         })
         .await
     }
@@ -524,6 +566,8 @@ pub struct Call<'a, C: ?Sized> {
     begin: Begin,
     /// The slot id, once encoded.
     sent: Option<u64>,
+    /// It drives the connection itself (alone on it when it was sent).
+    solo: bool,
     done: bool,
     trace: Option<Trace>,
     name: &'static str,
@@ -547,16 +591,26 @@ impl<C: Command + Sync + ?Sized> Future for Call<'_, C> {
                     trace
                 });
                 let command = this.command;
+                if is_watch(command, &this.shared.config) {
+                    this.done = true;
+                    let result = Err(Error::WatchNeedsOwnConnection);
+                    trace.finish(&result);
+                    return Poll::Ready(result);
+                }
                 let waker = cx.waker().clone();
-                let sent = this.shared.submit(cx, &mut this.begin, 1, |s| {
-                    let id = s.send(command)?;
-                    s.watch(id, waker);
-                    Ok(id)
+                let sent = this.shared.submit(cx, &mut this.begin, 1, true, |s| {
+                    s.send_waking(command, waker)
                 });
                 match ready!(sent) {
-                    Ok(id) => {
+                    Ok((id, None)) => {
                         this.sent = Some(id);
                         return Poll::Pending; // the slot wakes us
+                    }
+                    Ok((id, Some(conn))) => {
+                        this.sent = Some(id);
+                        this.solo = true;
+                        let result = ready!(this.shared.drive_solo(cx, conn, id));
+                        return Poll::Ready(this.finish(result));
                     }
                     Err(e) => {
                         this.done = true;
@@ -567,19 +621,33 @@ impl<C: Command + Sync + ?Sized> Future for Call<'_, C> {
                 }
             }
         };
-        let result = ready!(this.shared.poll_one(cx, id)).map_err(Error::from);
-        this.done = true;
-        if let Some(trace) = &this.trace {
+        let result = if this.solo {
+            ready!(this.shared.poll_solo(cx, id))
+        } else {
+            ready!(this.shared.poll_one(cx, id))
+        };
+        Poll::Ready(this.finish(result))
+    }
+}
+
+impl<C: ?Sized> Call<'_, C> {
+    fn finish(
+        &mut self,
+        result: Result<Response, memcache_codec::CommandError>,
+    ) -> Result<Response, Error> {
+        let result = result.map_err(Error::from);
+        self.done = true;
+        if let Some(trace) = &self.trace {
             trace.finish(&result);
         }
-        Poll::Ready(result)
+        result
     }
 }
 
 impl<C: ?Sized> Drop for Call<'_, C> {
     fn drop(&mut self) {
         if let (Some(id), false) = (self.sent, self.done) {
-            self.shared.abandon(id, id);
+            self.shared.abandon(id, id, self.solo);
         }
     }
 }
@@ -620,16 +688,22 @@ impl Future for Pipeline<'_> {
         let this = self.get_mut();
         if this.sent.is_none() {
             let commands = this.commands;
+            let config = &this.shared.config;
             let sent = this
                 .shared
-                .submit(cx, &mut this.begin, commands.len(), |s| {
+                .submit(cx, &mut this.begin, commands.len(), false, |s| {
                     Ok(commands
                         .iter()
-                        .map(|c| s.send(*c).map_err(Error::Encode))
+                        .map(|c| {
+                            if is_watch(*c, config) {
+                                return Err(Error::WatchNeedsOwnConnection);
+                            }
+                            s.send(*c).map_err(Error::Encode)
+                        })
                         .collect::<Vec<_>>())
                 });
             match ready!(sent) {
-                Ok(ids) => this.sent = Some(ids),
+                Ok((ids, _)) => this.sent = Some(ids),
                 Err(e) => {
                     this.done = true;
                     return Poll::Ready(vec![Err(e); commands.len()]);
@@ -661,7 +735,7 @@ impl Drop for Pipeline<'_> {
     fn drop(&mut self) {
         if !self.done {
             if let Some((first, last)) = self.range() {
-                self.shared.abandon(first, last);
+                self.shared.abandon(first, last, false);
             }
         }
     }
@@ -692,11 +766,11 @@ impl Future for QuietGets<'_> {
                 let gets = this.gets;
                 let sent = this
                     .shared
-                    .submit(cx, &mut this.begin, gets.len() + 1, |s| {
+                    .submit(cx, &mut this.begin, gets.len() + 1, false, |s| {
                         s.send_quiet_batch(gets)
                     });
                 match ready!(sent) {
-                    Ok(sent) => {
+                    Ok((sent, _)) => {
                         this.sent = Some(sent);
                         sent
                     }
@@ -718,7 +792,8 @@ impl Future for QuietGets<'_> {
 impl Drop for QuietGets<'_> {
     fn drop(&mut self) {
         if let (Some((batch, first)), false) = (self.sent, self.done) {
-            self.shared.abandon(first, first + batch.len() as u64);
+            self.shared
+                .abandon(first, first + batch.len() as u64, false);
         }
     }
 }

@@ -168,7 +168,8 @@ impl Cluster {
             Err(e) if e.is_connection() => {
                 self.distribution().record_failure(server, now());
             }
-            Err(Error::Encode(_)) => {} // not sent: says nothing about the server
+            // Not sent: says nothing about the server.
+            Err(Error::Encode(_) | Error::WatchNeedsOwnConnection) => {}
             _ => self.distribution().record_success(server),
         }
     }

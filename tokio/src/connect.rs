@@ -2,9 +2,13 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+use crate::watch::Io;
 
 /// Makes connections to one memcached: the client calls it for the first
 /// connection and again, on demand, after one is lost.
@@ -16,6 +20,34 @@ pub trait Connect: Send + Sync + 'static {
 
     /// Opens a new stream.
     fn connect(&self) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+}
+
+/// A [`Connect`] with its stream type erased: what a client keeps to open a
+/// connection of its own for a watch.
+pub(crate) trait Open: Send + Sync {
+    fn open(&self) -> Opening<'_>;
+}
+
+/// A connection being made, its stream boxed.
+pub(crate) type Opening<'a> = Pin<Box<dyn Future<Output = io::Result<Box<dyn Io>>> + Send + 'a>>;
+
+impl<C: Connect> Open for C {
+    fn open(&self) -> Opening<'_> {
+        Box::pin(async move { Ok(Box::new(self.connect().await?) as Box<dyn Io>) })
+    }
+}
+
+/// `attempt`, given up after `limit` with [`ErrorKind::TimedOut`](io::ErrorKind::TimedOut).
+pub(crate) async fn within<T>(
+    limit: Option<Duration>,
+    attempt: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, attempt)
+            .await
+            .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))),
+        None => attempt.await,
+    }
 }
 
 /// TCP to `host:port` (resolved again on every connect), with `TCP_NODELAY`.

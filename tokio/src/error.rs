@@ -15,6 +15,7 @@ use memcache_codec::{CommandError, ConnectionError, EncodeError, Response, Serve
 /// | [`Connect`](Self::Connect) | no | could not be made |
 /// | [`Unavailable`](Self::Unavailable) | no: the key's server is down ([`Cluster`](crate::Cluster)) | not tried |
 /// | [`UnexpectedReply`](Self::UnexpectedReply) | yes | fine (the codec checked the reply fits the command; only a method's narrower reading failed) |
+/// | [`WatchNeedsOwnConnection`](Self::WatchNeedsOwnConnection) | no | fine |
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -41,6 +42,13 @@ pub enum Error {
     #[cfg_attr(docsrs, doc(cfg(feature = "distribution")))]
     #[error(transparent)]
     Unavailable(#[from] memcache_codec::distribution::Unavailable),
+    /// A [`Watch`](memcache_codec::command::Watch) sent with
+    /// [`Client::call`](crate::Client::call) or [`Client::pipeline`](crate::Client::pipeline):
+    /// it would turn the shared connection into a log stream, on which every other
+    /// command would go unanswered. Nothing was sent; use
+    /// [`Client::watch`](crate::Client::watch), which opens a connection of its own.
+    #[error("watch turns its connection into a log stream: use Client::watch, nothing sent")]
+    WatchNeedsOwnConnection,
     /// A reply the method does not read (the codec already checked that the reply
     /// fits the command, so this does not happen with memcached).
     #[error("unexpected reply: {0:?}")]

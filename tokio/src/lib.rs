@@ -49,9 +49,10 @@
 //!
 //! # How it works
 //!
-//! One task owns the connection. The codec, the bytes not yet written and one slot
-//! per command in flight sit behind one mutex shared by the task and every
-//! [`Client`] clone; it is never held across an `.await` or a system call.
+//! One task drives the connection. The codec, the bytes not yet written, one slot
+//! per command in flight and, between polls, the stream itself sit behind one
+//! mutex shared by the task and every [`Client`] clone; it is never held across an
+//! `.await` or a system call.
 //!
 //! * A call's future encodes its command on its first poll, with
 //!   [`Codec::send`](memcache_codec::Codec::send), into the write buffer, and
@@ -64,6 +65,12 @@
 //! * The codec's inactivity timeout runs on tokio's clock: the task sleeps until
 //!   [`Codec::poll_timeout`](memcache_codec::Codec::poll_timeout) and then calls
 //!   [`Codec::handle_timeout`](memcache_codec::Codec::handle_timeout).
+//! * A call alone on an idle connection (nothing else in flight or unwritten)
+//!   does the task's work itself, in its own poll: it writes its command and reads
+//!   its reply, which wakes it directly, with no hop through the task (the cost
+//!   that clients doing their own I/O do not pay). It hands the stream back to
+//!   the task when it is done, and the task takes over as soon as other calls
+//!   join, the future is dropped, or the timeout must be armed.
 //!
 //! # Cancellation
 //!
@@ -88,9 +95,25 @@
 //! connects again (clients of [`Builder::open`] cannot); a failed attempt fails
 //! the commands waiting for it with [`Error::Connect`]. See [`Error`].
 //!
+//! # Watching
+//!
+//! [`Client::watch`] opens a connection of its own (a `watch` makes its connection
+//! a log stream for good) and resolves, once memcached answers `OK`, to a
+//! [`WatchStream`] of log lines ([`next`](WatchStream::next), or as a
+//! `futures_core::Stream`). [`Client::call`] and [`Client::pipeline`] refuse a
+//! [`Watch`](memcache_codec::command::Watch) with [`Error::WatchNeedsOwnConnection`]
+//! rather than turn the shared connection into one.
+//!
 //! # TLS
 //!
-//! Feature `tls`: [`Tls`] connects with rustls (the `ring` provider), as
+#![cfg_attr(
+    feature = "tls",
+    doc = "Feature `tls`: [`Tls`] connects with rustls (the `ring` provider), as"
+)]
+#![cfg_attr(
+    not(feature = "tls"),
+    doc = "Feature `tls`: `Tls` connects with rustls (the `ring` provider), as"
+)]
 //! `memcached -Z` serves it.
 //!
 //! # Many servers
@@ -121,6 +144,7 @@ mod error;
 mod shared;
 mod task;
 mod trace;
+mod watch;
 
 pub use client::{Builder, Call, Client, Pipeline};
 #[cfg(feature = "distribution")]
@@ -138,6 +162,7 @@ pub use memcache_codec;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tokio_rustls::rustls;
+pub use watch::WatchStream;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -11,12 +11,38 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch};
+use memcache_codec::command::{Command, MetaGet, NoreplyCommand, QuietBatch, Watch};
 use memcache_codec::{
     Codec, CommandError, Completion, Config, ConnectionError, EncodeError, Response, Token,
 };
 
 use crate::error::Error;
+use crate::task::{Conn, Read, lose};
+use crate::watch::Io;
+
+/// Whether `command` is a [`Watch`], which the shared connection must not carry.
+///
+/// Commands are sealed and opaque, so this asks the codec: a watch always encodes
+/// on a fresh codec, and is the one command whose line starts with the word
+/// `watch` (`Raw` refuses it). Only a command the size and alignment of a `Watch`
+/// can be one, so every other command (a `Get`, a `Store`, ...) is told apart by
+/// two constants and never encoded twice.
+pub(crate) fn is_watch<C: Command + ?Sized>(command: &C, config: &Config) -> bool {
+    if size_of_val(command) != size_of::<Watch>() || align_of_val(command) != align_of::<Watch>() {
+        return false;
+    }
+    let mut out = BytesMut::new();
+    Codec::with_config(*config)
+        .send(command, &mut out, now())
+        .is_ok()
+        && is_watch_line(&out)
+}
+
+/// Whether an encoded command is a `watch`.
+fn is_watch_line(line: &[u8]) -> bool {
+    line.strip_prefix(b"watch")
+        .is_some_and(|rest| matches!(rest.first(), Some(b' ' | b'\r')))
+}
 
 /// The clock: tokio's, so that a paused test clock is followed.
 pub(crate) fn now() -> Instant {
@@ -54,12 +80,24 @@ pub(crate) struct State {
     /// Encoded commands the task has not taken yet.
     pub(crate) out: BytesMut,
     pub(crate) link: Link,
+    /// The connection's I/O half, between the polls of whoever drives it (the
+    /// task, or a caller alone on an idle connection); `None` while one of them
+    /// has it, and while there is no connection.
+    pub(crate) conn: Option<Box<Conn>>,
+    /// Counts the connections made: which one a [`Conn`] belongs to.
+    pub(crate) generation: u64,
+    /// The task found the connection taken: whoever puts it back wakes the task.
+    pub(crate) conn_wanted: bool,
+    /// The task's inactivity timer is armed: it fires at or before the deadline of
+    /// any command sent from now on (deadlines only move later), so a caller can
+    /// drive the connection without the task.
+    pub(crate) timer_armed: bool,
     pub(crate) slots: Slots,
     /// The slot id of the current codec's token 0: slot ids run on across
     /// connections, tokens start again with each codec.
     pub(crate) base: u64,
     /// The connection task, and whether it was woken since it last looked.
-    task: Option<Waker>,
+    pub(crate) task: Option<Waker>,
     task_woken: bool,
     /// Callers waiting for room or for a connection.
     pub(crate) waiting: Vec<Waker>,
@@ -113,6 +151,23 @@ impl Slots {
         }
     }
 
+    /// The result in slot `id`, which is done: the slot is gone after.
+    fn take(&mut self, id: u64) -> Result<Response, CommandError> {
+        // Mostly the oldest slot: popped, the result moved out once.
+        let result = if id == self.front {
+            self.front += 1;
+            self.deque.pop_front()
+        } else {
+            self.get_mut(id)
+                .map(|slot| std::mem::replace(slot, Slot::Gone))
+        };
+        let Some(Slot::Done(result)) = result else {
+            unreachable!("slot {id} is done")
+        };
+        self.trim();
+        result
+    }
+
     /// Hands `completion` to the slot of `base + token`; returns the waker to wake.
     pub(crate) fn complete(&mut self, base: u64, completion: Completion) -> Option<Waker> {
         let slot = self.get_mut(base + completion.token.index())?;
@@ -126,6 +181,9 @@ impl Slots {
         }
     }
 }
+
+/// What `encode` returned, and the connection if the caller is to drive it.
+pub(crate) type Submitted<T> = (T, Option<Box<Conn>>);
 
 /// Where a caller's future stands before its command is encoded.
 #[derive(Debug, Default)]
@@ -142,13 +200,13 @@ pub(crate) struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    fn push(&mut self, token: Token) -> u64 {
+    fn push(&mut self, token: Token, waker: Option<Waker>) -> u64 {
         let id = self.state.base + token.index();
         debug_assert_eq!(id, self.state.slots.next_id(), "tokens run on by one");
         self.state
             .slots
             .deque
-            .push_back(Slot::Waiting { token, waker: None });
+            .push_back(Slot::Waiting { token, waker });
         id
     }
 
@@ -156,7 +214,18 @@ impl Sender<'_> {
     pub(crate) fn send<C: Command + ?Sized>(&mut self, command: &C) -> Result<u64, EncodeError> {
         let state = &mut *self.state;
         let token = state.codec.send(command, &mut state.out, self.now)?;
-        Ok(self.push(token))
+        Ok(self.push(token, None))
+    }
+
+    /// [`send`](Self::send), with the waker to wake when the command completes.
+    pub(crate) fn send_waking<C: Command + ?Sized>(
+        &mut self,
+        command: &C,
+        waker: Waker,
+    ) -> Result<u64, EncodeError> {
+        let state = &mut *self.state;
+        let token = state.codec.send(command, &mut state.out, self.now)?;
+        Ok(self.push(token, Some(waker)))
     }
 
     /// [`Codec::send_quiet_batch`]; returns the batch and the slot id of its first
@@ -171,9 +240,9 @@ impl Sender<'_> {
             .send_quiet_batch(gets, &mut state.out, self.now)?;
         let first = self.state.slots.next_id();
         for token in batch.tokens() {
-            self.push(token);
+            self.push(token, None);
         }
-        self.push(batch.fence());
+        self.push(batch.fence(), None);
         Ok((batch, first))
     }
 
@@ -185,22 +254,26 @@ impl Sender<'_> {
         let state = &mut *self.state;
         state.codec.send_noreply(command, &mut state.out)
     }
-
-    /// Wakes `waker` when slot `id` completes.
-    pub(crate) fn watch(&mut self, id: u64, waker: Waker) {
-        if let Some(Slot::Waiting { waker: w, .. }) = self.state.slots.get_mut(id) {
-            *w = Some(waker);
-        }
-    }
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, reconnects: bool, max_unsent: usize, link: Link) -> Self {
+    /// The state of a client whose connection is `io`, or is to be made.
+    pub(crate) fn new(
+        config: Config,
+        reconnects: bool,
+        max_unsent: usize,
+        io: Option<Box<dyn Io>>,
+    ) -> Self {
+        let link = if io.is_some() { Link::Up } else { Link::Down };
         Self {
             state: Mutex::new(State {
                 codec: Codec::with_config(config),
                 out: BytesMut::new(),
                 link,
+                conn: io.map(|io| Conn::new(io, 1)),
+                generation: 1,
+                conn_wanted: false,
+                timer_armed: false,
                 slots: Slots::default(),
                 base: 0,
                 task: None,
@@ -225,13 +298,18 @@ impl Shared {
     /// Encodes with `encode` once the connection is up and has room for `needed`
     /// more pending commands; until then the caller waits, with nothing encoded (a
     /// future dropped meanwhile sends nothing). Wakes the task for what was encoded.
+    ///
+    /// With `solo`, a caller whose command is the only one on an idle connection
+    /// gets the connection instead, its command taken for writing, and drives it
+    /// itself ([`drive_solo`](Self::drive_solo)): the task is not woken.
     pub(crate) fn submit<T>(
         &self,
         cx: &mut Context<'_>,
         begin: &mut Begin,
         needed: usize,
+        solo: bool,
         encode: impl FnOnce(&mut Sender<'_>) -> Result<T, EncodeError>,
-    ) -> Poll<Result<T, Error>> {
+    ) -> Poll<Result<Submitted<T>, Error>> {
         let mut state = self.lock();
         match state.link {
             Link::Up => {}
@@ -282,16 +360,117 @@ impl Shared {
             state: &mut state,
             now,
         });
-        let task = if state.out.len() > written {
-            state.wake_task()
-        } else {
-            None
-        };
+        let mut conn = None;
+        let mut task = None;
+        let mut waiting = None;
+        if state.out.len() > written {
+            // Alone on the connection, with the task's timer covering the new
+            // deadline and the task known (to hand the connection back to).
+            let alone = solo
+                && pending == 0
+                && written == 0
+                && state.task.is_some()
+                && (self.config.inactivity_timeout.is_none() || state.timer_armed);
+            // Idle too: nothing of an earlier write (noreply commands are not
+            // pending) still to write or flush.
+            conn = if alone {
+                state.conn.take_if(|conn| conn.is_idle())
+            } else {
+                None
+            };
+            match conn.as_mut() {
+                Some(conn) => conn.take_out(&mut state, waiting.insert(Vec::new())),
+                None => task = state.wake_task(),
+            }
+        }
         drop(state);
         if let Some(task) = task {
             task.wake();
         }
-        Poll::Ready(result.map_err(Error::Encode))
+        waiting.into_iter().flatten().for_each(Waker::wake);
+        Poll::Ready(result.map(|t| (t, conn)).map_err(Error::Encode))
+    }
+
+    /// A caller's turn at the connection it took: writes and reads with the
+    /// caller's context (the reply wakes the caller), until its slot `id` has
+    /// its result or nothing moves; then puts the connection back. Before giving
+    /// it up for good (the result is there) it polls the stream once more with
+    /// the task's waker, so that the task hears of what comes next (end of
+    /// stream, replies to others).
+    pub(crate) fn drive_solo(
+        &self,
+        cx: &mut Context<'_>,
+        mut conn: Box<Conn>,
+        id: u64,
+    ) -> Poll<Result<Response, CommandError>> {
+        let mut wakers = Vec::new();
+        let mut loss = conn.write(cx).err();
+        // A partial write: the task finishes it.
+        let mut hand_over = !conn.is_idle();
+        let mut task = None;
+        while loss.is_none() {
+            match conn.read(cx, self, &mut wakers, Some(id)) {
+                Ok(Read::Nothing) => break,
+                Ok(Read::Decoded) => {}
+                Ok(Read::Finished(waker)) => {
+                    task = waker;
+                    break;
+                }
+                Err(e) => loss = Some(e),
+            }
+        }
+        if let Some(loss) = loss {
+            wakers.into_iter().for_each(Waker::wake);
+            lose(self, conn, loss);
+            return self.poll_one(cx, id);
+        }
+        if let Some(task) = task.filter(|_| !hand_over) {
+            // Hand the stream's readiness back to the task. No bytes are expected,
+            // so this read finds none, and costs no system call after the short
+            // read that brought the reply.
+            match conn.read(&mut Context::from_waker(&task), self, &mut wakers, None) {
+                Ok(Read::Nothing) => {}
+                // Bytes (or the end) nobody asked for: the task sorts them out.
+                Ok(_) | Err(_) => hand_over = true,
+            }
+        }
+        let mut state = self.lock();
+        if state.is_current(conn.generation) {
+            state.conn = Some(conn);
+        }
+        if std::mem::take(&mut state.conn_wanted) || hand_over {
+            wakers.extend(state.wake_task());
+        }
+        let result = take_done(&mut state.slots, id);
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+        match result {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A solo caller's later polls: drives the connection if it is free, else
+    /// waits for the task to complete the slot.
+    pub(crate) fn poll_solo(
+        &self,
+        cx: &mut Context<'_>,
+        id: u64,
+    ) -> Poll<Result<Response, CommandError>> {
+        let conn = {
+            let mut state = self.lock();
+            if let Some(result) = take_done(&mut state.slots, id) {
+                return Poll::Ready(result);
+            }
+            // Not while a write is unfinished: the task, woken by the stream when
+            // it can write more, finishes it and takes what waits behind it.
+            match state.conn.take_if(|conn| conn.is_idle()) {
+                Some(conn) => conn,
+                // The task has it, or it is gone: the slot's waker is this future's.
+                None => return Poll::Pending,
+            }
+        };
+        self.drive_solo(cx, conn, id)
     }
 
     /// The result in slot `id`, once there.
@@ -311,13 +490,7 @@ impl Shared {
                 }
                 Poll::Pending
             }
-            Slot::Done(_) => {
-                let Slot::Done(result) = std::mem::replace(slot, Slot::Gone) else {
-                    unreachable!("matched above")
-                };
-                state.slots.trim();
-                Poll::Ready(result)
-            }
+            Slot::Done(_) => Poll::Ready(state.slots.take(id)),
             Slot::Gone => Poll::Ready(Err(ConnectionError::Closed.into())),
         }
     }
@@ -352,10 +525,16 @@ impl Shared {
 
     /// The futures of slots `first..=last` are dropped: commands still waiting
     /// are cancelled in the codec (their replies will be read and dropped), results
-    /// not taken are dropped.
-    pub(crate) fn abandon(&self, first: u64, last: u64) {
-        let mut state = self.lock();
-        let state = &mut *state;
+    /// not taken are dropped. A future that drove the connection (`solo`) may be
+    /// the one its readiness wakes: the task takes over.
+    pub(crate) fn abandon(&self, first: u64, last: u64, solo: bool) {
+        let mut guard = self.lock();
+        if solo {
+            if let Some(task) = guard.wake_task() {
+                task.wake();
+            }
+        }
+        let state = &mut *guard;
         for id in first..=last {
             let Some(slot) = state.slots.get_mut(id) else {
                 continue;
@@ -386,14 +565,18 @@ impl Shared {
 
     /// The outcome of a connection attempt: a new codec, or the failure every
     /// caller waiting for it gets.
-    pub(crate) fn connected(&self, result: std::io::Result<()>) {
+    pub(crate) fn connected(&self, result: std::io::Result<Box<dyn Io>>) {
         let mut state = self.lock();
         match result {
-            Ok(()) => {
+            Ok(io) => {
                 state.codec = Codec::with_config(self.config);
                 state.base = state.slots.next_id();
                 state.out.clear();
                 state.link = Link::Up;
+                state.generation += 1;
+                state.conn = Some(Conn::new(io, state.generation));
+                state.conn_wanted = false;
+                state.timer_armed = false;
             }
             Err(e) => {
                 state.link = Link::Down;
@@ -424,9 +607,22 @@ impl Shared {
     }
 }
 
+/// The result in slot `id`, if it is there (taken: the slot is gone).
+fn take_done(slots: &mut Slots, id: u64) -> Option<Result<Response, CommandError>> {
+    if !matches!(slots.get_mut(id)?, Slot::Done(_)) {
+        return None;
+    }
+    Some(slots.take(id))
+}
+
 impl State {
+    /// Whether `generation` is the connection that is up.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.link == Link::Up && self.generation == generation
+    }
+
     /// The task's waker, unless it was woken since it last looked.
-    fn wake_task(&mut self) -> Option<Waker> {
+    pub(crate) fn wake_task(&mut self) -> Option<Waker> {
         if self.task_woken {
             return None;
         }
@@ -440,5 +636,41 @@ impl State {
         if !self.task.as_ref().is_some_and(|w| w.will_wake(waker)) {
             self.task = Some(waker.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use memcache_codec::command::{
+        Get, MetaNoop, Quit, Raw, RawShape, Stats, Store, Verbosity, Version, Watch, WatchKind,
+    };
+
+    use super::*;
+
+    #[test]
+    fn only_a_watch_is_a_watch() {
+        let config = Config::DEFAULT;
+        assert!(is_watch(&Watch::new(), &config));
+        let every = WatchKind::ALL.into_iter().fold(Watch::new(), Watch::kind);
+        assert!(is_watch(&every, &config));
+        let erased: &(dyn Command + Sync) = &Watch::new().kind(WatchKind::Evictions);
+        assert!(is_watch(erased, &config));
+
+        assert!(!is_watch(&Get::new("watch"), &config));
+        assert!(!is_watch(&Store::set("watch", "watch"), &config));
+        assert!(!is_watch(&Version, &config));
+        assert!(!is_watch(&MetaNoop, &config));
+        assert!(!is_watch(&Quit, &config));
+        assert!(!is_watch(&Verbosity::new(1), &config));
+        assert!(!is_watch(&Stats::new(), &config));
+        assert!(!is_watch(&Raw::new("watchers", RawShape::Line), &config));
+        let erased: &(dyn Command + Sync) = &Verbosity::new(2);
+        assert!(!is_watch(erased, &config));
+
+        assert!(is_watch_line(b"watch\r\n"));
+        assert!(is_watch_line(b"watch mutations fetchers\r\n"));
+        assert!(!is_watch_line(b"watchers x\r\n"));
+        assert!(!is_watch_line(b"watc\r\n"));
+        assert!(!is_watch_line(b"get watch\r\n"));
     }
 }

@@ -1,6 +1,6 @@
 //! Against real memcached processes: one server, three behind a `Cluster`, TLS
-//! (`memcached -Z` with a certificate made here), a server killed mid-pipeline and
-//! a server stopped with SIGSTOP.
+//! (`memcached -Z` with a certificate made here), a watcher, a server killed
+//! mid-pipeline and a server stopped with SIGSTOP.
 //!
 //! Each test starts its own memcached on a free loopback port and kills it by pid
 //! (`MEMCACHED_ADDR` points the single-server test at another). Without memcached
@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{TIMEOUT, live_addr, memcached, prefix};
-use memcache_codec::command::{MetaGet, Stats, Store};
+use memcache_codec::command::{MetaGet, Stats, Store, Watch, WatchKind};
 use memcache_codec::distribution::{
     Distribution, HealthConfig, Mode, Policy, ServerState, Unavailable, parse_servers,
 };
+use memcache_codec::response::LogLine;
 use memcache_codec::response::MetaStatus;
 use memcache_codec::{ConnectionError, Response};
 use memcache_codec_tokio::{Builder, Client, Cluster, Error, Tcp, Tls};
@@ -96,6 +97,90 @@ async fn single_server() {
         keys[2].as_bytes()
     );
     assert!(client.is_reusable());
+}
+
+/// The next line of `log` of type `kind` about `key`, skipping the others (other
+/// clients' lines, and the fetch a `set` makes before it stores).
+async fn line_about(log: &mut memcache_codec_tokio::WatchStream, kind: &str, key: &str) -> LogLine {
+    let find = async {
+        loop {
+            let line = log.next().await.expect("the log goes on").unwrap();
+            if line.key().as_deref() == Some(key.as_bytes()) && line.kind() == Some(kind.as_bytes())
+            {
+                return line;
+            }
+        }
+    };
+    tokio::time::timeout(TIMEOUT, find)
+        .await
+        .expect("a log line about the key")
+}
+
+/// The `log_watchers` stat: watch connections memcached serves.
+async fn watchers(client: &Client) -> u64 {
+    let Response::Stats(stats) = client.call(&Stats::new()).await.unwrap() else {
+        panic!("stats");
+    };
+    let value = stats.value("log_watchers").expect("log_watchers");
+    std::str::from_utf8(value).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_watcher_sees_another_clients_commands() {
+    let Some((addr, server)) = live_addr() else {
+        return;
+    };
+    let client = builder().connect(Tcp::new(&addr)).await.unwrap();
+    let other = builder().connect(Tcp::new(&addr)).await.unwrap();
+    let key = format!("{}k", prefix("watch"));
+    let watch = Watch::new()
+        .kind(WatchKind::Mutations)
+        .kind(WatchKind::Fetchers);
+    let mut log = client.watch(&watch).await.unwrap();
+
+    other.set(&key, "v").await.unwrap();
+    let stored = line_about(&mut log, "item_store", &key).await;
+    assert_eq!(stored.get("status"), Some(&b"stored"[..]), "{stored:?}");
+    assert_eq!(stored.get("cmd"), Some(&b"set"[..]), "{stored:?}");
+    assert!(other.get(&key).await.unwrap().is_some());
+    let fetched = line_about(&mut log, "item_get", &key).await;
+    assert_eq!(fetched.get("status"), Some(&b"found"[..]), "{fetched:?}");
+    assert!(fetched.gid() > stored.gid());
+
+    // The watching client's own connection still answers; a watch on it is
+    // refused, and nothing of it is sent.
+    assert_eq!(client.get(&key).await.unwrap().unwrap().data, "v");
+    assert!(matches!(
+        client.call(&watch).await,
+        Err(Error::WatchNeedsOwnConnection)
+    ));
+    assert_eq!(client.get(&key).await.unwrap().unwrap().data, "v");
+
+    let Some(server) = server else {
+        return; // a shared server: other watchers may come and go
+    };
+    assert_eq!(watchers(&client).await, 1);
+    // Dropping the stream closes its connection: the watcher is gone.
+    drop(log);
+    let deadline = Instant::now() + TIMEOUT;
+    while watchers(&client).await != 0 {
+        assert!(Instant::now() < deadline, "the watcher was not closed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The server's end ends the stream: its error, then nothing.
+    let mut log = client.watch(&Watch::new()).await.unwrap();
+    server.signal("KILL").unwrap();
+    let end = tokio::time::timeout(TIMEOUT, log.next()).await.unwrap();
+    assert!(
+        matches!(
+            end,
+            Some(Err(Error::Connection(
+                ConnectionError::Closed | ConnectionError::Io(ErrorKind::ConnectionReset)
+            )))
+        ),
+        "{end:?}"
+    );
+    assert!(log.next().await.is_none());
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The client against memcache-testkit's model of memcached over in-memory streams:
 //! pipelining, cancellation (what is and is not written), back-pressure, timeouts,
-//! reconnecting, refused commands, tracing. No memcached needed.
+//! reconnecting, refused commands, watches. No memcached needed.
 
 mod common;
 
@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use common::{Model, ModelConnect, join_all};
-use memcache_codec::command::{Command, Get, MetaGet, Quit, Store};
+use common::{Fleet, Model, ModelConnect, join_all};
+use memcache_codec::command::{Command, Get, MetaGet, Quit, Store, Watch, WatchKind};
 use memcache_codec::response::MetaStatus;
-use memcache_codec::{ConnectionError, EncodeError, Response};
-use memcache_codec_tokio::{Client, Error};
+use memcache_codec::{ConnectionError, EncodeError, Response, ServerErrorKind};
+use memcache_codec_tokio::{Client, Connect, Error};
 
 /// Polls `future` once.
 async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
@@ -288,4 +288,335 @@ async fn a_client_over_a_stream_cannot_reconnect() {
         Err(Error::Connection(ConnectionError::Closed))
     ));
     assert_eq!(model.connects(), 1);
+}
+
+const STORED_LINE: &str = "ts=1700000001.000100 gid=11 type=item_store key=user%3A1 status=stored cmd=set ttl=0 clsid=1 cfd=21 size=3";
+
+#[tokio::test]
+async fn a_watch_streams_log_lines_on_a_connection_of_its_own() {
+    let fleet = Fleet::new();
+    let client = Client::builder().connect(fleet.clone()).await.unwrap();
+    client.set("k", "v").await.unwrap();
+    let mut log = client
+        .watch(
+            &Watch::new()
+                .kind(WatchKind::Mutations)
+                .kind(WatchKind::Fetchers),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fleet.connects(), 2);
+    let watching = fleet.conn(1);
+    assert_eq!(watching.received(), "watch fetchers mutations\r\n");
+
+    watching.log(STORED_LINE);
+    watching.log("[skipped: 3]");
+    watching.log("ts=1700000001.000200 gid=13 type=item_get key=k status=found clsid=1 cfd=21");
+    let line = log.next().await.unwrap().unwrap();
+    assert_eq!(line.as_bytes(), STORED_LINE.as_bytes());
+    assert_eq!(line.kind(), Some(&b"item_store"[..]));
+    assert_eq!(line.key().as_deref(), Some(&b"user:1"[..]));
+    assert_eq!(line.gid(), Some(11));
+    assert_eq!(log.next().await.unwrap().unwrap().skipped(), Some(3));
+    let line = log.next().await.unwrap().unwrap();
+    assert_eq!(
+        (line.gid(), line.get("status")),
+        (Some(13), Some(&b"found"[..]))
+    );
+
+    // The client's own connection never saw the watch and carries on.
+    assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+    assert!(!fleet.conn(0).received().contains("watch"));
+    assert!(client.is_reusable());
+
+    // The server hangs up: the error that ended the stream, then the end.
+    watching.hang_up();
+    assert!(matches!(
+        log.next().await,
+        Some(Err(Error::Connection(ConnectionError::Closed)))
+    ));
+    assert!(log.next().await.is_none());
+    assert!(log.next().await.is_none());
+    assert_eq!(fleet.connects(), 2);
+}
+
+#[tokio::test]
+async fn a_watch_stream_is_a_stream() {
+    use futures_core::{FusedStream, Stream};
+
+    let fleet = Fleet::new();
+    let client = Client::builder().connect_lazy(fleet.clone());
+    let mut log = client.watch(&Watch::new()).await.unwrap();
+    // The watch's connection is the first and only one: the client never
+    // connected for itself.
+    assert_eq!(fleet.connects(), 1);
+    assert_eq!(fleet.conn(0).received(), "watch\r\n");
+    fleet.conn(0).log(STORED_LINE);
+    let next = poll_fn(|cx| Pin::new(&mut log).poll_next(cx)).await;
+    assert_eq!(next.unwrap().unwrap().gid(), Some(11));
+    assert!(
+        poll_once(&mut Box::pin(
+            poll_fn(|cx| Pin::new(&mut log).poll_next(cx))
+        ))
+        .await
+        .is_pending()
+    );
+    fleet.conn(0).hang_up();
+    let next = poll_fn(|cx| Pin::new(&mut log).poll_next(cx)).await;
+    assert!(matches!(next, Some(Err(Error::Connection(_)))));
+    assert!(!log.is_terminated());
+    let next = poll_fn(|cx| Pin::new(&mut log).poll_next(cx)).await;
+    assert!(next.is_none() && log.is_terminated());
+}
+
+#[tokio::test]
+async fn call_and_pipeline_refuse_a_watch_and_send_nothing_of_it() {
+    let model = Model::new();
+    let client = Client::builder().open(model.stream());
+    client.set("k", "v").await.unwrap();
+    let refused = client.call(&Watch::new().kind(WatchKind::Mutations)).await;
+    assert!(
+        matches!(refused, Err(Error::WatchNeedsOwnConnection)),
+        "{refused:?}"
+    );
+    let watch = Watch::new();
+    let commands: [&(dyn Command + Sync); 3] = [&Store::set("p", "1"), &watch, &Get::new("p")];
+    let results = client.pipeline(&commands).await;
+    assert!(matches!(results[0], Ok(Response::Stored)));
+    assert!(matches!(results[1], Err(Error::WatchNeedsOwnConnection)));
+    assert!(matches!(results[2], Ok(Response::Hit(_))));
+    assert!(!model.received().contains("watch"), "{}", model.received());
+    assert!(model.received().ends_with("set p 0 0 1\r\n1\r\nget p\r\n"));
+    // The connection is still a connection, not a log stream.
+    assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+    assert!(client.is_reusable());
+}
+
+#[tokio::test]
+async fn a_refused_watch_is_a_server_error() {
+    let fleet = Fleet::with_options(memcache_testkit::Options {
+        watch_enabled: false,
+        ..Default::default()
+    });
+    let client = Client::builder().connect(fleet.clone()).await.unwrap();
+    let refused = client.watch(&Watch::new()).await;
+    let Err(Error::Server(e)) = refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(e.kind, ServerErrorKind::ClientError);
+    assert_eq!(&e.message[..], b"watch commands not allowed");
+    settle().await;
+    assert!(
+        fleet.conn(1).client_hung_up(),
+        "the refused watch's connection is closed"
+    );
+    assert!(!fleet.conn(0).client_hung_up());
+    client.set("k", "v").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_watching_connection_has_no_inactivity_timeout_but_its_ok_has() {
+    let fleet = Fleet::new();
+    let timeout = Duration::from_millis(100);
+    let client = Client::builder()
+        .inactivity_timeout(Some(timeout))
+        .connect_lazy(fleet.clone());
+    let mut log = client.watch(&Watch::new()).await.unwrap();
+    tokio::time::sleep(timeout * 3).await;
+    fleet.conn(0).log(STORED_LINE);
+    assert_eq!(log.next().await.unwrap().unwrap().gid(), Some(11));
+
+    // No OK within the timeout: the watch fails as any command would.
+    fleet.silent.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let timed_out = client.watch(&Watch::new()).await;
+    assert!(
+        matches!(timed_out, Err(Error::Connection(ConnectionError::Timeout))),
+        "{timed_out:?}"
+    );
+    let elapsed = started.elapsed();
+    assert!(elapsed >= timeout && elapsed < timeout * 20, "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn dropping_a_watch_stream_closes_its_connection() {
+    let fleet = Fleet::new();
+    let client = Client::builder().connect(fleet.clone()).await.unwrap();
+    let log = client.watch(&Watch::new()).await.unwrap();
+    settle().await;
+    assert!(!fleet.conn(1).client_hung_up());
+    drop(log);
+    settle().await;
+    assert!(fleet.conn(1).client_hung_up());
+    assert!(!fleet.conn(0).client_hung_up());
+    client.set("k", "v").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_over_a_stream_cannot_open_a_watch_but_a_builder_can_watch_a_stream() {
+    let model = Model::new();
+    let client = Client::builder().open(model.stream());
+    let refused = client.watch(&Watch::new()).await;
+    assert!(
+        matches!(&refused, Err(Error::Connect(e)) if e.kind() == std::io::ErrorKind::Unsupported),
+        "{refused:?}"
+    );
+    assert!(!model.received().contains("watch"));
+
+    let fleet = Fleet::new();
+    let stream = fleet.connect().await.unwrap();
+    let mut log = Client::builder()
+        .watch(stream, &Watch::new().kind(WatchKind::Evictions))
+        .await
+        .unwrap();
+    assert_eq!(fleet.conn(0).received(), "watch evictions\r\n");
+    fleet
+        .conn(0)
+        .log("ts=1.0 gid=1 type=eviction key=old ttl=0 la=2 clsid=1");
+    assert_eq!(
+        log.next().await.unwrap().unwrap().kind(),
+        Some(&b"eviction"[..])
+    );
+}
+
+// A caller alone on an idle connection writes and reads itself (no hop through the
+// connection task); the tests below are about what must still hold then.
+
+#[tokio::test]
+async fn an_idle_connection_closed_by_the_server_is_noticed_after_calls_alone_on_it() {
+    // The caller that read the last reply handed the stream back to the task, so
+    // the end of stream is seen without a call: not reusable, and the next call
+    // reconnects instead of failing.
+    let fleet = Fleet::new();
+    let client = Client::builder().connect(fleet.clone()).await.unwrap();
+    for i in 0..5 {
+        client.set("k", i.to_string()).await.unwrap();
+        assert!(client.get("k").await.unwrap().is_some());
+    }
+    assert!(client.is_reusable());
+    fleet.conn(0).hang_up();
+    settle().await;
+    assert!(!client.is_reusable(), "the end of stream went unnoticed");
+    assert_eq!(client.get("k").await.unwrap(), None); // a new model, empty
+    assert_eq!(fleet.connects(), 2);
+    assert!(client.is_reusable());
+}
+
+#[tokio::test]
+async fn a_call_alone_on_the_connection_still_times_out() {
+    // Idle for half the timeout (the task's timer is still armed for the last
+    // call), and for twice the timeout (it fired with nothing pending, disarmed).
+    let model = Model::new();
+    let timeout = Duration::from_millis(200);
+    let client = Client::builder()
+        .inactivity_timeout(Some(timeout))
+        .connect(ModelConnect::new(&model))
+        .await
+        .unwrap();
+    for idle in [timeout / 2, timeout * 2] {
+        client.set("k", "v").await.unwrap();
+        assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+        tokio::time::sleep(idle).await;
+        model.silence(true);
+        let started = Instant::now();
+        let result = tokio::time::timeout(timeout * 10, client.get("k"))
+            .await
+            .expect("the inactivity timeout did not fire");
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(result, Err(Error::Connection(ConnectionError::Timeout))),
+            "{result:?}"
+        );
+        assert!(elapsed >= timeout, "{elapsed:?}");
+        model.silence(false);
+        assert_eq!(client.get("k").await.unwrap().unwrap().data, "v");
+    }
+}
+
+#[tokio::test]
+async fn callers_joining_a_caller_alone_on_the_connection_are_answered() {
+    let model = Model::new();
+    let client = Client::builder().open(model.stream());
+    for k in ["a", "b", "c"] {
+        client.set(k, k.to_uppercase()).await.unwrap();
+    }
+    model.pause(true);
+    let mut first = Box::pin(client.get("a"));
+    assert!(poll_once(&mut first).await.is_pending()); // alone: written by itself
+    let others = tokio::spawn({
+        let client = client.clone();
+        async move { tokio::join!(client.get("b"), client.get("c")) }
+    });
+    settle().await;
+    model.pause(false);
+    assert_eq!(first.await.unwrap().unwrap().data, "A");
+    let (b, c) = others.await.unwrap();
+    assert_eq!(
+        (b.unwrap().unwrap().data, c.unwrap().unwrap().data),
+        ("B".into(), "C".into())
+    );
+    assert!(model.received().ends_with("get a\r\nget b\r\nget c\r\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_alone_and_pipelined_from_two_threads_keep_their_replies() {
+    // Sequential calls on two threads: each is alone on the connection, or joins
+    // the other, in every interleaving the scheduler makes; a few are dropped
+    // mid-flight, and a few noreply values too large for the stream's buffer
+    // leave writes unfinished between polls.
+    let model = Model::with_buffer(2048);
+    let client = Client::builder().open(model.stream());
+    let tasks: Vec<_> = (0..2)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..2000 {
+                    let key = format!("t{t}-{}", i % 17);
+                    if i % 97 == 0 {
+                        let mut get = Box::pin(client.get(&key));
+                        let _ = poll_once(&mut get).await;
+                        drop(get);
+                        continue;
+                    }
+                    if i % 89 == 0 {
+                        let big = "b".repeat(5000 + i);
+                        let key = format!("big{t}");
+                        client.noreply(&Store::set(&key, &big)).await.unwrap();
+                    }
+                    client.set(&key, format!("{i}")).await.unwrap();
+                    let got = client.get(&key).await.unwrap().unwrap();
+                    assert_eq!(got.data, i.to_string());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(client.is_reusable());
+}
+
+#[tokio::test]
+async fn a_call_after_a_noreply_write_still_in_progress_is_written_too() {
+    // Nothing is pending (noreply), but the connection is still writing: a call
+    // then must not be taken for one alone on an idle connection.
+    let model = Model::with_buffer(512);
+    let client = Client::builder().open(model.stream());
+    client.set("x", "y").await.unwrap();
+    model.pause(true);
+    let big = "z".repeat(8192);
+    client.noreply(&Store::set("big", &big)).await.unwrap();
+    settle().await; // the task wrote what the stream takes, and waits
+    let get = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("x").await }
+    });
+    settle().await;
+    model.pause(false);
+    let got = tokio::time::timeout(Duration::from_secs(5), get)
+        .await
+        .expect("the get was never written")
+        .unwrap();
+    assert_eq!(got.unwrap().unwrap().data, "y");
+    assert_eq!(client.get("big").await.unwrap().unwrap().data, big);
 }

@@ -215,3 +215,121 @@ pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
 }
+
+/// Connections to memcache-testkit's model, each with a model of its own (the model
+/// serves one connection; a watch needs a second one): what each received, and a
+/// way to hand a watching connection log lines or to hang up on it.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    options: memcache_testkit::Options,
+    /// While true, new connections read but never answer.
+    pub silent: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<FleetConn>>>,
+}
+
+/// One connection of a [`Fleet`].
+#[derive(Debug, Clone)]
+pub struct FleetConn {
+    /// Log lines to write (`Some`), or hang up (`None`).
+    inject: tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>,
+    received: Arc<Mutex<Vec<u8>>>,
+    /// The client closed its end.
+    hung_up: Arc<AtomicBool>,
+}
+
+impl FleetConn {
+    /// Gives the watching connection a log line (memcached's format, without `\n`).
+    pub fn log(&self, line: &str) {
+        let _ = self.inject.send(Some(line.as_bytes().to_vec()));
+    }
+
+    /// Closes the connection from the server's side.
+    pub fn hang_up(&self) {
+        let _ = self.inject.send(None);
+    }
+
+    pub fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
+    }
+
+    /// Whether the client closed its end.
+    pub fn client_hung_up(&self) -> bool {
+        self.hung_up.load(Ordering::SeqCst)
+    }
+}
+
+impl Fleet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Connections whose models run with `options`.
+    pub fn with_options(options: memcache_testkit::Options) -> Self {
+        Self {
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// Connection `i`, in connect order.
+    pub fn conn(&self, i: usize) -> FleetConn {
+        self.conns.lock().unwrap()[i].clone()
+    }
+
+    pub fn connects(&self) -> usize {
+        self.conns.lock().unwrap().len()
+    }
+
+    fn open(&self) -> DuplexStream {
+        let (client, mut end) = tokio::io::duplex(64 * 1024);
+        let (inject, mut injected) = tokio::sync::mpsc::unbounded_channel();
+        let conn = FleetConn {
+            inject,
+            received: Arc::default(),
+            hung_up: Arc::default(),
+        };
+        self.conns.lock().unwrap().push(conn.clone());
+        let mut server = memcache_testkit::Server::with_options(self.options.clone());
+        let silent = self.silent.load(Ordering::SeqCst);
+        tokio::spawn(async move {
+            let mut buf = vec![0; 64 * 1024];
+            loop {
+                let mut out = Vec::new();
+                tokio::select! {
+                    read = end.read(&mut buf) => {
+                        let n = match read {
+                            Ok(0) | Err(_) => {
+                                conn.hung_up.store(true, Ordering::SeqCst);
+                                break;
+                            }
+                            Ok(n) => n,
+                        };
+                        conn.received.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if !silent {
+                            server.feed(&buf[..n], &mut out);
+                        }
+                    }
+                    line = injected.recv() => match line {
+                        Some(Some(line)) => {
+                            assert!(server.watch_log(&line), "not a watching connection");
+                            server.feed(b"", &mut out);
+                        }
+                        Some(None) | None => break,
+                    },
+                }
+                if end.write_all(&out).await.is_err() || server.is_closed() {
+                    break;
+                }
+            }
+        });
+        client
+    }
+}
+
+impl Connect for Fleet {
+    type Stream = DuplexStream;
+
+    async fn connect(&self) -> io::Result<DuplexStream> {
+        Ok(self.open())
+    }
+}
