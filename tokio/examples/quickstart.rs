@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let greeting = client.get("quickstart:greeting").await?;
     println!("get: {:?}", greeting.map(|v| v.data));
 
-    // Many at once: futures polled together leave in one write.
+    // Many at once: futures polled together are pipelined (none waits for another's reply).
     client.set("quickstart:visits", "41").await?;
     let (visits, missing, hits) = tokio::join!(
         client.incr("quickstart:visits", 1),

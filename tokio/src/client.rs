@@ -184,8 +184,8 @@ impl Drop for Handle {
 }
 
 /// A memcached connection. Clones share it: commands sent from every clone, and
-/// every future in flight, are pipelined on the one connection, written together
-/// and answered in order.
+/// every future in flight, are pipelined on the one connection (none waits for
+/// another's reply to be written) and answered in order.
 ///
 /// * Every method returns a future that does nothing until polled. On its first
 ///   poll the command is encoded into the connection's write buffer (checked
@@ -228,7 +228,7 @@ impl Drop for Handle {
 /// let value = client.get("greeting").await?.expect("a hit");
 /// assert_eq!(&value.data[..], b"hello");
 ///
-/// // Pipelined: both are written before either reply is read.
+/// // Pipelined: the get is written without waiting for the incr's reply.
 /// let (a, b) = tokio::join!(client.incr("visits", 1), client.get("absent"));
 /// assert_eq!((a?, b?), (None, None)); // no counter yet, a miss
 /// # Ok(())

@@ -56,8 +56,10 @@
 //!
 //! * A call's future encodes its command on its first poll, with
 //!   [`Codec::send`](memcache_codec::Codec::send), into the write buffer, and
-//!   registers under the command's [`Token`](memcache_codec::Token). Futures polled
-//!   together (`join!`, many tasks) leave in one write.
+//!   registers under the command's [`Token`](memcache_codec::Token). Commands are
+//!   pipelined: each is written without waiting for earlier replies, and those
+//!   encoded while a write is under way (`join!`, many tasks) leave together in
+//!   the next one.
 //! * The task writes, reads, decodes every completion a read holds
 //!   ([`Codec::completions`](memcache_codec::Codec::completions)) and wakes the
 //!   future of each. Replies are matched to commands by the codec, in order; a
@@ -65,12 +67,13 @@
 //! * The codec's inactivity timeout runs on tokio's clock: the task sleeps until
 //!   [`Codec::poll_timeout`](memcache_codec::Codec::poll_timeout) and then calls
 //!   [`Codec::handle_timeout`](memcache_codec::Codec::handle_timeout).
-//! * A call alone on an idle connection (nothing else in flight or unwritten)
-//!   does the task's work itself, in its own poll: it writes its command and reads
-//!   its reply, which wakes it directly, with no hop through the task (the cost
-//!   that clients doing their own I/O do not pay). It hands the stream back to
-//!   the task when it is done, and the task takes over as soon as other calls
-//!   join, the future is dropped, or the timeout must be armed.
+//! * A call alone on an idle connection (nothing else in flight or unwritten,
+//!   and with an inactivity timeout, the task's timer already running) does the
+//!   task's work itself, in its own poll: it writes its command and reads its
+//!   reply, which wakes it directly, with no hop through the task (the cost that
+//!   clients doing their own I/O do not pay). It hands the stream back to the
+//!   task when its reply is in; the task takes over at once when another command
+//!   is sent (the call then only waits for its reply) or the future is dropped.
 //!
 //! # Cancellation
 //!

@@ -419,20 +419,23 @@ impl Shared {
                 Err(e) => loss = Some(e),
             }
         }
-        if let Some(loss) = loss {
-            wakers.into_iter().for_each(Waker::wake);
-            lose(self, conn, loss);
-            return self.poll_one(cx, id);
-        }
-        if let Some(task) = task.filter(|_| !hand_over) {
+        if let Some(task) = task.filter(|_| loss.is_none() && !hand_over) {
             // Hand the stream's readiness back to the task. No bytes are expected,
             // so this read finds none, and costs no system call after the short
             // read that brought the reply.
             match conn.read(&mut Context::from_waker(&task), self, &mut wakers, None) {
                 Ok(Read::Nothing) => {}
-                // Bytes (or the end) nobody asked for: the task sorts them out.
-                Ok(_) | Err(_) => hand_over = true,
+                // Replies to commands sent since: the task reads on.
+                Ok(_) => hand_over = true,
+                // The end, or bytes that poisoned the codec: the connection is lost
+                // here as anywhere else (the link goes down, the task learns of it).
+                Err(e) => loss = Some(e),
             }
+        }
+        if let Some(loss) = loss {
+            wakers.into_iter().for_each(Waker::wake);
+            lose(self, conn, loss);
+            return self.poll_one(cx, id);
         }
         let mut state = self.lock();
         if state.is_current(conn.generation) {
@@ -459,14 +462,23 @@ impl Shared {
     ) -> Poll<Result<Response, CommandError>> {
         let conn = {
             let mut state = self.lock();
-            if let Some(result) = take_done(&mut state.slots, id) {
+            // Done, or this poll's waker is the slot's (the future may have moved
+            // to another task, or into a set that polls it by its own waker).
+            if let Poll::Ready(result) = state.poll_slot(cx, id) {
                 return Poll::Ready(result);
             }
-            // Not while a write is unfinished: the task, woken by the stream when
-            // it can write more, finishes it and takes what waits behind it.
+            // Only while this command is the one in flight: a command sent since
+            // woke the task, which reads for all of them (reading here would take
+            // the stream's readiness from it and leave the others to this future's
+            // next poll). Not while a write is unfinished: the task, woken by the
+            // stream when it can write more, finishes it and takes what waits
+            // behind it.
+            if state.codec.pending() != 1 {
+                return Poll::Pending;
+            }
             match state.conn.take_if(|conn| conn.is_idle()) {
                 Some(conn) => conn,
-                // The task has it, or it is gone: the slot's waker is this future's.
+                // The task has it, or it is gone.
                 None => return Poll::Pending,
             }
         };
@@ -479,20 +491,7 @@ impl Shared {
         cx: &mut Context<'_>,
         id: u64,
     ) -> Poll<Result<Response, CommandError>> {
-        let mut state = self.lock();
-        let Some(slot) = state.slots.get_mut(id) else {
-            return Poll::Ready(Err(ConnectionError::Closed.into()));
-        };
-        match slot {
-            Slot::Waiting { waker, .. } => {
-                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *waker = Some(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-            Slot::Done(_) => Poll::Ready(state.slots.take(id)),
-            Slot::Gone => Poll::Ready(Err(ConnectionError::Closed.into())),
-        }
+        self.lock().poll_slot(cx, id)
     }
 
     /// The results in slots `first..=last` once the last is there (commands
@@ -529,11 +528,7 @@ impl Shared {
     /// the one its readiness wakes: the task takes over.
     pub(crate) fn abandon(&self, first: u64, last: u64, solo: bool) {
         let mut guard = self.lock();
-        if solo {
-            if let Some(task) = guard.wake_task() {
-                task.wake();
-            }
-        }
+        let task = if solo { guard.wake_task() } else { None };
         let state = &mut *guard;
         for id in first..=last {
             let Some(slot) = state.slots.get_mut(id) else {
@@ -546,6 +541,10 @@ impl Shared {
             }
         }
         state.slots.trim();
+        drop(guard);
+        if let Some(task) = task {
+            task.wake();
+        }
     }
 
     /// The connection task's side: registers its waker; `Ready(true)` when a
@@ -616,6 +615,24 @@ fn take_done(slots: &mut Slots, id: u64) -> Option<Result<Response, CommandError
 }
 
 impl State {
+    /// The result in slot `id` once there; until then the slot wakes `cx`'s
+    /// waker.
+    fn poll_slot(&mut self, cx: &Context<'_>, id: u64) -> Poll<Result<Response, CommandError>> {
+        let Some(slot) = self.slots.get_mut(id) else {
+            return Poll::Ready(Err(ConnectionError::Closed.into()));
+        };
+        match slot {
+            Slot::Waiting { waker, .. } => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Slot::Done(_) => Poll::Ready(self.slots.take(id)),
+            Slot::Gone => Poll::Ready(Err(ConnectionError::Closed.into())),
+        }
+    }
+
     /// Whether `generation` is the connection that is up.
     pub(crate) fn is_current(&self, generation: u64) -> bool {
         self.link == Link::Up && self.generation == generation

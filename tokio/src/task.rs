@@ -16,9 +16,11 @@
 //! connection takes it for the length of its own poll and does steps 1 to 3
 //! itself (see `Shared::submit`): its reply then wakes it directly, with no hop
 //! through the task. Whoever polled the stream last is the one its readiness
-//! wakes, so a caller that stops driving hands the registration back to the task
-//! (it polls the stream once more with the task's waker), and a caller that
-//! finds the task waiting for the connection wakes it when it puts it back.
+//! wakes, so a caller whose reply is in hands the registration back to the task
+//! (it polls the stream once more with the task's waker); a caller still waiting
+//! reads again only while its command is the only one in flight (a command sent
+//! since woke the task, which reads for all of them); and a caller that finds
+//! the task waiting for the connection wakes it when it puts it back.
 //!
 //! End of stream, an I/O error, a protocol error or a timeout poison the codec:
 //! every command still pending completes once with that error, the link goes down,

@@ -620,3 +620,173 @@ async fn a_call_after_a_noreply_write_still_in_progress_is_written_too() {
     assert_eq!(got.unwrap().unwrap().data, "y");
     assert_eq!(client.get("big").await.unwrap().unwrap().data, big);
 }
+
+/// A stream whose reads are scripted: each read returns the next chunk pushed (one
+/// chunk per read, however many are queued), else waits (waking the last reader
+/// when a chunk is pushed, as a socket does). Writes are accepted and kept.
+#[derive(Debug, Clone, Default)]
+struct Scripted(Arc<std::sync::Mutex<ScriptState>>);
+
+#[derive(Debug, Default)]
+struct ScriptState {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    reader: Option<std::task::Waker>,
+    written: Vec<u8>,
+}
+
+impl Scripted {
+    /// Queues a chunk; `wake`: wake the reader waiting for it.
+    fn push(&self, chunk: &[u8], wake: bool) {
+        let mut state = self.0.lock().unwrap();
+        state.chunks.push_back(chunk.to_vec());
+        let reader = state.reader.take().filter(|_| wake);
+        drop(state);
+        reader.into_iter().for_each(std::task::Waker::wake);
+    }
+
+    fn written(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap().written).into_owned()
+    }
+}
+
+impl tokio::io::AsyncRead for Scripted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let mut state = self.0.lock().unwrap();
+        match state.chunks.pop_front() {
+            Some(chunk) => {
+                buf.put_slice(&chunk);
+                Poll::Ready(Ok(()))
+            }
+            None => {
+                state.reader = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Scripted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.0.lock().unwrap().written.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A waker that counts its wakes.
+#[derive(Debug, Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn bytes_that_poison_the_codec_right_after_a_lone_callers_reply_end_the_connection() {
+    // The caller alone on the connection reads its reply, then reads once more to
+    // hand the stream back to the task: what that read brings (here a line no
+    // command asked for) poisons the codec, and the connection must be lost then,
+    // not left up with a poisoned codec refusing every later call.
+    let stream = Scripted::default();
+    let client = Client::builder()
+        .inactivity_timeout(None)
+        .open(stream.clone());
+    settle().await; // the task polled the stream once and waits
+    stream.push(b"VALUE a 0 1\r\nA\r\nEND\r\n", false);
+    stream.push(b"STORED\r\n", false);
+    let got = client.get("a").await.unwrap().unwrap();
+    assert_eq!(got.data, "A");
+    assert_eq!(stream.written(), "get a\r\n");
+    assert!(!client.is_reusable(), "a poisoned connection is still up");
+    let next = client.get("a").await;
+    assert!(
+        matches!(next, Err(Error::Connection(ConnectionError::Decode(_)))),
+        "{next:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lone_caller_polled_again_after_others_joined_leaves_the_reading_to_the_task() {
+    // `a` is alone and reads nothing; `b` is sent (the task writes it and reads);
+    // `a` is polled again but not after: the replies must still reach `b`, though
+    // the stream wakes only whoever read it last.
+    let stream = Scripted::default();
+    let client = Client::builder()
+        .inactivity_timeout(None)
+        .open(stream.clone());
+    settle().await;
+    let mut a = Box::pin(client.get("a"));
+    assert!(poll_once(&mut a).await.is_pending()); // alone: written by itself
+    let b = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("b").await }
+    });
+    settle().await; // the task wrote `get b` and waits for the stream
+    assert_eq!(stream.written(), "get a\r\nget b\r\n");
+    assert!(poll_once(&mut a).await.is_pending());
+    stream.push(b"VALUE a 0 1\r\nA\r\nEND\r\n", true);
+    stream.push(b"VALUE b 0 1\r\nB\r\nEND\r\n", true);
+    let b = tokio::time::timeout(Duration::from_secs(5), b)
+        .await
+        .expect("b's reply was read by no one")
+        .unwrap();
+    assert_eq!(b.unwrap().unwrap().data, "B");
+    assert_eq!(a.await.unwrap().unwrap().data, "A");
+}
+
+#[tokio::test]
+async fn a_lone_callers_later_poll_with_another_waker_is_the_one_woken() {
+    // A future polled once, then by another waker (moved into a set that polls
+    // each future by its own waker, e.g. FuturesUnordered): when the task reads
+    // its reply, the waker it wakes must be the last one.
+    let stream = Scripted::default();
+    let client = Client::builder()
+        .inactivity_timeout(None)
+        .open(stream.clone());
+    settle().await;
+    let mut a = Box::pin(client.get("a"));
+    assert!(poll_once(&mut a).await.is_pending());
+    let counting = Arc::new(Counting::default());
+    let waker = std::task::Waker::from(Arc::clone(&counting));
+    let polled = a.as_mut().poll(&mut std::task::Context::from_waker(&waker));
+    assert!(polled.is_pending());
+    let b = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("b").await }
+    });
+    settle().await;
+    stream.push(b"VALUE a 0 1\r\nA\r\nEND\r\n", true);
+    stream.push(b"VALUE b 0 1\r\nB\r\nEND\r\n", true);
+    let b = tokio::time::timeout(Duration::from_secs(5), b)
+        .await
+        .unwrap();
+    assert_eq!(b.unwrap().unwrap().unwrap().data, "B");
+    assert!(
+        counting.0.load(Ordering::SeqCst) >= 1,
+        "the waker of the future's last poll was not woken"
+    );
+    assert_eq!(a.await.unwrap().unwrap().data, "A");
+}
