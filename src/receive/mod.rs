@@ -347,6 +347,9 @@ impl<E: Emit> Reader<'_, '_, E> {
         let Some((token, cancelled)) = self.pending.head_token() else {
             unreachable!("a watch is pending");
         };
+        // The rest repeats `complete`'s tail on purpose: one helper for both, even
+        // `#[inline(always)]`, cost 12 to 23 more instructions per reply (callgrind,
+        // `completions().for_each`, 16 KiB reads).
         if cancelled {
             return Next::Go;
         }

@@ -302,18 +302,7 @@ impl Cluster {
                 Err(e) => fail_group(&split, server, &mut failed, &e),
             }
         }
-        merge
-            .into_outcomes()
-            .into_iter()
-            .zip(failed)
-            .map(|(outcome, failure)| match (outcome, failure) {
-                (_, Some(e)) => Err(e),
-                (Outcome::Done(item), None) => Ok(item),
-                (Outcome::Unavailable(why), None) => Err(Error::Unavailable(why)),
-                (Outcome::Failed(e), None) => Err(e.into()),
-                (_, None) => Err(Error::Connection(ConnectionError::Closed)),
-            })
-            .collect()
+        results(merge.into_outcomes(), failed)
     }
 
     /// Quiet `mg` batches: `build(key)` for every key, grouped per server, each
@@ -353,19 +342,24 @@ impl Cluster {
                 Err(e) => fail_group(&split, server, &mut failed, &e),
             }
         }
-        merge
-            .into_outcomes()
-            .into_iter()
-            .zip(failed)
-            .map(|(outcome, failure)| match (outcome, failure) {
-                (_, Some(e)) => Err(e),
-                (Outcome::Done(reply), None) => Ok(reply),
-                (Outcome::Unavailable(why), None) => Err(Error::Unavailable(why)),
-                (Outcome::Failed(e), None) => Err(e.into()),
-                (_, None) => Err(Error::Connection(ConnectionError::Closed)),
-            })
-            .collect()
+        results(merge.into_outcomes(), failed)
     }
+}
+
+/// One result per key: the group's failure if its call failed, else the merged
+/// outcome.
+fn results<T>(outcomes: Vec<Outcome<T>>, failed: Vec<Option<Error>>) -> Vec<Result<T, Error>> {
+    outcomes
+        .into_iter()
+        .zip(failed)
+        .map(|(outcome, failure)| match (outcome, failure) {
+            (_, Some(e)) => Err(e),
+            (Outcome::Done(done), None) => Ok(done),
+            (Outcome::Unavailable(why), None) => Err(Error::Unavailable(why)),
+            (Outcome::Failed(e), None) => Err(e.into()),
+            (_, None) => Err(Error::Connection(ConnectionError::Closed)),
+        })
+        .collect()
 }
 
 /// Gives each key of `server`'s group the error `e`.

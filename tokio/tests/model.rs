@@ -694,6 +694,17 @@ impl tokio::io::AsyncWrite for Scripted {
     }
 }
 
+/// A client over a [`Scripted`] stream, without an inactivity timeout (so a call
+/// alone on it drives it), once its task polled the stream and waits.
+async fn scripted_client() -> (Scripted, Client) {
+    let stream = Scripted::default();
+    let client = Client::builder()
+        .inactivity_timeout(None)
+        .open(stream.clone());
+    settle().await;
+    (stream, client)
+}
+
 /// A waker that counts its wakes.
 #[derive(Debug, Default)]
 struct Counting(std::sync::atomic::AtomicUsize);
@@ -710,11 +721,7 @@ async fn bytes_that_poison_the_codec_right_after_a_lone_callers_reply_end_the_co
     // hand the stream back to the task: what that read brings (here a line no
     // command asked for) poisons the codec, and the connection must be lost then,
     // not left up with a poisoned codec refusing every later call.
-    let stream = Scripted::default();
-    let client = Client::builder()
-        .inactivity_timeout(None)
-        .open(stream.clone());
-    settle().await; // the task polled the stream once and waits
+    let (stream, client) = scripted_client().await; // the task polled the stream once and waits
     stream.push(b"VALUE a 0 1\r\nA\r\nEND\r\n", false);
     stream.push(b"STORED\r\n", false);
     let got = client.get("a").await.unwrap().unwrap();
@@ -733,11 +740,7 @@ async fn a_lone_caller_polled_again_after_others_joined_leaves_the_reading_to_th
     // `a` is alone and reads nothing; `b` is sent (the task writes it and reads);
     // `a` is polled again but not after: the replies must still reach `b`, though
     // the stream wakes only whoever read it last.
-    let stream = Scripted::default();
-    let client = Client::builder()
-        .inactivity_timeout(None)
-        .open(stream.clone());
-    settle().await;
+    let (stream, client) = scripted_client().await;
     let mut a = Box::pin(client.get("a"));
     assert!(poll_once(&mut a).await.is_pending()); // alone: written by itself
     let b = tokio::spawn({
@@ -762,11 +765,7 @@ async fn a_lone_callers_later_poll_with_another_waker_is_the_one_woken() {
     // A future polled once, then by another waker (moved into a set that polls
     // each future by its own waker, e.g. FuturesUnordered): when the task reads
     // its reply, the waker it wakes must be the last one.
-    let stream = Scripted::default();
-    let client = Client::builder()
-        .inactivity_timeout(None)
-        .open(stream.clone());
-    settle().await;
+    let (stream, client) = scripted_client().await;
     let mut a = Box::pin(client.get("a"));
     assert!(poll_once(&mut a).await.is_pending());
     let counting = Arc::new(Counting::default());
