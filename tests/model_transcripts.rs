@@ -1,6 +1,6 @@
 //! Replays the exchanges recorded from a real memcached 1.6.18
-//! (`/work/shared/reference/transcripts/memcached-1.6.18.jsonl`, or the path
-//! in `MEMCACHED_TRANSCRIPTS`) through the reference model in
+//! (`tests/data/memcached-1.6.18.jsonl`, or the file named by
+//! `MEMCACHED_TRANSCRIPTS`) through the reference model in
 //! `memcache-testkit`, and compares the model's bytes with the server's.
 //!
 //! The exchanges ran in file order against one fresh server, each on a fresh
@@ -16,48 +16,18 @@
 //! bytes must match exactly. Run with `--nocapture` to see which exchanges
 //! matched byte for byte and which only by shape.
 
-use std::path::PathBuf;
+mod common;
 
+use common::Exchange;
 use memcache_testkit::{Options, Server};
 
-struct Exchange {
-    name: String,
-    send: Vec<u8>,
-    recv: Vec<u8>,
-    closes: bool,
-}
-
-fn latin1(value: &serde_json::Value, field: &str, name: &str) -> Vec<u8> {
-    let text = value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name}: field {field} is not a string"));
-    text.chars()
-        .map(|c| {
-            u8::try_from(u32::from(c)).unwrap_or_else(|_| panic!("{name}: {c:?} is not latin-1"))
-        })
-        .collect()
-}
-
+/// The recorded exchanges: the repository's copy, or the file named by
+/// `MEMCACHED_TRANSCRIPTS`.
 fn load() -> Vec<Exchange> {
-    let path = std::env::var_os("MEMCACHED_TRANSCRIPTS").map_or_else(
-        || PathBuf::from("/work/shared/reference/transcripts/memcached-1.6.18.jsonl"),
-        PathBuf::from,
-    );
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON line");
-            let name = v["name"].as_str().expect("name").to_owned();
-            Exchange {
-                send: latin1(&v, "send", &name),
-                recv: latin1(&v, "recv", &name),
-                closes: v["closes_connection"].as_bool().expect("closes_connection"),
-                name,
-            }
-        })
-        .collect()
+    match std::env::var("MEMCACHED_TRANSCRIPTS") {
+        Ok(path) => common::load_file(&path),
+        Err(_) => common::transcripts().to_vec(),
+    }
 }
 
 /// Replaces the digits of `token` after `prefix` with `#`, if it is
@@ -197,10 +167,10 @@ fn model_matches_memcached_1_6_18_transcripts() {
         server.feed(&ex.send, &mut out);
 
         let closed = server.is_closed();
-        if closed != ex.closes {
+        if closed != ex.closes_connection {
             failures.push(format!(
                 "{}: closes_connection is {} but the model's is_closed() is {closed}",
-                ex.name, ex.closes
+                ex.name, ex.closes_connection
             ));
         }
         if out == ex.recv {

@@ -16,22 +16,10 @@ use memcache_codec::command::{
     RefreshCerts, Slabs, Stats, Store, Version, Watch, WatchKind,
 };
 use memcache_codec::response::AdminStatus;
-use memcache_codec::{Codec, CommandError, EncodeError, Response, ServerErrorKind};
+use memcache_codec::{Codec, EncodeError, Response, ServerErrorKind};
 
 use crate::blocking::BlockingClient;
-use crate::harness::{self, ok, prefix, stat};
-
-/// The server error a command got.
-#[track_caller]
-fn refused_by_server(
-    client: &mut BlockingClient,
-    command: &dyn memcache_codec::command::Command,
-) -> (ServerErrorKind, String) {
-    match client.call(command).expect("sent") {
-        Err(CommandError::Server(e)) => (e.kind, String::from_utf8_lossy(&e.message).into_owned()),
-        other => panic!("expected an error line, got {other:?}"),
-    }
-}
+use crate::harness::{self, ok, prefix, server_error, stat};
 
 #[test]
 fn metadump_lists_the_items_and_mgdump_is_not_in_1_6_18() {
@@ -91,7 +79,7 @@ fn metadump_lists_the_items_and_mgdump_is_not_in_1_6_18() {
     let version = stat(&mut c, None, "version");
     if version == "1.6.18" {
         assert_eq!(
-            refused_by_server(&mut c, &LruCrawler::mgdump(CrawlTarget::All)),
+            server_error(&mut c, &LruCrawler::mgdump(CrawlTarget::All)),
             (ServerErrorKind::Error, String::new())
         );
     } else {
@@ -123,7 +111,7 @@ fn the_crawler_slab_mover_and_lru_tuning() {
     assert_eq!(ok(&mut c, &LruCrawler::tocrawl(0)), Response::Ok);
     assert_eq!(ok(&mut c, &LruCrawler::sleep(100)), Response::Ok);
     assert_eq!(
-        refused_by_server(&mut c, &LruCrawler::enable()),
+        server_error(&mut c, &LruCrawler::enable()),
         (
             ServerErrorKind::Error,
             "failed to start lru crawler thread".into()
@@ -173,7 +161,7 @@ fn the_crawler_slab_mover_and_lru_tuning() {
     assert_eq!(ok(&mut c, &Lru::tune(10, 45, 0.5, 3.0)), Response::Ok);
     assert_eq!(settings(&mut c), ["10", "45", "0.50", "3.00"]);
     assert_eq!(
-        refused_by_server(&mut c, &Lru::tune(50, 40, 0.1, 2.0)),
+        server_error(&mut c, &Lru::tune(50, 40, 0.1, 2.0)),
         (
             ServerErrorKind::Error,
             "hot and warm pcts must not exceed 80".into()
@@ -201,12 +189,12 @@ fn a_stock_server_refuses_config_get_cluster_and_refresh_certs() {
     };
     let mut c = server.client();
     assert_eq!(
-        refused_by_server(&mut c, &ConfigGetCluster),
+        server_error(&mut c, &ConfigGetCluster),
         (ServerErrorKind::Error, String::new())
     );
     // Debian's build has TLS support, started without it; a build without TLS does
     // not know the command.
-    let (kind, message) = refused_by_server(&mut c, &RefreshCerts);
+    let (kind, message) = server_error(&mut c, &RefreshCerts);
     assert!(
         (kind, message.as_str()) == (ServerErrorKind::RefreshCertsFailed, "TLS not enabled")
             || kind == ServerErrorKind::Error,
@@ -266,7 +254,7 @@ fn bget_raw_commands_and_stats_words() {
     };
     assert_eq!(sizes.line(0), Some(&b"STAT sizes_status disabled"[..]));
     assert_eq!(
-        refused_by_server(&mut c, &Raw::new("bogus", RawShape::Line)),
+        server_error(&mut c, &Raw::new("bogus", RawShape::Line)),
         (ServerErrorKind::Error, String::new())
     );
     let Response::Raw(version) = ok(&mut c, &Raw::new("version", RawShape::Line)) else {

@@ -10,12 +10,10 @@ use memcache_codec::command::{
     Shutdown, Stats, Store, Touch, Verbosity, Version,
 };
 use memcache_codec::response::{Item, MetaStatus, Value};
-use memcache_codec::{
-    CommandError, ConnectionError, EncodeError, KeyError, Response, ServerErrorKind,
-};
+use memcache_codec::{ConnectionError, EncodeError, KeyError, Response, ServerErrorKind};
 
 use crate::blocking::BlockingClient;
-use crate::harness::{self, ok, prefix, stat, values_of};
+use crate::harness::{self, ok, prefix, server_error, stat, values_of};
 
 fn hit(data: &[u8], flags: u64) -> Response {
     Response::Hit(Value {
@@ -23,18 +21,6 @@ fn hit(data: &[u8], flags: u64) -> Response {
         cas: None,
         data: data.to_vec().into(),
     })
-}
-
-/// The error line memcached answered a command with.
-#[track_caller]
-fn server_error(
-    client: &mut BlockingClient,
-    command: &dyn memcache_codec::command::Command,
-) -> (ServerErrorKind, String) {
-    match client.call(command).expect("sent") {
-        Err(CommandError::Server(e)) => (e.kind, String::from_utf8_lossy(&e.message).into_owned()),
-        other => panic!("expected an error line, got {other:?}"),
-    }
 }
 
 #[track_caller]

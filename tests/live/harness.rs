@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use memcache_codec::command::{Command, Stats};
 use memcache_codec::response::Item;
-use memcache_codec::{Config, Response};
+use memcache_codec::{CommandError, Config, Response, ServerErrorKind};
 
 use crate::blocking::BlockingClient;
 use crate::memcached::Memcached;
@@ -127,6 +127,18 @@ pub(crate) fn ok<C: Command + ?Sized>(client: &mut BlockingClient, command: &C) 
         Ok(Ok(response)) => response,
         Ok(Err(e)) => panic!("command failed: {e:?}"),
         Err(e) => panic!("command refused: {e:?}"),
+    }
+}
+
+/// The error line memcached answered `command` with: its kind and message.
+#[track_caller]
+pub(crate) fn server_error(
+    client: &mut BlockingClient,
+    command: &dyn Command,
+) -> (ServerErrorKind, String) {
+    match client.call(command).expect("sent") {
+        Err(CommandError::Server(e)) => (e.kind, String::from_utf8_lossy(&e.message).into_owned()),
+        other => panic!("expected an error line, got {other:?}"),
     }
 }
 
