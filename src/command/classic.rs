@@ -3,8 +3,8 @@
 use super::Encoded;
 use super::sealed::Encode;
 use super::{
-    Command, Exptime, Line, NOREPLY, NoreplyCommand, Writer, digits, fixed, key_len,
-    refuse_after_quiet, signed_digits,
+    Command, Exptime, Line, NoreplyCommand, Writer, digits, fixed, key_len, refuse_after_quiet,
+    signed_digits,
 };
 use crate::error::EncodeError;
 use crate::expect::{Expect, StatsShape};
@@ -370,11 +370,7 @@ impl Encode for Store<'_> {
             line.byte(b' ');
             line.number(unique);
         }
-        if noreply {
-            line.put(NOREPLY);
-        }
-        line.put(b"\r\n");
-        line.end();
+        line.finish(noreply);
         w.data(self.value);
         Ok(Encoded::of(Expect::Storage))
     }
@@ -405,11 +401,7 @@ impl Encode for Delete<'_> {
         let mut line = w.line(len, 0);
         line.put(b"delete ");
         line.key(self.key, 0)?;
-        if noreply {
-            line.put(NOREPLY);
-        }
-        line.put(b"\r\n");
-        line.end();
+        line.finish(noreply);
         Ok(Encoded::of(Expect::Delete))
     }
 }
@@ -446,11 +438,7 @@ impl Encode for Touch<'_> {
         line.key(self.key, 0)?;
         line.byte(b' ');
         line.signed(exptime);
-        if noreply {
-            line.put(NOREPLY);
-        }
-        line.put(b"\r\n");
-        line.end();
+        line.finish(noreply);
         Ok(Encoded::of(Expect::Touch))
     }
 }
@@ -471,11 +459,7 @@ fn encode_arith(
     line.key(key, 0)?;
     line.byte(b' ');
     line.number(delta);
-    if noreply {
-        line.put(NOREPLY);
-    }
-    line.put(b"\r\n");
-    line.end();
+    line.finish(noreply);
     Ok(Encoded::of(Expect::Arith))
 }
 
@@ -770,11 +754,7 @@ fn encode_number(
     if let Some(n) = number {
         line.number(n);
     }
-    if noreply {
-        line.put(NOREPLY);
-    }
-    line.put(b"\r\n");
-    line.end();
+    line.finish(noreply);
     Ok(Encoded::of(expect))
 }
 

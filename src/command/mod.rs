@@ -345,6 +345,16 @@ impl Line<'_> {
         self.pos
     }
 
+    /// Ends a classic command's line: ` noreply` if asked, then `\r\n`.
+    #[inline]
+    pub(crate) fn finish(mut self, noreply: bool) {
+        if noreply {
+            self.put(NOREPLY);
+        }
+        self.put(b"\r\n");
+        self.end();
+    }
+
     /// The line is complete: every byte sized for was written.
     #[inline]
     pub(crate) fn end(self) {
